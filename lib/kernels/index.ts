@@ -1,0 +1,114 @@
+/**
+ * The one place where kernels are filled in: kernels a backend lacks (wasm has no
+ * UnsortedSegmentSum, Conv2DBackpropFilter, FFT or complex numbers) and the fused kernels this
+ * project adds for speed. Each is written once in plain JavaScript over typed arrays and registered
+ * for every backend that lacks it, and each is tested against the cpu backend's own kernel or the
+ * simple composition of tfjs ops it replaces (test/kernels*.test.ts).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { DataType, KernelBackend, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+
+/** A tensor as a JS kernel sees it. */
+export interface KernelArray {
+  shape: number[];
+  dtype: DataType;
+  values: Float32Array | Int32Array;
+}
+
+/** What a JS kernel returns: one output or several. */
+export type KernelResult = KernelArray | KernelArray[];
+
+/** A kernel written once in JavaScript, registered for the backends named in `backends` ('*' = all). */
+export interface JsKernel {
+  kernelName: string;
+  /** The backends that need this kernel; '*' for a kernel of our own that every backend uses. */
+  backends: string[] | '*';
+  /** Input names in the order tfjs passes them (e.g. ['x', 'segmentIds']). */
+  inputs: string[];
+  compute(inputs: Record<string, KernelArray>, attrs: NamedAttrMap): KernelResult;
+}
+
+interface WasmLike {
+  makeOutput(shape: number[], dtype: DataType, memoryOffset?: number, values?: Float32Array | Int32Array): TensorInfo;
+}
+interface CpuLike {
+  makeTensorInfo(shape: number[], dtype: DataType, values?: Float32Array | Int32Array): TensorInfo;
+}
+
+function readArray(backend: KernelBackend, t: TensorInfo): KernelArray {
+  const values = backend.readSync(t.dataId) as Float32Array | Int32Array;
+  return { shape: t.shape.slice(), dtype: t.dtype, values };
+}
+
+function writeArray(backend: KernelBackend, a: KernelArray): TensorInfo {
+  const b = backend as unknown as Partial<WasmLike & CpuLike>;
+  if (typeof b.makeTensorInfo === 'function') return b.makeTensorInfo(a.shape, a.dtype, a.values);
+  if (typeof b.makeOutput === 'function') return b.makeOutput(a.shape, a.dtype, undefined, a.values);
+  throw new Error(`backend ${tf.getBackend()} cannot take kernel outputs (no makeTensorInfo/makeOutput)`);
+}
+
+const kernels: JsKernel[] = [];
+
+/**
+ * Adds a JS kernel to the fill list; it is registered for the current backend now (if one is set)
+ * and for any backend chosen later by initBackend/useBackend.
+ */
+export function defineJsKernel(kernel: JsKernel): void {
+  kernels.push(kernel);
+  const current = tf.engine().backendName;
+  if (current) registerKernelFills(current);
+}
+
+function needs(kernel: JsKernel, backendName: string): boolean {
+  if (kernel.backends !== '*' && !kernel.backends.includes(backendName)) return false;
+  return tf.getKernel(kernel.kernelName, backendName) == null;
+}
+
+/**
+ * Registers every kernel of the fill list that `backendName` lacks. Called by lib/backend.ts on
+ * selection; safe to call again.
+ */
+export function registerKernelFills(backendName: string): void {
+  for (const kernel of kernels) {
+    if (!needs(kernel, backendName)) continue;
+    tf.registerKernel({
+      kernelName: kernel.kernelName,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const args: Record<string, KernelArray> = {};
+        for (const name of kernel.inputs) {
+          const t = (inputs as Record<string, TensorInfo>)[name];
+          if (t == null) throw new Error(`${kernel.kernelName}: missing input '${name}'`);
+          args[name] = readArray(backend as KernelBackend, t);
+        }
+        const result = kernel.compute(args, attrs ?? {});
+        return Array.isArray(result)
+          ? result.map((r) => writeArray(backend as KernelBackend, r))
+          : writeArray(backend as KernelBackend, result);
+      },
+    });
+  }
+}
+
+// ---- fills for kernels wasm lacks -------------------------------------------------------------
+
+/** UnsortedSegmentSum: the gradient of gather (embedding lookups, index permutations) needs it. */
+defineJsKernel({
+  kernelName: 'UnsortedSegmentSum',
+  backends: ['wasm'],
+  inputs: ['x', 'segmentIds'],
+  compute({ x, segmentIds }, attrs) {
+    const numSegments = attrs.numSegments as number;
+    const rows = segmentIds.values.length; // segmentIds covers x's leading axes
+    const inner = rows === 0 ? 0 : x.values.length / rows;
+    const out = x.dtype === 'int32' ? new Int32Array(numSegments * inner) : new Float32Array(numSegments * inner);
+    for (let r = 0; r < rows; r++) {
+      const s = segmentIds.values[r];
+      if (s < 0 || s >= numSegments) continue; // tf drops out-of-range ids
+      const src = r * inner;
+      const dst = s * inner;
+      for (let j = 0; j < inner; j++) out[dst + j] += x.values[src + j];
+    }
+    return { shape: [numSegments, ...x.shape.slice(segmentIds.shape.length)], dtype: x.dtype, values: out };
+  },
+});

@@ -1,0 +1,188 @@
+/**
+ * Saving and loading models, weights and optimiser state as files (tfjs's `file://` handler
+ * lives in tfjs-node, which is optional here, so this is our own). Every write goes to a
+ * temporary folder that is renamed into place: an interrupted save leaves nothing half-written.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+
+const MODEL_JSON = 'model.json';
+const WEIGHTS_BIN = 'weights.bin';
+const OPTIMIZER_BIN = 'optimizer.bin';
+const OPTIMIZER_JSON = 'optimizer.json';
+const STATE_JSON = 'state.json';
+
+function toArrayBuffer(data: ArrayBuffer | ArrayBuffer[]): ArrayBuffer {
+  return Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data;
+}
+
+/** Writes `files` into `dir` atomically: all of them appear together or none does. */
+function writeFolderAtomically(dir: string, files: Record<string, Buffer | string>): void {
+  const parent = path.dirname(path.resolve(dir));
+  fs.mkdirSync(parent, { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(parent, `.${path.basename(dir)}.tmp-`));
+  try {
+    for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(tmp, name), content);
+    // keep files we don't write (a training log, a history) when replacing an existing folder
+    if (fs.existsSync(dir)) {
+      for (const name of fs.readdirSync(dir)) {
+        if (!(name in files)) fs.copyFileSync(path.join(dir, name), path.join(tmp, name));
+      }
+      const old = `${tmp}-old`;
+      fs.renameSync(dir, old);
+      fs.renameSync(tmp, dir);
+      fs.rmSync(old, { recursive: true, force: true });
+    } else {
+      fs.renameSync(tmp, dir);
+    }
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Writes one JSON file atomically (temporary file, then rename). */
+export function writeJsonAtomically(file: string, value: unknown): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  fs.renameSync(tmp, file);
+}
+
+/** What a checkpoint folder holds besides the model: where training stands. */
+export interface TrainingState {
+  /** Epochs (or steps) completed. */
+  epoch?: number;
+  step?: number;
+  [key: string]: unknown;
+}
+
+/**
+ * Saves the model (topology + weights), and optionally the optimiser's state and a training state,
+ * into `dir` (created; replaced atomically if it exists).
+ * @see notebooks/01-keras-lmu-psmnist.ipynb
+ */
+export async function saveModel(
+  model: tf.LayersModel,
+  dir: string,
+  options: { optimizer?: tf.Optimizer; state?: TrainingState } = {},
+): Promise<void> {
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  if (!artifacts) throw new Error('model.save produced no artifacts');
+  const files: Record<string, Buffer | string> = {
+    [MODEL_JSON]: JSON.stringify(
+      {
+        modelTopology: artifacts.modelTopology,
+        format: 'layers-model',
+        generatedBy: `seqmnist (tfjs ${tf.version_core})`,
+        weightsManifest: [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs }],
+      },
+      null,
+      1,
+    ),
+    [WEIGHTS_BIN]: Buffer.from(toArrayBuffer(artifacts.weightData as ArrayBuffer)),
+  };
+  if (options.optimizer) {
+    const named = await options.optimizer.getWeights();
+    const { data, specs } = await tf.io.encodeWeights(named);
+    files[OPTIMIZER_BIN] = Buffer.from(data);
+    files[OPTIMIZER_JSON] = JSON.stringify({ className: options.optimizer.getClassName(), specs }, null, 1);
+  }
+  if (options.state) files[STATE_JSON] = JSON.stringify(options.state, null, 2);
+  writeFolderAtomically(dir, files);
+}
+
+function readJson<T>(file: string, what: string): T {
+  if (!fs.existsSync(file)) throw new Error(`${what} not found: ${file}`);
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch (e) {
+    throw new Error(`${what} is not valid JSON: ${file} (${(e as Error).message})`);
+  }
+}
+
+interface ModelJson {
+  modelTopology: object;
+  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+}
+
+function readWeights(dir: string): { json: ModelJson; specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } {
+  const json = readJson<ModelJson>(path.join(dir, MODEL_JSON), 'model file');
+  const specs = json.weightsManifest.flatMap((g) => g.weights);
+  const buffers = json.weightsManifest.flatMap((g) => g.paths).map((p) => {
+    const file = path.join(dir, p);
+    if (!fs.existsSync(file)) throw new Error(`weights file not found: ${file}`);
+    const b = fs.readFileSync(file);
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+  });
+  const data = tf.io.concatenateArrayBuffers(buffers);
+  const expectedBytes = specs.reduce((s, w) => s + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
+  if (data.byteLength !== expectedBytes) {
+    throw new Error(`weights file ${path.join(dir, WEIGHTS_BIN)} holds ${data.byteLength} bytes; its manifest expects ${expectedBytes}`);
+  }
+  return { json, specs, data };
+}
+
+/**
+ * Loads a whole model saved by saveModel (custom layers must be registered, i.e. the lib imported).
+ * @see notebooks/01-keras-lmu-psmnist.ipynb
+ */
+export async function loadModel(dir: string): Promise<tf.LayersModel> {
+  const { json, specs, data } = readWeights(dir);
+  return tf.loadLayersModel(tf.io.fromMemory(json.modelTopology, specs, data));
+}
+
+const shapeText = (s: number[]) => `[${s.join(', ')}]`;
+
+/**
+ * Loads the weights saved in `dir` into `model`, in order, after checking that their number and
+ * shapes match: a mismatch names the file and both shapes.
+ * @see notebooks/05-lstm-pixel-row.ipynb
+ */
+export function loadWeightsInto(model: tf.LayersModel, dir: string): void {
+  const { specs, data } = readWeights(dir);
+  const file = path.join(dir, WEIGHTS_BIN);
+  const weights = model.weights;
+  if (specs.length !== weights.length) {
+    throw new Error(
+      `${file} holds ${specs.length} weight tensors, the model has ${weights.length}: ` +
+        `file ${specs.map((s) => shapeText(s.shape)).join(' ')}; model ${weights.map((w) => shapeText(w.shape as number[])).join(' ')}`,
+    );
+  }
+  specs.forEach((s, i) => {
+    const expected = weights[i].shape as number[];
+    if (shapeText(s.shape) !== shapeText(expected)) {
+      throw new Error(`${file}: weight ${i} (${s.name}) has shape ${shapeText(s.shape)}, the model expects ${shapeText(expected)} (${weights[i].originalName})`);
+    }
+  });
+  const named = tf.io.decodeWeights(data, specs);
+  model.setWeights(specs.map((s) => named[s.name]));
+  Object.values(named).forEach((t) => t.dispose());
+}
+
+/** Restores an optimiser's state saved by saveModel; false when the folder holds none. */
+export async function loadOptimizerState(optimizer: tf.Optimizer, dir: string): Promise<boolean> {
+  const specFile = path.join(dir, OPTIMIZER_JSON);
+  if (!fs.existsSync(specFile)) return false;
+  const { className, specs } = readJson<{ className: string; specs: tf.io.WeightsManifestEntry[] }>(specFile, 'optimizer state');
+  if (className !== optimizer.getClassName()) {
+    throw new Error(`${specFile} holds ${className} state, but the optimiser is ${optimizer.getClassName()}`);
+  }
+  const b = fs.readFileSync(path.join(dir, OPTIMIZER_BIN));
+  const named = tf.io.decodeWeights(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength), specs);
+  await optimizer.setWeights(specs.map((s) => ({ name: s.name, tensor: named[s.name] })));
+  return true;
+}
+
+/** The training state saved beside a checkpoint, or undefined when there is none. */
+export function readTrainingState(dir: string): TrainingState | undefined {
+  const file = path.join(dir, STATE_JSON);
+  return fs.existsSync(file) ? readJson<TrainingState>(file, 'training state') : undefined;
+}

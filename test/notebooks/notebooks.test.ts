@@ -1,0 +1,67 @@
+/**
+ * Executes every notebook headless through Jupyter (nbclient) with the project's tslab kernel, in
+ * quick mode (SEQMNIST_QUICK=1: a few hundred images, real shapes). Notebooks with a training switch
+ * run twice: as committed (loading the shipped weights) and with training on (SEQMNIST_TRAIN=1).
+ * Without Jupyter these tests fail with the install command; they are never skipped.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+
+const root = path.resolve(__dirname, '../../..');
+const notebooksDir = path.join(root, 'notebooks');
+const outDir = path.join(root, '.tmp', 'executed');
+const python = '/usr/bin/python3';
+
+function jupyterMissing(): string | undefined {
+  const r = spawnSync(python, ['-c', 'import nbclient, nbformat, ipykernel'], { encoding: 'utf8' });
+  if (r.status === 0) return undefined;
+  return 'Jupyter is not installed: apt-get install jupyter-nbconvert python3-nbclient python3-ipykernel';
+}
+
+function kernelMissing(): string | undefined {
+  const spec = path.join(root, '.jupyter', 'kernels', 'tslab', 'kernel.json');
+  return fs.existsSync(spec) ? undefined : `no tslab kernel spec at ${spec}: run 'npm install' (its postinstall registers it)`;
+}
+
+/** True when the notebook has the `doTraining` switch the walkthroughs use. */
+function hasTrainingSwitch(file: string): boolean {
+  return /SEQMNIST_TRAIN/.test(fs.readFileSync(file, 'utf8'));
+}
+
+function run(file: string, env: Record<string, string>, tag: string): void {
+  const dst = path.join(outDir, path.basename(file, '.ipynb') + tag + '.ipynb');
+  const r = spawnSync(python, [path.join(root, 'scripts', 'run_notebook.py'), file, dst, '--timeout', '1200'], {
+    encoding: 'utf8',
+    env: { ...process.env, JUPYTER_PATH: path.join(root, '.jupyter'), SEQMNIST_QUICK: '1', ...env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  assert.equal(r.status, 0, `${path.basename(file)}${tag} failed:\n${(r.stderr || '').slice(-4000)}`);
+}
+
+const notebooks = fs
+  .readdirSync(notebooksDir)
+  .filter((f) => f.endsWith('.ipynb'))
+  .sort()
+  .map((f) => path.join(notebooksDir, f));
+
+test('there are notebooks to run', () => {
+  assert.ok(notebooks.length > 0, `no notebooks in ${notebooksDir}`);
+});
+
+for (const file of notebooks) {
+  test(`notebook ${path.basename(file)} runs headless`, () => {
+    const missing = jupyterMissing() ?? kernelMissing();
+    assert.equal(missing, undefined, missing);
+    run(file, { SEQMNIST_TRAIN: '0' }, '');
+  });
+  if (hasTrainingSwitch(file)) {
+    test(`notebook ${path.basename(file)} runs headless with training on`, () => {
+      const missing = jupyterMissing() ?? kernelMissing();
+      assert.equal(missing, undefined, missing);
+      run(file, { SEQMNIST_TRAIN: '1' }, '.train');
+    });
+  }
+}
