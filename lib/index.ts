@@ -5,15 +5,29 @@
 import * as tf from '@tensorflow/tfjs';
 export { tf };
 
+export * from './settings';
+
 // backend: which tfjs backend runs, and the kernels filled in for it
 export * from './backend';
 export * from './kernels';
 
 // data: MNIST, NumPy's RandomState, transforms, batches
+export * from './data/idx';
+export * from './data/mnist';
+export * from './data/random';
+export * from './data/transforms';
+export * from './data/batches';
 
 // plots and progress
+export * from './plot/display';
+export * from './plot/png';
+export * from './plot/digit';
+export * from './plot/charts';
+export * from './train/progress';
 
 // training utilities
+export * from './train/loop';
+export * from './train/checkpoint';
 
 // models
 

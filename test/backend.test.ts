@@ -1,0 +1,41 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, useBackend } from '../lib/backend';
+
+test('the default backend here is wasm (tfjs-node-gpu is absent), or what SEQMNIST_BACKEND names', async () => {
+  const name = await initBackend({ quiet: true });
+  const expected = process.env.SEQMNIST_BACKEND || (tryRequire('@tensorflow/tfjs-node-gpu') ? 'tensorflow' : 'wasm');
+  assert.equal(name, expected);
+  assert.equal(tf.getBackend(), expected);
+});
+
+test('useBackend switches, and refuses unknown names with the list', async () => {
+  assert.equal(await useBackend('cpu', { quiet: true }), 'cpu');
+  assert.equal(tf.getBackend(), 'cpu');
+  await assert.rejects(useBackend('gpu', { quiet: true }), /unknown backend 'gpu' \(expected one of: tensorflow, wasm, cpu\)/);
+  assert.equal(await useBackend('wasm', { quiet: true }), 'wasm');
+});
+
+test('wasm gets the UnsortedSegmentSum fill, equal to the cpu kernel (gather gradient)', async () => {
+  const run = async (backend: string) => {
+    await useBackend(backend, { quiet: true });
+    const x = tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8]]);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, [3, 0, 3, 1]), tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8]]))))(x);
+    const s = tf.unsortedSegmentSum(x, tf.tensor1d([2, 0, 2, -1], 'int32'), 3);
+    return [Array.from(await g.data()), Array.from(await s.data())];
+  };
+  const cpu = await run('cpu');
+  const wasm = await run('wasm');
+  assert.deepEqual(wasm, cpu);
+  assert.deepEqual(cpu[1], [3, 4, 0, 0, 6, 8]);
+});
+
+function tryRequire(name: string): boolean {
+  try {
+    require(name);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,50 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+import { parseArgs } from '../bin/seqmnist';
+
+const cli = path.resolve(__dirname, '../bin/seqmnist.js');
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+
+test('parseArgs reads commands, names, value and boolean flags', () => {
+  const p = parseArgs(['train', 'tcn', '--epochs', '5', '--permute', '--out=runs/x']);
+  assert.equal(p.command, 'train');
+  assert.deepEqual(p.args, ['tcn']);
+  assert.deepEqual(p.flags, { epochs: 5, permute: true, out: 'runs/x' });
+});
+
+test('parseArgs rejects unknown flags, missing values and bad numbers with the value', () => {
+  assert.throws(() => parseArgs(['train', 'tcn', '--epoch', '5']), /unknown flag '--epoch'/);
+  assert.throws(() => parseArgs(['train', 'tcn', '--epochs']), /--epochs needs a value/);
+  assert.throws(() => parseArgs(['train', 'tcn', '--epochs', 'ten']), /positive integer \(got 'ten'\)/);
+  assert.throws(() => parseArgs(['train', 'tcn', '--limit', '0']), /positive integer \(got '0'\)/);
+  assert.throws(() => parseArgs(['train', 'tcn', '--resume=yes']), /takes no value/);
+});
+
+test('an unknown command or walkthrough is one error line and a non-zero exit', () => {
+  for (const args of [['frobnicate'], ['summary', 'no-such-model'], ['train'], ['list', '--epochs', '3']]) {
+    const r = run(...args);
+    assert.equal(r.status, 1, `exit status for ${args.join(' ')}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
+    assert.match(lines[0], /^seqmnist: /);
+  }
+});
+
+test('an unknown backend name is refused with the list of backends', () => {
+  const r = spawnSync(process.execPath, [cli, 'bench', '--json'], {
+    encoding: 'utf8',
+    env: { ...process.env, SEQMNIST_BACKEND: 'webgpu' },
+  });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /unknown backend 'webgpu' \(expected one of: tensorflow, wasm, cpu\)/);
+});
+
+test('data prints the full MNIST counts and the permutation head', () => {
+  const r = run('data');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /train: 60000 images/);
+  assert.match(r.stdout, /test: {2}10000 images/);
+  assert.match(r.stdout, /693, 85, 647, 392, 765, 14, 299, 711, 55, 31, 122, 172, \.\.\. , 763, 192, 629, 559, 684/);
+});
