@@ -1,0 +1,113 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { useBackend } from '../lib/backend';
+import { loadMnist } from '../lib/data/mnist';
+import { scaleImages } from '../lib/data/transforms';
+import { SequenceDataset } from '../lib/data/batches';
+import { evaluate, fit, losses } from '../lib/train/loop';
+import { loadModel, loadOptimizerState, loadWeightsInto, readTrainingState, saveModel } from '../lib/train/checkpoint';
+
+function tinyModel(units = 16): tf.LayersModel {
+  const m = tf.sequential();
+  m.add(tf.layers.flatten({ inputShape: [784, 1] }));
+  m.add(tf.layers.dense({ units, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }));
+  m.add(tf.layers.dense({ units: 10, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }));
+  return m;
+}
+
+async function digits(n: number): Promise<SequenceDataset> {
+  const mnist = await loadMnist();
+  return new SequenceDataset({ images: scaleImages(mnist.trainImages.subarray(0, n * 784)), labels: mnist.trainLabels.subarray(0, n), steps: 784, features: 1 });
+}
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'seqmnist-train-'));
+
+test('fit lowers the loss on real digits, records a Keras-style history and leaks no tensors', async () => {
+  await useBackend('wasm', { quiet: true });
+  const data = await digits(500);
+  const model = tinyModel();
+  const before = await evaluate(model, data, { batchSize: 250, progress: false });
+  const tensors = tf.memory().numTensors;
+  const seen: number[] = [];
+  const history = await fit(model, data, {
+    epochs: 3,
+    batchSize: 50,
+    optimizer: tf.train.adam(1e-2),
+    validation: data.take(100),
+    progress: false,
+    callbacks: [{ onEpochEnd: (e) => void seen.push(e) }],
+  });
+  assert.deepEqual(history.epoch, [0, 1, 2]);
+  assert.deepEqual(seen, [0, 1, 2]);
+  for (const k of ['loss', 'accuracy', 'val_loss', 'val_accuracy']) assert.equal(history.history[k].length, 3, k);
+  assert.ok(history.history.loss[2] < before.loss / 2, `loss ${history.history.loss} vs initial ${before.loss}`);
+  assert.ok(history.history.accuracy[2] > 0.8, `accuracy ${history.history.accuracy}`);
+  // only the optimiser's two moment slots per weight (and its step counters) remain
+  assert.ok(tf.memory().numTensors - tensors <= 2 * model.trainableWeights.length + 2, `${tf.memory().numTensors - tensors} tensors left`);
+});
+
+test('a callback can stop training; resuming at initialEpoch continues the history', async () => {
+  const data = await digits(100);
+  const model = tinyModel();
+  const history = await fit(model, data, {
+    epochs: 5, batchSize: 50, optimizer: tf.train.adam(1e-3), progress: false,
+    callbacks: [{ onEpochEnd: (e, _l, ctx) => void (e === 1 && (ctx.stopTraining = true)) }],
+  });
+  assert.deepEqual(history.epoch, [0, 1]);
+  const resumed = await fit(model, data, { epochs: 4, batchSize: 50, optimizer: tf.train.adam(1e-3), progress: false, initialEpoch: 2, history });
+  assert.deepEqual(resumed.epoch, [0, 1, 2, 3]);
+  await assert.rejects(fit(model, data, { epochs: 0, batchSize: 50, optimizer: tf.train.adam(), progress: false }), /epochs must be a positive integer \(got 0\)/);
+});
+
+test('save/load round trip: same outputs, optimiser state and training state restored', async () => {
+  const data = await digits(100);
+  const model = tinyModel();
+  const optimizer = tf.train.adam(1e-3);
+  await fit(model, data, { epochs: 1, batchSize: 50, optimizer, progress: false });
+  const dir = path.join(tmp(), 'ckpt');
+  await saveModel(model, dir, { optimizer, state: { epoch: 1 } });
+  const x = tf.randomUniform([3, 784, 1], 0, 1, 'float32', 7);
+  const a = await (model.predict(x) as tf.Tensor).data();
+  const loaded = await loadModel(dir);
+  assert.deepEqual(Array.from(await (loaded.predict(x) as tf.Tensor).data()), Array.from(a));
+  const fresh = tinyModel();
+  loadWeightsInto(fresh, dir);
+  assert.deepEqual(Array.from(await (fresh.predict(x) as tf.Tensor).data()), Array.from(a));
+  const opt2 = tf.train.adam(1e-3);
+  assert.equal(await loadOptimizerState(opt2, dir), true);
+  const w1 = await optimizer.getWeights();
+  const w2 = await opt2.getWeights();
+  assert.equal(w2.length, w1.length);
+  assert.deepEqual(Array.from(await w2[1].tensor.data()), Array.from(await w1[1].tensor.data()));
+  assert.deepEqual(readTrainingState(dir), { epoch: 1 });
+  // saving again over it replaces it whole and leaves no temporary folders beside it
+  await saveModel(model, dir, { state: { epoch: 2 } });
+  assert.deepEqual(readTrainingState(dir), { epoch: 2 });
+  assert.deepEqual(fs.readdirSync(path.dirname(dir)), ['ckpt']);
+});
+
+test('weights of another shape or a missing file give an error naming the file and the shapes', async () => {
+  const dir = path.join(tmp(), 'w');
+  await saveModel(tinyModel(16), dir);
+  assert.throws(() => loadWeightsInto(tinyModel(8), dir), (e: Error) => {
+    assert.match(e.message, /weights\.bin: weight 0 \(.*\) has shape \[784, 16\], the model expects \[784, 8\]/);
+    return true;
+  });
+  assert.throws(() => loadWeightsInto(tinyModel(), path.join(dir, 'nope')), /model file not found: .*nope\/model\.json/);
+  fs.truncateSync(path.join(dir, 'weights.bin'), 100);
+  assert.throws(() => loadWeightsInto(tinyModel(16), dir), /holds 100 bytes; its manifest expects 50920/);
+});
+
+test('the losses agree with their definitions', () => {
+  const logits = tf.tensor2d([[2, 0, -1], [0.5, 0.5, 3]]);
+  const y = tf.tensor1d([0, 2], 'int32');
+  const fromLogits = losses.sparseCrossEntropyFromLogits(logits, y).dataSync()[0];
+  const probs = losses.sparseCrossEntropy(tf.softmax(logits), y).dataSync()[0];
+  const nll = losses.nll(tf.logSoftmax(logits), y).dataSync()[0];
+  const expected = (-Math.log(Math.exp(2) / (Math.exp(2) + 1 + Math.exp(-1))) - Math.log(Math.exp(3) / (2 * Math.exp(0.5) + Math.exp(3)))) / 2;
+  for (const v of [fromLogits, probs, nll]) assert.ok(Math.abs(v - expected) < 1e-5, `${v} vs ${expected}`);
+});
