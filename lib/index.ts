@@ -28,6 +28,7 @@ export * from './train/progress';
 // training utilities
 export * from './train/loop';
 export * from './train/checkpoint';
+export * from './train/parallel';
 
 // models
 

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { RandomState } from '../data/random';
 import { ProgressBar } from './progress';
+import type { GradientWorkers } from './parallel';
 
 /** A batch of sequences and integer labels; the loop disposes both. */
 export interface Batch {
@@ -85,6 +86,8 @@ export interface FitOptions {
   callbacks?: Callback[];
   /** Progress bar label prefix; false for none. Default 'Epoch'. */
   progress?: string | false;
+  /** Split each batch's gradient over these worker threads (lib/train/parallel.ts); its loss replaces `loss`. */
+  workers?: GradientWorkers;
 }
 
 /** Mean loss and accuracy of the model over a batch source (no training). */
@@ -116,6 +119,37 @@ export async function evaluate(
   return { loss: lossSum / seen, accuracy: correct / seen };
 }
 
+/** One optimiser step on a batch; its mean loss and number of correct predictions. */
+async function trainStep(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  vars: tf.Variable[],
+  x: tf.Tensor,
+  y: tf.Tensor,
+  loss: LossFn,
+  workers?: GradientWorkers,
+): Promise<{ loss: number; correct: number }> {
+  if (workers) {
+    const r = await workers.gradients(model, x, y);
+    optimizer.applyGradients(r.grads);
+    tf.dispose(Object.values(r.grads));
+    return { loss: r.loss, correct: r.correct };
+  }
+  let acc: tf.Tensor | undefined;
+  const cost = optimizer.minimize(
+    () => {
+      const out = model.apply(x, { training: true }) as tf.Tensor;
+      acc = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out, -1), y), 'int32')));
+      return loss(out, y);
+    },
+    true,
+    vars,
+  ) as tf.Scalar;
+  const result = { loss: (await cost.data())[0], correct: (await acc!.data())[0] };
+  tf.dispose([cost, acc!]);
+  return result;
+}
+
 /**
  * Trains `model` as Keras's `fit` would, with our loop: per batch one optimiser step on the
  * trainable weights; after each epoch validation and the callbacks. Returns the history.
@@ -143,23 +177,13 @@ export async function fit(model: tf.LayersModel, data: BatchSource, options: Fit
     let seen = 0;
     let batch = 0;
     for (const { x, y } of data.batches(batchSize, { shuffle })) {
-      let acc: tf.Tensor | undefined;
-      const cost = optimizer.minimize(
-        () => {
-          const out = model.apply(x, { training: true }) as tf.Tensor;
-          acc = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out, -1), y), 'int32')));
-          return loss(out, y);
-        },
-        true,
-        vars,
-      ) as tf.Scalar;
       const n = y.shape[0];
-      const batchLoss = (await cost.data())[0];
+      const { loss: batchLoss, correct: batchCorrect } = await trainStep(model, optimizer, vars, x, y, loss, options.workers);
       if (!Number.isFinite(batchLoss)) throw new Error(`loss became ${batchLoss} at epoch ${epoch + 1}, batch ${batch + 1}`);
       lossSum += batchLoss * n;
-      correct += (await acc!.data())[0];
+      correct += batchCorrect;
       seen += n;
-      tf.dispose([x, y, cost, acc!]);
+      tf.dispose([x, y]);
       const logs = { loss: lossSum / seen, accuracy: correct / seen };
       bar?.update(++batch, logs);
       for (const c of callbacks) await c.onBatchEnd?.(batch - 1, { loss: batchLoss, size: n }, ctx);

@@ -50,11 +50,14 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
 }
 
-/** A metric value as Keras prints it: 4 decimals, fewer for large values. */
+/**
+ * A metric value as Keras prints it: 4 decimals; fewer for large values, exponent for tiny ones.
+ * @see notebooks/01-keras-lmu-psmnist.ipynb
+ */
 export function formatMetric(value: number): string {
   if (Number.isNaN(value)) return 'nan';
   if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
-  if (Number.isInteger(value)) return String(value);
+  if (value !== 0 && Math.abs(value) < 1e-3) return value.toExponential(2);
   if (Math.abs(value) >= 1000) return value.toFixed(0);
   if (Math.abs(value) >= 100) return value.toFixed(2);
   return value.toFixed(4);
@@ -132,6 +135,7 @@ export class ProgressBar {
     if (metrics) this.metrics = { ...metrics };
     const t = this.now();
     if (this.mode === 'log') {
+      if (done === this.total) return; // done() prints the last line
       if (done >= this.nextLogAt || (t - Math.max(this.lastDraw, this.start) >= this.logIntervalMs && done !== this.lastLogged)) {
         if (done >= this.nextLogAt) this.nextLogAt = (Math.floor(done / this.logStep()) + 1) * this.logStep();
         this.emit(t, false);

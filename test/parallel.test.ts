@@ -1,0 +1,45 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { useBackend } from '../lib/backend';
+import { loadMnist } from '../lib/data/mnist';
+import { scaleImages } from '../lib/data/transforms';
+import { GradientWorkers, localGradients } from '../lib/train/parallel';
+import { losses } from '../lib/train/loop';
+import { tinyModel } from './helpers/models';
+
+test('gradients split over a worker thread equal the one-thread gradients of the whole batch', async () => {
+  await useBackend('wasm', { quiet: true });
+  const mnist = await loadMnist();
+  const n = 37; // uneven split on purpose
+  const x = tf.tensor3d(scaleImages(mnist.trainImages.subarray(0, n * 784)), [n, 784, 1]);
+  const y = tf.tensor1d(Int32Array.from(mnist.trainLabels.subarray(0, n)), 'int32');
+  const model = tinyModel();
+  // move the weights away from the worker's initial ones, so equality shows they were sent
+  model.weights.forEach((w) => tf.tidy(() => void w.write(tf.add(w.read(), 0.01))));
+  const pool = await GradientWorkers.start({ module: path.join(__dirname, 'helpers', 'models'), exportName: 'tinyModel' }, { threads: 2 });
+  try {
+    const split = await pool.gradients(model, x, y);
+    const whole = localGradients(model, x, y, losses.sparseCrossEntropyFromLogits);
+    assert.ok(Math.abs(split.loss - whole.value) < 1e-5, `${split.loss} vs ${whole.value}`);
+    assert.equal(split.correct, whole.correct);
+    model.trainableWeights.forEach((w, j) => {
+      const a = split.grads[(w as unknown as { val: tf.Variable }).val.name].dataSync();
+      const b = whole.grads[j].dataSync();
+      let max = 0;
+      for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+      assert.ok(max < 1e-5, `weight ${j}: max difference ${max}`);
+    });
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('a worker whose recipe is wrong fails to start with the reason', async () => {
+  await assert.rejects(
+    GradientWorkers.start({ module: path.join(__dirname, 'helpers', 'models'), exportName: 'noSuchBuilder' }, { threads: 2 }),
+    /gradient worker failed to start: .*has no function 'noSuchBuilder'/,
+  );
+  await assert.rejects(GradientWorkers.start({ module: 'x', exportName: 'y' }, { threads: 0 }), /threads must be a positive integer \(got 0\)/);
+});
