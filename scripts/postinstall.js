@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// After `npm install`: build the lib, let notebooks import it by name, and register the tslab kernel
-// in a project-local Jupyter path. Plain Node, no Python needed, so it works before Jupyter is installed.
+// After `npm install`: register the tslab kernel in a project-local Jupyter path and build the lib.
+// Notebooks import the lib by name: package.json's dependency "seqmnist": "file:." makes npm link
+// node_modules/seqmnist to the project (tslab cannot import '../lib': tslab issue #63).
+// Plain Node, no Python needed, so it works before Jupyter is installed.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -8,17 +10,7 @@ const { execFileSync } = require('child_process');
 
 const root = path.resolve(__dirname, '..');
 
-// 1. node_modules/seqmnist -> the project itself, so `import ... from 'seqmnist'` resolves from notebooks/
-//    (tslab compiles cells with rootDir at the notebook, so '../lib' cannot be imported: tslab issue #63).
-const link = path.join(root, 'node_modules', 'seqmnist');
-try {
-  fs.rmSync(link, { recursive: false, force: true });
-} catch (e) {
-  /* a directory left by something else: leave it alone */
-}
-if (!fs.existsSync(link)) fs.symlinkSync('..', link, 'dir');
-
-// 2. A tslab kernel spec under .jupyter/kernels/tslab (JUPYTER_PATH=<project>/.jupyter finds it).
+// 1. A tslab kernel spec under .jupyter/kernels/tslab (JUPYTER_PATH=<project>/.jupyter finds it).
 const tslabBin = path.join(root, 'node_modules', 'tslab', 'bin', 'tslab');
 const kernelDir = path.join(root, '.jupyter', 'kernels', 'tslab');
 fs.mkdirSync(kernelDir, { recursive: true });
@@ -34,7 +26,7 @@ fs.writeFileSync(
     2,
   ) + '\n',
 );
-// 3. Compile lib/ to dist/ (the notebooks and the CLI run the compiled lib).
+// 2. Compile lib/ to dist/ (the notebooks and the CLI run the compiled lib).
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], {
   cwd: root,
   stdio: 'inherit',

@@ -124,7 +124,7 @@ let plotlySource: string | undefined;
 /** plotly.js wrapped for inline use: read once, `</script` escaped, AMD/CommonJS hidden so it sets window.Plotly. */
 function plotlyLibraryScript(): string {
   if (plotlySource === undefined) {
-    const src = fs.readFileSync(require.resolve('plotly.js-dist/plotly.js'), 'utf8');
+    const src = fs.readFileSync(require.resolve('plotly.js-dist-min/plotly.min.js'), 'utf8');
     // requirejs (nbconvert's template loads it when online, classic Notebook always) would
     // swallow the UMD's anonymous define(); hiding define/exports/module makes it set window.Plotly
     const safe = src.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');

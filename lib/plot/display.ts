@@ -202,7 +202,10 @@ export function newDisplayHandle(): DisplayHandle {
   };
 }
 
-/** Escapes text for HTML element content and attribute values. */
+/**
+ * Escapes text for HTML element content and attribute values.
+ * @see notebooks/01-keras-lmu-psmnist.ipynb
+ */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -22,7 +22,10 @@ const CRC_TABLE = (() => {
   return table;
 })();
 
-/** CRC-32 as PNG chunks use it (ISO 3309, the same as zlib's crc32). */
+/**
+ * CRC-32 as PNG chunks use it (ISO 3309, the same as zlib's crc32); `crc` continues a running value.
+ * @see notebooks/01-keras-lmu-psmnist.ipynb
+ */
 export function crc32(bytes: Uint8Array, crc = 0): number {
   let c = ~crc >>> 0;
   for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
@@ -101,7 +104,10 @@ export function upscale(image: RawImage, scaleX: number, scaleY: number = scaleX
   return { width: outWidth, height: height * scaleY, channels, data: out };
 }
 
-/** A PNG as a `data:` URI for <img src> and Plotly layout images. */
+/**
+ * A PNG as a `data:` URI for <img src> and Plotly layout images.
+ * @see notebooks/01-keras-lmu-psmnist.ipynb
+ */
 export function pngDataUri(png: Uint8Array): string {
   return `data:image/png;base64,${Buffer.from(png).toString('base64')}`;
 }
