@@ -17,6 +17,8 @@ export * from './data/mnist';
 export * from './data/random';
 export * from './data/transforms';
 export * from './data/batches';
+export * from './data/augment';
+export * from './data/pipeline';
 
 // plots and progress
 export * from './plot/display';
@@ -29,8 +31,13 @@ export * from './train/progress';
 export * from './train/loop';
 export * from './train/checkpoint';
 export * from './train/parallel';
+export * from './train/callbacks';
+export * from './train/rmsprop';
 
 // models
+export * from './models/tcn';
+export * from './models/lstm';
+export * from './models/eunn';
 
 // the CLI's walkthroughs
 export * from './walkthroughs';

@@ -112,3 +112,10 @@ defineJsKernel({
     return { shape: [numSegments, ...x.shape.slice(segmentIds.shape.length)], dtype: x.dtype, values: out };
   },
 });
+
+// fills in their own files (kept last: they call defineJsKernel)
+export * from './conv2d-backprop-filter';
+
+// ---- fused kernels of our own, for every backend (kept last: they call defineJsKernel) ---------
+export * from './lstm';
+export * from './eunn';

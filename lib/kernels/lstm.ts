@@ -1,46 +1,28 @@
 /**
- * A fused LSTM recurrence: all time steps of one layer in one kernel, forward and backward.
+ * A fused LSTM layer: all time steps in one kernel, forward and backward.
  *
  * tfjs-layers' LSTM runs a dozen small ops per time step (matMul, add, four activations, slices,
  * products), so 196 pixel steps × 3 layers dispatch thousands of kernels per training step and the
- * step time is spent in dispatch. Here the input projection stays a single large matMul done by the
- * backend (`x·W + b` for all steps at once, and its gradients), and only the recurrence
- * `z_t = xw_t + h_{t-1}·U` with the gate nonlinearities runs in our kernel, one sample at a time
- * (its state stays in a few locals and U in the L1 cache).
+ * step time goes to dispatch. Here one kernel runs the whole layer, one sample at a time (its
+ * state stays in a few locals, the weights in the L1 cache), and the backward kernel recomputes a
+ * sample's gates before backpropagating through it: only x and the weights are kept for the
+ * gradient, since on wasm every kept tensor is copied.
  *
  * Gates follow Keras: the 4·units columns are [i, f, c, o]; i, f, o use the sigmoid
  * (Keras's recurrent_activation='sigmoid'), the candidate c and the output use tanh.
  */
 import * as tf from '@tensorflow/tfjs';
 import { defineJsKernel, KernelArray } from './index';
-import { lstmWasmBackward, lstmWasmForward, lstmWasmAvailable } from './lstm-wasm';
+import { lstmWasmAvailable, lstmWasmBackward, lstmWasmForward, lstmWasmSupports } from './lstm-wasm';
 
 /** Kernel names (registered for every backend). */
 export const LSTM_SEQUENCE = 'SeqmnistLstmSequence';
 export const LSTM_SEQUENCE_GRAD = 'SeqmnistLstmSequenceGrad';
 
-/** The arrays of one recurrence, [batch, steps, ·] row-major. */
-export interface LstmForwardArrays {
-  /** [batch, steps, 4·units] projected inputs with the bias added. */
-  xw: Float32Array;
-  /** [units, 4·units] recurrent kernel. */
-  recurrentKernel: Float32Array;
-  batch: number;
-  steps: number;
-  units: number;
-}
-
-/** What the forward pass keeps for the backward pass. */
-export interface LstmForwardResult {
-  /** [batch, steps, units] hidden states h_t. */
-  h: Float32Array;
-  /** [batch, steps, units] cell states c_t. */
-  c: Float32Array;
-  /** [batch, steps, 4·units] activated gates i, f, g (candidate), o. */
-  gates: Float32Array;
-}
-
-/** Which implementation runs the recurrence: WebAssembly SIMD where the runtime has it, else plain JS. */
+/**
+ * Which implementation runs the recurrence: WebAssembly SIMD where the runtime has it (for units a
+ * multiple of 4 up to 32), else plain JS.
+ */
 export type LstmEngine = 'wasm-simd' | 'js';
 
 let engine: LstmEngine | undefined;
@@ -61,204 +43,227 @@ export function getLstmEngine(): LstmEngine {
   return (engine ??= lstmWasmAvailable() ? 'wasm-simd' : 'js');
 }
 
-/** The recurrence in plain JavaScript: reference and fallback of the WebAssembly version. */
-export function lstmForwardJs(a: LstmForwardArrays): LstmForwardResult {
-  const { xw, recurrentKernel: u, batch, steps, units: n } = a;
-  const g4 = 4 * n;
-  const h = new Float32Array(batch * steps * n);
-  const c = new Float32Array(batch * steps * n);
-  const gates = new Float32Array(batch * steps * g4);
-  const hPrev = new Float64Array(n);
-  const cPrev = new Float64Array(n);
-  const z = new Float64Array(g4);
-  for (let b = 0; b < batch; b++) {
-    hPrev.fill(0);
-    cPrev.fill(0);
-    for (let t = 0; t < steps; t++) {
-      const gBase = (b * steps + t) * g4;
-      const hBase = (b * steps + t) * n;
-      for (let j = 0; j < g4; j++) z[j] = xw[gBase + j];
-      if (t > 0) {
-        for (let k = 0; k < n; k++) {
-          const hk = hPrev[k];
-          const row = k * g4;
-          for (let j = 0; j < g4; j++) z[j] += hk * u[row + j];
-        }
-      }
-      for (let k = 0; k < n; k++) {
-        const i = 1 / (1 + Math.exp(-z[k]));
-        const f = 1 / (1 + Math.exp(-z[n + k]));
-        const g = Math.tanh(z[2 * n + k]);
-        const o = 1 / (1 + Math.exp(-z[3 * n + k]));
-        const ct = f * cPrev[k] + i * g;
-        const ht = o * Math.tanh(ct);
-        cPrev[k] = ct;
-        hPrev[k] = ht;
-        c[hBase + k] = ct;
-        h[hBase + k] = ht;
-        gates[gBase + k] = i;
-        gates[gBase + n + k] = f;
-        gates[gBase + 2 * n + k] = g;
-        gates[gBase + 3 * n + k] = o;
-      }
-    }
-  }
-  return { h, c, gates };
+const useWasm = (units: number, features: number): boolean => getLstmEngine() === 'wasm-simd' && lstmWasmSupports(units, features);
+
+/** The arrays of one LSTM layer over a batch, row-major. */
+export interface LstmForwardArrays {
+  /** [batch, steps, features] inputs. */
+  x: Float32Array;
+  /** [features, 4·units] input kernel W. */
+  kernel: Float32Array;
+  /** [units, 4·units] recurrent kernel U. */
+  recurrentKernel: Float32Array;
+  /** [4·units] bias. */
+  bias: Float32Array;
+  batch: number;
+  steps: number;
+  features: number;
+  units: number;
 }
 
-/** The backward pass's inputs: the forward arrays, what it kept, and dL/dh for every step. */
-export interface LstmBackwardArrays extends LstmForwardArrays, LstmForwardResult {
+/**
+ * One sample's forward pass in plain JavaScript: fills h [steps, units] (at `hAt`), gates
+ * [steps, 4·units] (activated i, f, g, o) and c [steps, units] from x [steps, features] at `xAt`.
+ */
+function sampleForwardJs(a: LstmForwardArrays, xAt: number, h: Float32Array, hAt: number, gates: Float32Array, c: Float32Array): void {
+  const { x, kernel: w, recurrentKernel: u, bias, steps, features, units: n } = a;
+  const g4 = 4 * n;
+  const z = new Float64Array(g4);
+  for (let t = 0; t < steps; t++) {
+    for (let j = 0; j < g4; j++) z[j] = bias[j];
+    for (let k = 0; k < features; k++) {
+      const xk = x[xAt + t * features + k];
+      for (let j = 0; j < g4; j++) z[j] += xk * w[k * g4 + j];
+    }
+    if (t > 0) {
+      for (let k = 0; k < n; k++) {
+        const hk = h[hAt + (t - 1) * n + k];
+        for (let j = 0; j < g4; j++) z[j] += hk * u[k * g4 + j];
+      }
+    }
+    for (let k = 0; k < n; k++) {
+      const i = 1 / (1 + Math.exp(-z[k]));
+      const f = 1 / (1 + Math.exp(-z[n + k]));
+      const g = Math.tanh(z[2 * n + k]);
+      const o = 1 / (1 + Math.exp(-z[3 * n + k]));
+      const ct = f * (t > 0 ? c[(t - 1) * n + k] : 0) + i * g;
+      c[t * n + k] = ct;
+      h[hAt + t * n + k] = o * Math.tanh(ct);
+      gates[t * g4 + k] = i;
+      gates[t * g4 + n + k] = f;
+      gates[t * g4 + 2 * n + k] = g;
+      gates[t * g4 + 3 * n + k] = o;
+    }
+  }
+}
+
+/** The forward pass in plain JavaScript (reference and fallback of the WebAssembly version): h [batch, steps, units]. */
+export function lstmForwardJs(a: LstmForwardArrays): Float32Array {
+  const { batch, steps, features, units: n } = a;
+  const h = new Float32Array(batch * steps * n);
+  const gates = new Float32Array(steps * 4 * n);
+  const c = new Float32Array(steps * n);
+  for (let b = 0; b < batch; b++) sampleForwardJs(a, b * steps * features, h, b * steps * n, gates, c);
+  return h;
+}
+
+/** The backward pass's inputs: the forward's and dL/dh for every step. */
+export interface LstmBackwardArrays extends LstmForwardArrays {
   /** [batch, steps, units] gradient of the loss with respect to h_t. */
   dh: Float32Array;
 }
 
-/** Gradients of the loss with respect to the kernel's two inputs. */
+/** Gradients of the loss with respect to the layer's inputs and weights. */
 export interface LstmBackwardResult {
-  /** [batch, steps, 4·units] dL/dxw (the pre-activation gate gradients). */
-  dxw: Float32Array;
-  /** [units, 4·units] dL/dU. */
+  /** [batch, steps, features] */
+  dx: Float32Array;
+  /** [features, 4·units] */
+  dKernel: Float32Array;
+  /** [units, 4·units] */
   dRecurrentKernel: Float32Array;
+  /** [4·units] */
+  dBias: Float32Array;
 }
 
-/** Backpropagation through time in plain JavaScript. */
+/** Backpropagation through time in plain JavaScript; each sample's forward pass is recomputed first. */
 export function lstmBackwardJs(a: LstmBackwardArrays): LstmBackwardResult {
-  const { recurrentKernel: u, batch, steps, units: n, h, c, gates, dh } = a;
+  const { x, kernel: w, recurrentKernel: u, batch, steps, features, units: n, dh } = a;
   const g4 = 4 * n;
-  const dxw = new Float32Array(batch * steps * g4);
+  const dx = new Float32Array(batch * steps * features);
+  const dW = new Float64Array(features * g4);
   const dU = new Float64Array(n * g4);
+  const db = new Float64Array(g4);
+  const h = new Float32Array(steps * n);
+  const gates = new Float32Array(steps * g4);
+  const c = new Float32Array(steps * n);
   const dhNext = new Float64Array(n);
   const dcNext = new Float64Array(n);
   const dz = new Float64Array(g4);
   for (let b = 0; b < batch; b++) {
+    const xAt = b * steps * features;
+    sampleForwardJs(a, xAt, h, 0, gates, c);
     dhNext.fill(0);
     dcNext.fill(0);
     for (let t = steps - 1; t >= 0; t--) {
-      const gBase = (b * steps + t) * g4;
-      const hBase = (b * steps + t) * n;
+      const gAt = t * g4;
       for (let k = 0; k < n; k++) {
-        const i = gates[gBase + k];
-        const f = gates[gBase + n + k];
-        const g = gates[gBase + 2 * n + k];
-        const o = gates[gBase + 3 * n + k];
-        const tc = Math.tanh(c[hBase + k]);
-        const dht = dh[hBase + k] + dhNext[k];
+        const i = gates[gAt + k];
+        const f = gates[gAt + n + k];
+        const g = gates[gAt + 2 * n + k];
+        const o = gates[gAt + 3 * n + k];
+        const tc = Math.tanh(c[t * n + k]);
+        const dht = dh[(b * steps + t) * n + k] + dhNext[k];
         const dct = dcNext[k] + dht * o * (1 - tc * tc);
-        const cp = t > 0 ? c[hBase - n + k] : 0;
+        const cp = t > 0 ? c[(t - 1) * n + k] : 0;
         dz[k] = dct * g * i * (1 - i);
         dz[n + k] = dct * cp * f * (1 - f);
         dz[2 * n + k] = dct * i * (1 - g * g);
         dz[3 * n + k] = dht * tc * o * (1 - o);
         dcNext[k] = dct * f;
       }
-      for (let j = 0; j < g4; j++) dxw[gBase + j] = dz[j];
-      for (let k = 0; k < n; k++) {
-        const row = k * g4;
+      for (let j = 0; j < g4; j++) db[j] += dz[j];
+      for (let k = 0; k < features; k++) {
+        const xk = x[xAt + t * features + k];
         let s = 0;
-        for (let j = 0; j < g4; j++) s += u[row + j] * dz[j];
+        for (let j = 0; j < g4; j++) {
+          s += w[k * g4 + j] * dz[j];
+          dW[k * g4 + j] += xk * dz[j];
+        }
+        dx[xAt + t * features + k] = s;
+      }
+      for (let k = 0; k < n; k++) {
+        let s = 0;
+        for (let j = 0; j < g4; j++) s += u[k * g4 + j] * dz[j];
         dhNext[k] = s;
         if (t > 0) {
-          const hp = h[hBase - n + k];
-          for (let j = 0; j < g4; j++) dU[row + j] += hp * dz[j];
+          const hp = h[(t - 1) * n + k];
+          for (let j = 0; j < g4; j++) dU[k * g4 + j] += hp * dz[j];
         }
       }
     }
   }
-  return { dxw, dRecurrentKernel: Float32Array.from(dU) };
+  return { dx, dKernel: Float32Array.from(dW), dRecurrentKernel: Float32Array.from(dU), dBias: Float32Array.from(db) };
 }
 
-function dims(xw: KernelArray, u: KernelArray): { batch: number; steps: number; units: number } {
-  if (xw.shape.length !== 3) throw new Error(`${LSTM_SEQUENCE}: xw must be [batch, steps, 4·units] (got [${xw.shape}])`);
-  const [batch, steps, g4] = xw.shape;
+function layerArrays(x: KernelArray, w: KernelArray, u: KernelArray, b: KernelArray): LstmForwardArrays {
+  if (x.shape.length !== 3) throw new Error(`${LSTM_SEQUENCE}: x must be [batch, steps, features] (got [${x.shape}])`);
+  const [batch, steps, features] = x.shape;
   const units = u.shape[0];
-  if (u.shape.length !== 2 || u.shape[1] !== 4 * units || g4 !== 4 * units) {
-    throw new Error(`${LSTM_SEQUENCE}: recurrentKernel must be [units, 4·units] matching xw's last axis ${g4} (got [${u.shape}])`);
+  const g4 = 4 * units;
+  const ok = w.shape.length === 2 && w.shape[0] === features && w.shape[1] === g4 && u.shape.length === 2 && u.shape[1] === g4 && b.shape.length === 1 && b.shape[0] === g4;
+  if (!ok) {
+    throw new Error(`${LSTM_SEQUENCE}: expected kernel [${features}, 4·units], recurrentKernel [units, 4·units], bias [4·units] (got [${w.shape}], [${u.shape}], [${b.shape}])`);
   }
-  return { batch, steps, units };
+  const f32 = (a: KernelArray, name: string): Float32Array => {
+    if (!(a.values instanceof Float32Array)) throw new Error(`${LSTM_SEQUENCE}: ${name} must be float32 (got ${a.dtype})`);
+    return a.values;
+  };
+  return { batch, steps, features, units, x: f32(x, 'x'), kernel: f32(w, 'kernel'), recurrentKernel: f32(u, 'recurrentKernel'), bias: f32(b, 'bias') };
 }
 
-const f32 = (values: Float32Array | Int32Array, name: string): Float32Array => {
-  if (!(values instanceof Float32Array)) throw new Error(`${LSTM_SEQUENCE}: ${name} must be float32`);
-  return values;
-};
+// wasm's makeOutput copies kernel outputs into its heap, so views of our module's memory do there
+const outputsAreCopied = () => tf.getBackend() === 'wasm';
 
 defineJsKernel({
   kernelName: LSTM_SEQUENCE,
   backends: '*',
-  inputs: ['xw', 'recurrentKernel'],
-  compute({ xw, recurrentKernel }) {
-    const d = dims(xw, recurrentKernel);
-    const arrays = { ...d, xw: f32(xw.values, 'xw'), recurrentKernel: f32(recurrentKernel.values, 'recurrentKernel') };
-    const r = getLstmEngine() === 'wasm-simd' ? lstmWasmForward(arrays) : lstmForwardJs(arrays);
-    const hShape = [d.batch, d.steps, d.units];
-    return [
-      { shape: hShape, dtype: 'float32', values: r.h },
-      { shape: hShape.slice(), dtype: 'float32', values: r.c },
-      { shape: xw.shape.slice(), dtype: 'float32', values: r.gates },
-    ];
+  inputs: ['x', 'kernel', 'recurrentKernel', 'bias'],
+  compute({ x, kernel, recurrentKernel, bias }) {
+    const a = layerArrays(x, kernel, recurrentKernel, bias);
+    const h = useWasm(a.units, a.features) ? lstmWasmForward(a, !outputsAreCopied()) : lstmForwardJs(a);
+    return { shape: [a.batch, a.steps, a.units], dtype: 'float32', values: h };
   },
 });
 
 defineJsKernel({
   kernelName: LSTM_SEQUENCE_GRAD,
   backends: '*',
-  inputs: ['dh', 'recurrentKernel', 'h', 'c', 'gates'],
-  compute({ dh, recurrentKernel, h, c, gates }) {
-    const d = dims(gates, recurrentKernel);
-    const arrays: LstmBackwardArrays = {
-      ...d,
-      xw: new Float32Array(0),
-      recurrentKernel: f32(recurrentKernel.values, 'recurrentKernel'),
-      h: f32(h.values, 'h'),
-      c: f32(c.values, 'c'),
-      gates: f32(gates.values, 'gates'),
-      dh: f32(dh.values, 'dh'),
-    };
-    const r = getLstmEngine() === 'wasm-simd' ? lstmWasmBackward(arrays) : lstmBackwardJs(arrays);
+  inputs: ['dh', 'x', 'kernel', 'recurrentKernel', 'bias'],
+  compute({ dh, x, kernel, recurrentKernel, bias }) {
+    const a = layerArrays(x, kernel, recurrentKernel, bias);
+    if (dh.shape.join() !== [a.batch, a.steps, a.units].join() || !(dh.values instanceof Float32Array)) {
+      throw new Error(`${LSTM_SEQUENCE_GRAD}: dh must be float32 [${a.batch}, ${a.steps}, ${a.units}] (got ${dh.dtype} [${dh.shape}])`);
+    }
+    const args = { ...a, dh: dh.values };
+    const r = useWasm(a.units, a.features) ? lstmWasmBackward(args, !outputsAreCopied()) : lstmBackwardJs(args);
     return [
-      { shape: gates.shape.slice(), dtype: 'float32', values: r.dxw },
+      { shape: x.shape.slice(), dtype: 'float32', values: r.dx },
+      { shape: kernel.shape.slice(), dtype: 'float32', values: r.dKernel },
       { shape: recurrentKernel.shape.slice(), dtype: 'float32', values: r.dRecurrentKernel },
+      { shape: bias.shape.slice(), dtype: 'float32', values: r.dBias },
     ];
   },
 });
 
-const recurrence = tf.customGrad(((xw: tf.Tensor3D, recurrentKernel: tf.Tensor2D, save: tf.GradSaveFunc) => {
-  const [h, c, gates] = tf.engine().runKernel(LSTM_SEQUENCE, { xw, recurrentKernel }, {}) as tf.Tensor[];
-  save([recurrentKernel, h, c, gates]);
+const fused = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, kernel, recurrentKernel, bias, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+  const h = tf.engine().runKernel(LSTM_SEQUENCE, { x, kernel, recurrentKernel, bias }, {}) as tf.Tensor;
+  save([x, kernel, recurrentKernel, bias]);
   return {
     value: h,
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [u, hs, cs, gs] = saved;
-      return tf.engine().runKernel(LSTM_SEQUENCE_GRAD, { dh: dy, recurrentKernel: u, h: hs, c: cs, gates: gs }, {}) as tf.Tensor[];
+      const [xs, w, u, b] = saved;
+      return tf.engine().runKernel(LSTM_SEQUENCE_GRAD, { dh: dy, x: xs, kernel: w, recurrentKernel: u, bias: b }, {}) as tf.Tensor[];
     },
   };
-}) as unknown as (...args: tf.Tensor[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] });
+}) as Parameters<typeof tf.customGrad>[0]);
 
 /**
- * The LSTM recurrence over all steps (zero initial state) given the projected inputs
- * `xw = x·W + b` ([batch, steps, 4·units]) and the recurrent kernel U ([units, 4·units]);
- * returns every hidden state, [batch, steps, units]. Differentiable in both arguments.
- * @see notebooks/05-lstm-pixel-row.ipynb
- */
-export function lstmRecurrence(xw: tf.Tensor3D, recurrentKernel: tf.Tensor2D): tf.Tensor3D {
-  if (xw.rank !== 3) throw new Error(`lstmRecurrence: xw must be [batch, steps, 4·units] (got [${xw.shape}])`);
-  if (recurrentKernel.rank !== 2 || recurrentKernel.shape[1] !== 4 * recurrentKernel.shape[0] || xw.shape[2] !== recurrentKernel.shape[1]) {
-    throw new Error(`lstmRecurrence: recurrentKernel must be [units, 4·units] with 4·units = ${xw.shape[2]} (got [${recurrentKernel.shape}])`);
-  }
-  return recurrence(xw, recurrentKernel) as tf.Tensor3D;
-}
-
-/**
- * A whole LSTM layer: `x` [batch, steps, features], kernel W [features, 4·units], recurrent
- * kernel U [units, 4·units], bias [4·units] → hidden states [batch, steps, units].
+ * A whole LSTM layer over all steps in one kernel (zero initial state): `x` [batch, steps,
+ * features], kernel W [features, 4·units], recurrent kernel U [units, 4·units], bias [4·units]
+ * → hidden states [batch, steps, units]. Differentiable in all four.
  * @see notebooks/05-lstm-pixel-row.ipynb
  */
 export function lstmSequence(x: tf.Tensor3D, kernel: tf.Tensor2D, recurrentKernel: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor3D {
-  return tf.tidy(() => {
-    const [batch, steps, features] = x.shape;
-    if (kernel.shape[0] !== features) throw new Error(`lstmSequence: kernel must be [${features}, 4·units] for ${features} input features (got [${kernel.shape}])`);
-    const g4 = kernel.shape[1];
-    // one matMul for all steps: [batch·steps, features]·[features, 4·units]
-    const xw = tf.add(tf.matMul(tf.reshape(x, [batch * steps, features]), kernel), bias).reshape([batch, steps, g4]) as tf.Tensor3D;
-    return lstmRecurrence(xw, recurrentKernel);
-  });
+  if (x.rank !== 3) throw new Error(`lstmSequence: x must be [batch, steps, features] (got [${x.shape}])`);
+  const features = x.shape[2];
+  if (kernel.rank !== 2 || kernel.shape[0] !== features) {
+    throw new Error(`lstmSequence: kernel must be [${features}, 4·units] for ${features} input features (got [${kernel.shape}])`);
+  }
+  const g4 = kernel.shape[1];
+  if (recurrentKernel.rank !== 2 || recurrentKernel.shape[1] !== g4 || 4 * recurrentKernel.shape[0] !== g4) {
+    throw new Error(`lstmSequence: recurrentKernel must be [units, 4·units] with 4·units = ${g4} (got [${recurrentKernel.shape}])`);
+  }
+  if (bias.rank !== 1 || bias.shape[0] !== g4) throw new Error(`lstmSequence: bias must be [${g4}] (got [${bias.shape}])`);
+  return fused(x, kernel, recurrentKernel, bias) as tf.Tensor3D;
 }

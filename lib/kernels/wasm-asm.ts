@@ -44,6 +44,7 @@ const SIMD = {
   store: 0x0b,
   const: 0x0c,
   f32x4Splat: 0x13,
+  f32x4ExtractLane: 0x1f,
   and: 0x4e,
   or: 0x50,
   bitselect: 0x52,
@@ -115,6 +116,11 @@ export class FunctionBuilder {
     this.code.push(0x45);
     return this;
   }
+  /** select: the first of two values (same type) when the i32 on top is non-zero, else the second. */
+  select(): this {
+    this.code.push(0x1b);
+    return this;
+  }
   /** local += delta (i32). */
   addTo(i: number, delta: number): this {
     return this.get(i).i32(delta).i32Add().set(i);
@@ -148,6 +154,23 @@ export class FunctionBuilder {
   /** Loads one f32 and splats it to all four lanes. */
   loadSplat(offset = 0): this {
     return this.simd(SIMD.load32Splat, 2, ...uleb(offset));
+  }
+  /** f32x4.extract_lane: one lane as an f32. */
+  extractLane(lane: number): this {
+    return this.simd(SIMD.f32x4ExtractLane, lane);
+  }
+  f32Add(): this {
+    this.code.push(0x92);
+    return this;
+  }
+  /** f32.store: stack holds address then value. */
+  f32Store(offset = 0): this {
+    this.code.push(0x38, 2, ...uleb(offset));
+    return this;
+  }
+  /** The sum of the four lanes of local `v`, as an f32 on the stack. */
+  horizontalSum(v: number): this {
+    return this.get(v).extractLane(0).get(v).extractLane(1).f32Add().get(v).extractLane(2).f32Add().get(v).extractLane(3).f32Add();
   }
   /** v128.store: stack holds address then value. */
   store(offset = 0): this {

@@ -3,3 +3,8 @@
  * registers them (each model issue adds one import line here).
  */
 export * from './registry';
+import './lstm';
+export { buildLstmModel, kerasRmsprop, lstmAugmentation, loadLstmData, trainLstm, loadLstmWeights, perStepPredictions, perStepFigure, loadLstmHistory, plotLstmHistory, shippedWeightsDir, LSTM_SEQUENCES, LSTM_DEFAULTS } from './lstm';
+export type { LstmVariant, LstmData, LstmDataOptions, TrainLstmOptions, TrainLstmResult } from './lstm';
+export * from './eurnn';
+export * from './tcn';

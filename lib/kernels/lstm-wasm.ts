@@ -1,0 +1,252 @@
+/**
+ * The fused LSTM layer in WebAssembly SIMD, generated at run time for one (units, features) pair
+ * and unrolled over both (units a multiple of 4 up to 32; other sizes use the JS version in
+ * lstm.ts). Same arithmetic as lstmForwardJs/lstmBackwardJs, in float32 with four lanes and
+ * Cephes-style exp/tanh (≈1e-7 absolute error). Work goes one sample at a time: the sample's
+ * gates and cell states (steps × 5·units floats) stay in a scratch area in the cache.
+ */
+import { assembleModule, emitSigmoid, emitTanh, FunctionBuilder, I32, V128, wasmSimdAvailable } from './wasm-asm';
+import type { LstmBackwardArrays, LstmBackwardResult, LstmForwardArrays } from './lstm';
+
+/** Hidden sizes the WebAssembly version handles (unrolled code grows with units²). */
+export function lstmWasmSupports(units: number, features = 1): boolean {
+  return units % 4 === 0 && units > 0 && units <= 32 && features >= 1 && features <= 64;
+}
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * forward(x, w, u, bias, h, gates, c, steps) for ONE sample: byte addresses of x [steps, features],
+ * W [features, 4n], U [n, 4n], b [4n], and the outputs h [steps, n], gates [steps, 4n] (i, f, g, o
+ * activated), c [steps, n].
+ */
+function buildForward(n: number, features: number): FunctionBuilder {
+  const g4 = 4 * n;
+  const nv = n / 4; // vectors per gate
+  const f = new FunctionBuilder('forward', 8);
+  const [X, W, U, BIAS, H, GATES, C, STEPS] = range(8);
+  const t = f.local(I32);
+  const acc = range(4 * nv).map(() => f.local(V128));
+  const cell = range(nv).map(() => f.local(V128));
+  const sv = f.local(V128);
+  const [gi, gf, gg, go] = range(4).map(() => f.local(V128));
+  const s = range(4).map(() => f.local(V128)) as [number, number, number, number];
+  const s3 = s.slice(0, 3) as [number, number, number];
+
+  for (const v of range(nv)) f.f32x4(0).set(cell[v]);
+  f.i32(0).set(t);
+  f.loop(() => {
+    // z = b + x_t·W + h_{t−1}·U, one vector of four gate columns at a time
+    for (const v of range(4 * nv)) f.get(BIAS).load(16 * v).set(acc[v]);
+    for (const k of range(features)) {
+      f.get(X).loadSplat(4 * k).set(sv);
+      for (const v of range(4 * nv)) f.get(acc[v]).get(sv).get(W).load(4 * (k * g4 + 4 * v)).mul().add().set(acc[v]);
+    }
+    f.block(() => {
+      f.get(t).i32Eqz().brIf(0);
+      for (const k of range(n)) {
+        f.get(H).i32(-4 * n).i32Add().loadSplat(4 * k).set(sv);
+        for (const v of range(4 * nv)) f.get(acc[v]).get(sv).get(U).load(4 * (k * g4 + 4 * v)).mul().add().set(acc[v]);
+      }
+    });
+    for (const v of range(nv)) {
+      emitSigmoid(f, acc[v], s3);
+      f.set(gi);
+      emitSigmoid(f, acc[nv + v], s3);
+      f.set(gf);
+      emitTanh(f, acc[2 * nv + v], s);
+      f.set(gg);
+      emitSigmoid(f, acc[3 * nv + v], s3);
+      f.set(go);
+      f.get(gf).get(cell[v]).mul().get(gi).get(gg).mul().add().set(cell[v]);
+      f.get(H);
+      emitTanh(f, cell[v], s);
+      f.get(go).mul().store(16 * v);
+      f.get(C).get(cell[v]).store(16 * v);
+      [gi, gf, gg, go].forEach((gate, q) => f.get(GATES).get(gate).store(16 * (q * nv + v)));
+    }
+    f.addTo(X, 4 * features).addTo(GATES, 4 * g4).addTo(H, 4 * n).addTo(C, 4 * n);
+    f.addTo(t, 1).get(t).get(STEPS).i32LtS().brIf(0);
+  });
+  return f;
+}
+
+/**
+ * backward(x, dh, w, u, ut, h, gates, c, dz, dx, dw, du, db, steps) for ONE sample, after
+ * forward() has filled h, gates and c: the per-step pointers (x, dh, h, gates, c, dx) point at the
+ * sample's LAST step and walk backwards. `ut` is Uᵀ [4n, n]; `dz` is scratch of 4n floats; dw, du
+ * and db are accumulated into.
+ */
+function buildBackward(n: number, features: number): FunctionBuilder {
+  const g4 = 4 * n;
+  const nv = n / 4;
+  const f = new FunctionBuilder('backward', 14);
+  const [X, DH, W, , UT, H, GATES, C, DZ, DX, DW, DU, DB, STEPS] = range(14);
+  const t = f.local(I32);
+  const dhNext = range(nv).map(() => f.local(V128));
+  const dcNext = range(nv).map(() => f.local(V128));
+  const dz = range(4 * nv).map(() => f.local(V128));
+  const [gi, gf, gg, go, tc, dht, dct, cp, sv, notFirst] = range(10).map(() => f.local(V128));
+  const s = range(4).map(() => f.local(V128)) as [number, number, number, number];
+  const accumulate = (base: number, offset: number, scale: number | undefined, value: number) => {
+    f.get(base).get(base).load(offset).get(value);
+    if (scale !== undefined) f.get(scale).mul();
+    f.add().store(offset);
+  };
+
+  for (const v of range(nv)) f.f32x4(0).set(dhNext[v]).f32x4(0).set(dcNext[v]);
+  f.get(STEPS).i32(-1).i32Add().set(t);
+  f.loop(() => {
+    // all-ones lanes when t > 0: masks c_{t−1}, which is 0 at t = 0
+    f.i32x4(-1).i32x4(0).get(t).i32(0).i32GtS().select().set(notFirst);
+    for (const v of range(nv)) {
+      [gi, gf, gg, go].forEach((gate, q) => f.get(GATES).load(16 * (q * nv + v)).set(gate));
+      f.get(C).load(16 * v).set(sv);
+      emitTanh(f, sv, s);
+      f.set(tc);
+      f.get(DH).load(16 * v).get(dhNext[v]).add().set(dht);
+      // dc = dcNext + dh·o·(1 − tanh²c)
+      f.get(dcNext[v]).get(dht).get(go).mul().f32x4(1).get(tc).get(tc).mul().sub().mul().add().set(dct);
+      f.get(C).i32(-4 * n).i32Add().load(16 * v).get(notFirst).and().set(cp);
+      // dz_i = dc·g·i(1−i), dz_f = dc·c_{t−1}·f(1−f), dz_g = dc·i·(1−g²), dz_o = dh·tanh(c)·o(1−o)
+      f.get(dct).get(gg).mul().get(gi).mul().f32x4(1).get(gi).sub().mul().set(dz[v]);
+      f.get(dct).get(cp).mul().get(gf).mul().f32x4(1).get(gf).sub().mul().set(dz[nv + v]);
+      f.get(dct).get(gi).mul().f32x4(1).get(gg).get(gg).mul().sub().mul().set(dz[2 * nv + v]);
+      f.get(dht).get(tc).mul().get(go).mul().f32x4(1).get(go).sub().mul().set(dz[3 * nv + v]);
+      f.get(dct).get(gf).mul().set(dcNext[v]);
+      for (const q of range(4)) f.get(DZ).get(dz[q * nv + v]).store(16 * (q * nv + v));
+    }
+    // dx_t = dz·Wᵀ; dW += x_tᵀ·dz; db += dz
+    for (const k of range(features)) {
+      f.f32x4(0);
+      for (const v of range(4 * nv)) f.get(dz[v]).get(W).load(4 * (k * g4 + 4 * v)).mul().add();
+      f.set(sv).get(DX).horizontalSum(sv).f32Store(4 * k);
+      f.get(X).loadSplat(4 * k).set(sv);
+      for (const v of range(4 * nv)) accumulate(DW, 4 * (k * g4 + 4 * v), sv, dz[v]);
+    }
+    for (const v of range(4 * nv)) accumulate(DB, 16 * v, undefined, dz[v]);
+    // dh_{t−1} = dz·Uᵀ
+    for (const w of range(nv)) f.f32x4(0).set(dhNext[w]);
+    for (const j of range(g4)) {
+      f.get(DZ).loadSplat(4 * j).set(sv);
+      for (const w of range(nv)) f.get(dhNext[w]).get(sv).get(UT).load(4 * (j * n + 4 * w)).mul().add().set(dhNext[w]);
+    }
+    // dU += h_{t−1}ᵀ·dz (nothing at t = 0, where h_{t−1} = 0)
+    f.block(() => {
+      f.get(t).i32Eqz().brIf(0);
+      for (const k of range(n)) {
+        f.get(H).i32(-4 * n).i32Add().loadSplat(4 * k).set(sv);
+        for (const v of range(4 * nv)) accumulate(DU, 4 * (k * g4 + 4 * v), sv, dz[v]);
+      }
+    });
+    f.addTo(X, -4 * features).addTo(DX, -4 * features).addTo(DH, -4 * n).addTo(H, -4 * n).addTo(C, -4 * n).addTo(GATES, -4 * g4);
+    f.addTo(t, -1).get(t).i32(0).i32GeS().brIf(0);
+  });
+  return f;
+}
+
+interface LstmModule {
+  forward(x: number, w: number, u: number, bias: number, h: number, gates: number, c: number, steps: number): void;
+  backward(x: number, dh: number, w: number, u: number, ut: number, h: number, gates: number, c: number, dz: number, dx: number, dw: number, du: number, db: number, steps: number): void;
+}
+
+let memory: WebAssembly.Memory | undefined;
+const modules = new Map<string, LstmModule>();
+let available: boolean | undefined;
+
+/** True when WebAssembly SIMD works here. */
+export function lstmWasmAvailable(): boolean {
+  return (available ??= wasmSimdAvailable());
+}
+
+function moduleFor(units: number, features: number): LstmModule {
+  const key = `${units}x${features}`;
+  let m = modules.get(key);
+  if (!m) {
+    memory ??= new WebAssembly.Memory({ initial: 1 });
+    const bytes = assembleModule([buildForward(units, features), buildBackward(units, features)]);
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+    m = instance.exports as unknown as LstmModule;
+    modules.set(key, m);
+  }
+  return m;
+}
+
+/** Lays out float arrays in the shared memory, 16-byte aligned after 64 bytes of slack. */
+function layout(sizes: number[]): { offsets: number[]; buffer: ArrayBuffer } {
+  const offsets: number[] = [];
+  let at = 64;
+  for (const size of sizes) {
+    offsets.push(at);
+    at += Math.ceil((4 * size) / 16) * 16;
+  }
+  const needed = Math.ceil(at / 65536) - memory!.buffer.byteLength / 65536;
+  if (needed > 0) memory!.grow(needed);
+  return { offsets, buffer: memory!.buffer };
+}
+
+function check(units: number, features: number): LstmModule {
+  if (!lstmWasmSupports(units, features)) {
+    throw new Error(`the WebAssembly LSTM needs units a multiple of 4 up to 32 and 1–64 features (got ${units} units, ${features} features)`);
+  }
+  return moduleFor(units, features);
+}
+
+/**
+ * The forward pass (see lstmForwardJs); returns h [batch, steps, units]. With `copy` false the
+ * result is a view of the module's memory, valid until the next call.
+ */
+export function lstmWasmForward(a: LstmForwardArrays, copy = true): Float32Array {
+  const { batch, steps, units: n, features } = a;
+  const m = check(n, features);
+  const g4 = 4 * n;
+  const cells = batch * steps;
+  const { offsets, buffer } = layout([features * g4, n * g4, g4, features * cells, n * cells, g4 * steps, n * steps]);
+  const [wAt, uAt, bAt, xAt, hAt, gAt, cAt] = offsets;
+  new Float32Array(buffer, wAt, features * g4).set(a.kernel);
+  new Float32Array(buffer, uAt, n * g4).set(a.recurrentKernel);
+  new Float32Array(buffer, bAt, g4).set(a.bias);
+  new Float32Array(buffer, xAt, features * cells).set(a.x);
+  for (let b = 0; b < batch; b++) m.forward(xAt + 4 * features * steps * b, wAt, uAt, bAt, hAt + 4 * n * steps * b, gAt, cAt, steps);
+  const h = new Float32Array(buffer, hAt, n * cells);
+  return copy ? h.slice() : h;
+}
+
+/** Backpropagation through time (see lstmBackwardJs). With `copy` false, dx is a view (see lstmWasmForward). */
+export function lstmWasmBackward(a: LstmBackwardArrays, copy = true): LstmBackwardResult {
+  const { batch, steps, units: n, features } = a;
+  const m = check(n, features);
+  const g4 = 4 * n;
+  const cells = batch * steps;
+  const sizes = [features * g4, n * g4, g4 * n, g4, features * cells, n * cells, features * cells, n * steps, g4 * steps, n * steps, g4, features * g4, n * g4, g4];
+  const { offsets, buffer } = layout(sizes);
+  const [wAt, uAt, utAt, bAt, xAt, dhAt, dxAt, hAt, gAt, cAt, dzAt, dwAt, duAt, dbAt] = offsets;
+  new Float32Array(buffer, wAt, features * g4).set(a.kernel);
+  new Float32Array(buffer, uAt, n * g4).set(a.recurrentKernel);
+  const ut = new Float32Array(buffer, utAt, g4 * n);
+  for (let k = 0; k < n; k++) for (let j = 0; j < g4; j++) ut[j * n + k] = a.recurrentKernel[k * g4 + j];
+  new Float32Array(buffer, bAt, g4).set(a.bias);
+  new Float32Array(buffer, xAt, features * cells).set(a.x);
+  new Float32Array(buffer, dhAt, n * cells).set(a.dh);
+  // per-sample sums (float32, ≤ steps terms) are added up across samples in float64
+  const grads = new Float32Array(buffer, dwAt, (features + n + 1) * g4);
+  const total = new Float64Array(grads.length);
+  const last = 4 * (steps - 1);
+  for (let b = 0; b < batch; b++) {
+    const xb = xAt + 4 * features * steps * b;
+    m.forward(xb, wAt, uAt, bAt, hAt, gAt, cAt, steps);
+    grads.fill(0);
+    m.backward(
+      xb + features * last, dhAt + 4 * n * steps * b + n * last, wAt, uAt, utAt, hAt + n * last, gAt + g4 * last, cAt + n * last,
+      dzAt, dxAt + 4 * features * steps * b + features * last, dwAt, duAt, dbAt, steps,
+    );
+    for (let i = 0; i < grads.length; i++) total[i] += grads[i];
+  }
+  const dx = new Float32Array(buffer, dxAt, features * cells);
+  return {
+    dx: copy ? dx.slice() : dx,
+    dKernel: Float32Array.from(total.subarray(0, features * g4)),
+    dRecurrentKernel: Float32Array.from(total.subarray(features * g4, (features + n) * g4)),
+    dBias: Float32Array.from(total.subarray((features + n) * g4)),
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * RMSprop as PyTorch defines it (torch.optim.RMSprop without momentum, centring or weight decay):
+ *   v ← α·v + (1 − α)·g²,   p ← p − lr·g / (√v + ε),   v starting at 0,
+ * with PyTorch's defaults α = 0.99, ε = 1e-8.
+ *
+ * Porting note: tf.train.rmsprop differs in both places that matter early in training: its decay
+ * defaults to 0.9 and it adds ε inside the root, √(v + ε). With α = 0.9 and ε = 1e-7 this class is
+ * also Keras 2's RMSprop, which adds ε after the root too.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Options of RMSprop; defaults are torch.optim.RMSprop's. */
+export interface RmspropOptions {
+  /** Step size (lr). Required. */
+  learningRate: number;
+  /** Smoothing constant of the squared-gradient average (PyTorch `alpha`, Keras `rho`). Default 0.99. */
+  alpha?: number;
+  /** Added to √v (after the root). Default 1e-8. */
+  epsilon?: number;
+}
+
+/** A named tensor, as tfjs optimisers save their state. */
+type NamedTensor = { name: string; tensor: tf.Tensor };
+
+interface Slot {
+  originalName: string;
+  variable: tf.Variable;
+}
+
+/**
+ * PyTorch's RMSprop as a tfjs optimiser: usable with `optimizer.minimize`, and its state saves
+ * and restores with getWeights/setWeights (lib/train/checkpoint.ts).
+ * @see notebooks/03-eurnn-psmnist.ipynb
+ */
+export class RMSprop extends tf.Optimizer {
+  static get className(): string {
+    return 'SeqmnistRMSprop';
+  }
+  readonly learningRate: number;
+  readonly alpha: number;
+  readonly epsilon: number;
+  private squareAverages: Slot[] = [];
+
+  constructor(options: RmspropOptions) {
+    super();
+    const { learningRate, alpha = 0.99, epsilon = 1e-8 } = options;
+    if (typeof learningRate !== 'number' || !(learningRate > 0) || !Number.isFinite(learningRate)) {
+      throw new Error(`learningRate must be a positive number (got ${learningRate})`);
+    }
+    if (typeof alpha !== 'number' || !(alpha >= 0 && alpha < 1)) throw new Error(`alpha must be in [0, 1) (got ${alpha})`);
+    if (typeof epsilon !== 'number' || !(epsilon >= 0) || !Number.isFinite(epsilon)) throw new Error(`epsilon must be a non-negative number (got ${epsilon})`);
+    this.learningRate = learningRate;
+    this.alpha = alpha;
+    this.epsilon = epsilon;
+  }
+
+  applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
+    const names = Array.isArray(variableGradients) ? variableGradients.map((g) => g.name) : Object.keys(variableGradients);
+    names.forEach((name, i) => {
+      const value = tf.engine().registeredVariables[name];
+      if (value == null) throw new Error(`RMSprop: no variable named '${name}'`);
+      const gradient = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
+      if (gradient == null) return;
+      // state is matched by position, as tfjs's own optimisers do
+      this.squareAverages[i] ??= { originalName: `${name}/square_avg`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+      const v = this.squareAverages[i].variable;
+      tf.tidy(() => {
+        const next = tf.add(tf.mul(v, this.alpha), tf.mul(tf.square(gradient), 1 - this.alpha));
+        v.assign(next);
+        value.assign(tf.sub(value, tf.div(tf.mul(gradient, this.learningRate), tf.add(tf.sqrt(next), this.epsilon))));
+      });
+    });
+    this.incrementIterations();
+  }
+
+  dispose(): void {
+    tf.dispose(this.squareAverages.map((s) => s.variable));
+    this.squareAverages = [];
+  }
+
+  async getWeights(): Promise<NamedTensor[]> {
+    return [await this.saveIterations(), ...this.squareAverages.map((s) => ({ name: s.originalName, tensor: s.variable }))];
+  }
+
+  async setWeights(weightValues: NamedTensor[]): Promise<void> {
+    const values = await this.extractIterations(weightValues);
+    tf.dispose(this.squareAverages.map((s) => s.variable));
+    this.squareAverages = values.map((w) => ({ originalName: w.name, variable: w.tensor.variable(false) }));
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { learningRate: this.learningRate, alpha: this.alpha, epsilon: this.epsilon };
+  }
+
+  static fromConfig<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>, config: tf.serialization.ConfigDict): T {
+    return new (cls as unknown as new (o: RmspropOptions) => T)(config as unknown as RmspropOptions);
+  }
+}
+tf.serialization.registerClass(RMSprop);

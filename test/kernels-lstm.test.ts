@@ -1,0 +1,175 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { useBackend } from '../lib/backend';
+import { getLstmEngine, LstmEngine, lstmBackwardJs, lstmForwardJs, lstmSequence, setLstmEngine } from '../lib/kernels/lstm';
+import { lstmWasmBackward, lstmWasmForward, lstmWasmSupports } from '../lib/kernels/lstm-wasm';
+import { assembleModule, emitExp, emitSigmoid, emitTanh, FunctionBuilder, V128 } from '../lib/kernels/wasm-asm';
+
+/** Seeded uniform values in [-scale, scale). */
+function values(n: number, seed: number, scale = 1): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
+  }
+  return out;
+}
+
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let worst = 0;
+  let at = -1;
+  const scale = Math.max(1, ...Array.from(expected, Math.abs));
+  for (let i = 0; i < actual.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    if (!(d <= worst)) {
+      worst = d;
+      at = i;
+    }
+  }
+  assert.ok(worst <= tol * scale, `${what}: max |diff| ${worst} at ${at} (${actual[at]} vs ${expected[at]}) > ${tol}·${scale}`);
+}
+
+/** tfjs-layers' own LSTM with Keras's sigmoid gates and our weights: the reference. */
+function referenceLstm(features: number, units: number, w: tf.Tensor2D, u: tf.Tensor2D, b: tf.Tensor1D) {
+  const layer = tf.layers.lstm({ units, recurrentActivation: 'sigmoid', returnSequences: true, inputShape: [null, features] });
+  layer.apply(tf.input({ shape: [null, features] })); // builds the weights
+  layer.setWeights([w, u, b]);
+  return layer;
+}
+
+async function compareWithTfjsLayers(engine: LstmEngine, batch: number, steps: number, features: number, units: number) {
+  await useBackend('cpu', { quiet: true });
+  setLstmEngine(engine);
+  const x = tf.tensor3d(values(batch * steps * features, 1), [batch, steps, features]);
+  const w = tf.tensor2d(values(features * 4 * units, 2, 0.6), [features, 4 * units]);
+  const u = tf.tensor2d(values(units * 4 * units, 3, 0.6), [units, 4 * units]);
+  const b = tf.tensor1d(values(4 * units, 4, 0.5));
+  const r = tf.tensor3d(values(batch * steps * units, 5), [batch, steps, units]); // dL/dh
+  const layer = referenceLstm(features, units, w, u, b);
+
+  const ours = lstmSequence(x, w, u, b);
+  const ref = layer.apply(x) as tf.Tensor;
+  assertClose(await ours.data(), await ref.data(), 2e-6, `${engine} forward`);
+
+  const loss = (h: tf.Tensor) => tf.sum(tf.mul(h, r));
+  const g = tf.grads((xx: tf.Tensor, ww: tf.Tensor, uu: tf.Tensor, bb: tf.Tensor) =>
+    loss(lstmSequence(xx as tf.Tensor3D, ww as tf.Tensor2D, uu as tf.Tensor2D, bb as tf.Tensor1D)),
+  )([x, w, u, b]);
+  const xv = tf.variable(x);
+  const vars = layer.trainableWeights.map((v) => (v as unknown as { val: tf.Variable }).val);
+  const refGrads = tf.variableGrads(() => loss(layer.apply(xv) as tf.Tensor) as tf.Scalar, [xv, ...vars]).grads;
+  const names = ['x', 'kernel', 'recurrent_kernel', 'bias'];
+  const refList = [refGrads[xv.name], ...vars.map((v) => refGrads[v.name])];
+  for (let i = 0; i < 4; i++) assertClose(await g[i].data(), await refList[i].data(), 2e-5, `${engine} d${names[i]}`);
+  tf.dispose([x, w, u, b, r, ours, ref, ...g, xv, ...refList]);
+  layer.dispose();
+}
+
+test('fused LSTM (wasm-simd) equals tfjs-layers LSTM on cpu: outputs and all four gradients', async () => {
+  await compareWithTfjsLayers('wasm-simd', 3, 6, 2, 8);
+});
+
+test('fused LSTM (plain JS) equals tfjs-layers LSTM on cpu, and serves units the wasm code does not (3)', async () => {
+  await compareWithTfjsLayers('js', 3, 6, 2, 8);
+  await compareWithTfjsLayers('js', 2, 5, 4, 3);
+  await compareWithTfjsLayers('wasm-simd', 2, 5, 4, 3); // falls back to JS for units 3
+  assert.equal(lstmWasmSupports(3), false);
+  setLstmEngine('wasm-simd');
+});
+
+test('wasm-simd and JS layers agree for units 4, 16 and 32, features 1, 3 and 14 (one step, many steps)', () => {
+  for (const [batch, steps, features, units] of [[5, 1, 1, 4], [7, 9, 3, 16], [3, 4, 14, 32], [2, 6, 14, 8]]) {
+    const a = {
+      x: values(batch * steps * features, 11),
+      kernel: values(features * 4 * units, 12, 0.5),
+      recurrentKernel: values(4 * units * units, 13, 0.4),
+      bias: values(4 * units, 14, 0.3),
+      batch,
+      steps,
+      features,
+      units,
+    };
+    const what = `${units} units, ${features} features`;
+    assertClose(lstmWasmForward(a), lstmForwardJs(a), 1e-6, `h, ${what}`);
+    const bw = { ...a, dh: values(batch * steps * units, 15) };
+    const gjs = lstmBackwardJs(bw);
+    const gwa = lstmWasmBackward(bw);
+    assertClose(gwa.dx, gjs.dx, 1e-6, `dx, ${what}`);
+    assertClose(gwa.dKernel, gjs.dKernel, 1e-6, `dW, ${what}`);
+    assertClose(gwa.dRecurrentKernel, gjs.dRecurrentKernel, 1e-6, `dU, ${what}`);
+    assertClose(gwa.dBias, gjs.dBias, 1e-6, `db, ${what}`);
+  }
+});
+
+test('the fused kernel runs on wasm too, equal to cpu (forward and gradients)', async () => {
+  const run = async (backend: string) => {
+    await useBackend(backend, { quiet: true });
+    const x = tf.tensor3d(values(4 * 5 * 3, 21), [4, 5, 3]);
+    const w = tf.tensor2d(values(3 * 32, 22, 0.5), [3, 32]);
+    const u = tf.tensor2d(values(8 * 32, 23, 0.5), [8, 32]);
+    const b = tf.tensor1d(values(32, 24, 0.5));
+    const out = tf.tidy(() => {
+      const f = (xx: tf.Tensor, ww: tf.Tensor, uu: tf.Tensor, bb: tf.Tensor) =>
+        tf.sum(tf.square(lstmSequence(xx as tf.Tensor3D, ww as tf.Tensor2D, uu as tf.Tensor2D, bb as tf.Tensor1D)));
+      return [lstmSequence(x, w, u, b), ...tf.grads(f)([x, w, u, b])];
+    });
+    const data = await Promise.all(out.map((t) => t.data()));
+    tf.dispose([x, w, u, b, ...out]);
+    return data;
+  };
+  const cpu = await run('cpu');
+  const wasm = await run('wasm');
+  ['h', 'dx', 'dW', 'dU', 'db'].forEach((name, i) => assertClose(wasm[i], cpu[i], 1e-6, name));
+  await useBackend('cpu', { quiet: true });
+});
+
+test('the vector exp, sigmoid and tanh are within float32 rounding of Math', () => {
+  const xs = new Float32Array([-100, -87, -20, -5.5, -1, -0.7, -0.625, -0.3, -1e-4, 0, 1e-4, 0.3, 0.6249, 0.625, 1, 3, 9.5, 20, 88, 100]);
+  const n = xs.length;
+  const f = new FunctionBuilder('run', 1);
+  const [x, a, b, c, d] = [0, 1, 2, 3, 4].map(() => f.local(V128));
+  const mem = new WebAssembly.Memory({ initial: 1 });
+  const outs = ['exp', 'sigmoid', 'tanh'];
+  for (let i = 0; i < n; i += 4) {
+    f.get(0).load(4 * i).set(x);
+    f.get(0);
+    emitExp(f, x, a, b);
+    f.store(4 * (n + i));
+    f.get(0);
+    emitSigmoid(f, x, [a, b, c]);
+    f.store(4 * (2 * n + i));
+    f.get(0);
+    emitTanh(f, x, [a, b, c, d]);
+    f.store(4 * (3 * n + i));
+  }
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(assembleModule([f])), { env: { memory: mem } });
+  const view = new Float32Array(mem.buffer);
+  view.set(xs);
+  (inst.exports.run as (p: number) => void)(0);
+  const refs = [(v: number) => Math.exp(Math.min(Math.max(v, -87.3365), 88.3763)), (v: number) => 1 / (1 + Math.exp(-v)), Math.tanh];
+  outs.forEach((name, k) => {
+    for (let i = 0; i < n; i++) {
+      if (name === 'exp' && Math.abs(xs[i]) > 85) continue; // the clamp's edge: only saturated sigmoid/tanh use it
+      const got = view[(k + 1) * n + i];
+      const want = refs[k](xs[i]);
+      assert.ok(Math.abs(got - want) <= 3e-7 * Math.max(Math.abs(want), 1e-30) + (name === 'exp' ? 0 : 1e-7), `${name}(${xs[i]}) = ${got}, expected ${want}`);
+    }
+  });
+});
+
+test('setLstmEngine rejects unknown names; the default is wasm-simd here', () => {
+  assert.throws(() => setLstmEngine('gpu' as LstmEngine), /LSTM engine must be 'wasm-simd' or 'js' \(got 'gpu'\)/);
+  setLstmEngine('wasm-simd');
+  assert.equal(getLstmEngine(), 'wasm-simd');
+});
+
+test('lstmSequence checks shapes and names them', () => {
+  const x = tf.zeros([2, 3, 5]) as tf.Tensor3D;
+  const w = tf.zeros([5, 32]) as tf.Tensor2D;
+  assert.throws(() => lstmSequence(x, w, tf.zeros([8, 16]) as tf.Tensor2D, tf.zeros([32]) as tf.Tensor1D), /recurrentKernel must be \[units, 4·units\] with 4·units = 32 \(got \[8,16\]\)/);
+  assert.throws(() => lstmSequence(x, w, tf.zeros([8, 32]) as tf.Tensor2D, tf.zeros([31]) as tf.Tensor1D), /bias must be \[32\] \(got \[31\]\)/);
+  assert.throws(() => lstmSequence(tf.zeros([2, 3, 5]) as tf.Tensor3D, tf.zeros([4, 32]) as tf.Tensor2D, tf.zeros([8, 32]) as tf.Tensor2D, tf.zeros([32]) as tf.Tensor1D), /kernel must be \[5, 4·units\] for 5 input features \(got \[4,32\]\)/);
+});

@@ -1,0 +1,131 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { useBackend } from '../lib/backend';
+import { buildStackedLstm, buildStackedLstmPerStep, FusedLSTM, fusedLstm, transferLstmWeights } from '../lib/models/lstm';
+import { loadModel, saveModel } from '../lib/train/checkpoint';
+
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+
+test.before(async () => {
+  await useBackend('cpu', { quiet: true });
+});
+
+test('parameter counts: pixel 1,498 (first LSTM 320), row 1,914 (first LSTM 736)', () => {
+  const pixel = buildStackedLstm({ steps: 196, features: 1, seed: 0 });
+  const row = buildStackedLstm({ steps: 14, features: 14, seed: 0 });
+  assert.equal(pixel.countParams(), 1498);
+  assert.equal(row.countParams(), 1914);
+  assert.equal(pixel.getLayer('lstm').countParams(), 4 * (8 * (1 + 8) + 8));
+  assert.equal(row.getLayer('lstm').countParams(), 4 * (8 * (14 + 8) + 8));
+  assert.deepEqual(pixel.outputs[0].shape, [null, 10]);
+  const perStep = buildStackedLstmPerStep({ steps: 196, features: 1 });
+  assert.equal(perStep.countParams(), 1498);
+  assert.deepEqual(perStep.outputs[0].shape, [null, 196, 10]);
+  [pixel, row, perStep].forEach((m) => m.dispose());
+});
+
+test('FusedLSTM equals tf.layers.lstm (sigmoid gates) with the same weights, last step and sequences', async () => {
+  for (const returnSequences of [false, true]) {
+    const ours = fusedLstm({ units: 8, returnSequences, seed: 3 });
+    const ref = tf.layers.lstm({ units: 8, returnSequences, recurrentActivation: 'sigmoid' });
+    const x = tf.randomUniform([4, 7, 3], -1, 1, 'float32', 5);
+    const y = ours.apply(x) as tf.Tensor;
+    ref.apply(x);
+    ref.setWeights(ours.getWeights());
+    const yr = ref.apply(x) as tf.Tensor;
+    assert.deepEqual(y.shape, returnSequences ? [4, 7, 8] : [4, 8]);
+    assert.ok(maxDiff(await y.data(), await yr.data()) < 2e-6);
+    assert.deepEqual(ours.weights.map((w) => w.originalName.split('/').pop()), ['kernel', 'recurrent_kernel', 'bias']);
+    tf.dispose([x, y, yr]);
+  }
+});
+
+test('initialisers: unit forget bias, orthogonal recurrent kernel, glorot kernel, seeded', async () => {
+  const layer = fusedLstm({ units: 8, seed: 7 });
+  layer.apply(tf.input({ shape: [5, 3] }));
+  const [w, u, b] = layer.getWeights();
+  assert.deepEqual(Array.from(await b.data()), [...new Array(8).fill(0), ...new Array(8).fill(1), ...new Array(16).fill(0)]);
+  const uut = await tf.matMul(u, u, false, true).data(); // U·Uᵀ = I for [8, 32] with orthonormal rows
+  assert.ok(maxDiff(uut, tf.eye(8).dataSync()) < 1e-5);
+  const limit = Math.sqrt(6 / (3 + 32));
+  assert.ok((await w.abs().max().data())[0] <= limit);
+  const again = fusedLstm({ units: 8, seed: 7 });
+  again.apply(tf.input({ shape: [5, 3] }));
+  assert.deepEqual(Array.from(await again.getWeights()[0].data()), Array.from(await w.data()));
+  const noForget = fusedLstm({ units: 4, unitForgetBias: false, biasInitializer: 'zeros' });
+  noForget.apply(tf.input({ shape: [5, 3] }));
+  assert.deepEqual(Array.from(await noForget.getWeights()[2].data()), new Array(16).fill(0));
+  const ones = fusedLstm({ units: 4, unitForgetBias: false, biasInitializer: 'ones', kernelInitializer: 'zeros', recurrentInitializer: 'zeros' });
+  ones.apply(tf.input({ shape: [5, 3] }));
+  assert.deepEqual(Array.from(await ones.getWeights()[2].data()), new Array(16).fill(1));
+  assert.deepEqual(Array.from(await ones.getWeights()[1].data()), new Array(64).fill(0));
+});
+
+test('bad options name the value', () => {
+  assert.throws(() => fusedLstm({ units: 0 }), /units must be a positive integer \(got 0\)/);
+  assert.throws(() => fusedLstm({ units: 8, activation: 'relu' as 'tanh' }), /activation must be 'tanh', the only one the fused LSTM implements \(got "relu"\)/);
+  assert.throws(() => fusedLstm({ units: 8, recurrentActivation: 'hardSigmoid' as 'sigmoid' }), /recurrentActivation must be 'sigmoid'.*\(got "hardSigmoid"\)/);
+  assert.throws(() => fusedLstm({ units: 8, kernelInitializer: 'bogus' as 'zeros' }), /kernelInitializer must be one of glorotUniform, .* \(got "bogus"\)/);
+  assert.throws(() => fusedLstm({ units: 8, seed: 1.5 }), /seed must be an integer \(got 1.5\)/);
+  assert.throws(() => buildStackedLstm({ steps: 196, features: 0 }), /features must be a positive integer \(got 0\)/);
+  assert.throws(() => buildStackedLstm({ steps: 196, features: 1, layers: -1 }), /layers must be a positive integer \(got -1\)/);
+});
+
+test('a model with FusedLSTM layers saves and loads (config and outputs)', async () => {
+  const model = buildStackedLstm({ steps: 12, features: 2, units: 4, layers: 2, seed: 1 });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-save-'));
+  try {
+    await saveModel(model, path.join(dir, 'm'));
+    const loaded = await loadModel(path.join(dir, 'm'));
+    assert.equal(loaded.getLayer('lstm').getClassName(), 'FusedLSTM');
+    const config = loaded.getLayer('lstm').getConfig();
+    assert.equal(config.units, 4);
+    assert.equal(config.returnSequences, true);
+    assert.equal(config.unitForgetBias, true);
+    assert.equal(config.seed, 1);
+    assert.equal(loaded.getLayer('lstm_1').getConfig().returnSequences, false);
+    const x = tf.randomUniform([3, 12, 2], 0, 1, 'float32', 2);
+    assert.ok(maxDiff(await (model.predict(x) as tf.Tensor).data(), await (loaded.predict(x) as tf.Tensor).data()) === 0);
+    loaded.dispose();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    model.dispose();
+  }
+});
+
+test('weight transfer: the per-step model ends in the classifier\'s prediction at every sample', async () => {
+  const model = buildStackedLstm({ steps: 10, features: 3, seed: 4 });
+  const perStep = buildStackedLstmPerStep({ steps: 10, features: 3, seed: 99 });
+  transferLstmWeights(model, perStep);
+  const x = tf.randomUniform([5, 10, 3], 0, 1, 'float32', 6);
+  const last = model.predict(x) as tf.Tensor; // [5, 10]
+  const all = perStep.predict(x) as tf.Tensor; // [5, 10 steps, 10]
+  const atEnd = all.slice([0, 9, 0], [5, 1, 10]).reshape([5, 10]);
+  assert.ok(maxDiff(await last.data(), await atEnd.data()) < 1e-6);
+  const sums = await all.sum(-1).data();
+  assert.ok(maxDiff(sums, new Float32Array(50).fill(1)) < 1e-5);
+  [model, perStep].forEach((m) => m.dispose());
+});
+
+test('weight transfer refuses other architectures, naming layer and shapes', () => {
+  const model = buildStackedLstm({ steps: 10, features: 3 });
+  assert.throws(() => transferLstmWeights(model, buildStackedLstmPerStep({ steps: 10, features: 3, units: 16 })), /lstm's kernel has shape \[3, 32\] in the source but \[3, 64\] in the target/);
+  assert.throws(() => transferLstmWeights(model, buildStackedLstmPerStep({ steps: 10, features: 14 })), /lstm's kernel has shape \[3, 32\] in the source but \[14, 32\] in the target/);
+  assert.throws(() => transferLstmWeights(model, buildStackedLstmPerStep({ steps: 10, features: 3, layers: 2 })), /the source has 4 layers with weights .* the target 3/);
+  assert.throws(() => transferLstmWeights(model, buildStackedLstmPerStep({ steps: 10, features: 3, classes: 5 })), /dense's kernel has shape \[8, 10\] in the source but \[8, 5\] in the target/);
+});
+
+test('FusedLSTM is registered for deserialisation under its class name', () => {
+  assert.equal(FusedLSTM.className, 'FusedLSTM');
+  const layer = tf.layers.Layer.fromConfig(FusedLSTM, { units: 4, returnSequences: true } as never) as FusedLSTM;
+  assert.equal(layer.units, 4);
+});

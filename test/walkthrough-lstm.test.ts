@@ -1,0 +1,116 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { useBackend } from '../lib/backend';
+import { AugmentedImageSource } from '../lib/data/pipeline';
+import { loadMnist, Mnist } from '../lib/data/mnist';
+import { SequenceDataset } from '../lib/data/batches';
+import { getWalkthrough } from '../lib/walkthroughs';
+import {
+  buildLstmModel,
+  kerasRmsprop,
+  loadLstmData,
+  loadLstmWeights,
+  perStepFigure,
+  perStepPredictions,
+  trainLstm,
+} from '../lib/walkthroughs/lstm';
+
+let mnist: Mnist;
+test.before(async () => {
+  await useBackend('wasm', { quiet: true });
+  mnist = await loadMnist({ source: 'mnist' });
+});
+
+test('loadLstmData: cached augmented training set, 1,000-or-fewer test images, both layouts, seeded', async () => {
+  const pixel = await loadLstmData({ variant: 'pixel', mnist, limit: 150, seed: 3 });
+  assert.ok(pixel.train instanceof SequenceDataset);
+  const train = pixel.train as SequenceDataset;
+  assert.deepEqual([train.size, train.steps, train.features], [150, 196, 1]);
+  assert.deepEqual([pixel.test.size, pixel.test.steps, pixel.testAll.size], [150, 196, 150]);
+  assert.ok(train.images.every((v) => v >= 0 && v <= 1 + 1e-6));
+  const row = await loadLstmData({ variant: 'row', mnist, limit: 150, seed: 3 });
+  const rowTrain = row.train as SequenceDataset;
+  assert.deepEqual([rowTrain.steps, rowTrain.features], [14, 14]);
+  assert.deepEqual(Array.from(rowTrain.images), Array.from(train.images)); // same images, other reading
+  const again = await loadLstmData({ variant: 'pixel', mnist, limit: 150, seed: 3 });
+  assert.deepEqual(Array.from((again.train as SequenceDataset).images.subarray(0, 500)), Array.from(train.images.subarray(0, 500)));
+  const other = await loadLstmData({ variant: 'pixel', mnist, limit: 150, seed: 4 });
+  assert.notDeepEqual(Array.from((other.train as SequenceDataset).images.subarray(0, 500)), Array.from(train.images.subarray(0, 500)));
+  const full = await loadLstmData({ variant: 'row', mnist, limit: 1500 });
+  assert.equal(full.test.size, 1000);
+  await assert.rejects(loadLstmData({ variant: 'column' as 'row', mnist }), /variant must be 'pixel' or 'row' \(got "column"\)/);
+});
+
+test('freshEachEpoch draws a new order and augmentation every epoch', async () => {
+  const data = await loadLstmData({ variant: 'row', mnist, limit: 64, freshEachEpoch: true });
+  assert.ok(data.train instanceof AugmentedImageSource);
+  const epoch = async () => {
+    const xs: number[] = [];
+    for (const { x, y } of data.train.batches(64)) {
+      xs.push(...(await x.data()).subarray(0, 300));
+      tf.dispose([x, y]);
+    }
+    return xs;
+  };
+  assert.notDeepEqual(await epoch(), await epoch());
+});
+
+test('trainLstm learns on a small set, checkpoints each epoch and resumes where it stopped', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-train-'));
+  try {
+    const data = await loadLstmData({ variant: 'row', mnist, limit: 600 });
+    const first = await trainLstm({ data, epochs: 2, checkpointDir: path.join(dir, 'ck'), progress: false });
+    assert.equal(first.history.epoch.length, 2);
+    assert.deepEqual(Object.keys(first.history.history).sort(), ['accuracy', 'loss', 'lr', 'val_accuracy', 'val_loss']);
+    assert.ok(first.history.history.loss[1] < first.history.history.loss[0]);
+    const state = JSON.parse(fs.readFileSync(path.join(dir, 'ck', 'state.json'), 'utf8'));
+    assert.equal(state.epoch, 2);
+    assert.ok(fs.existsSync(path.join(dir, 'ck-best', 'model.json')));
+    const resumed = await trainLstm({ data, epochs: 3, checkpointDir: path.join(dir, 'ck'), resume: true, progress: false });
+    assert.deepEqual(resumed.history.epoch, [0, 1, 2]);
+    assert.equal(resumed.epochSeconds.length, 3);
+    [first.model, resumed.model].forEach((m) => m.dispose());
+    await assert.rejects(trainLstm({ data, epochs: 1, checkpointDir: path.join(dir, 'none'), resume: true }), /nothing to resume: .*state.json not found/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('per-step predictions: one per step, the last equal to the classifier\'s; the slider figure has a frame each', async () => {
+  const model = buildLstmModel('row', { seed: 2 });
+  const data = await loadLstmData({ variant: 'row', mnist, limit: 50 });
+  const sample = data.test.images.subarray(0, 196);
+  const steps = perStepPredictions(model, 'row', sample);
+  assert.equal(steps.length, 14);
+  const last = (model.predict(tf.tensor3d(sample, [1, 14, 14])) as tf.Tensor).dataSync();
+  steps[13].forEach((p, k) => assert.ok(Math.abs(p - last[k]) < 1e-6));
+  const fig = perStepFigure(sample, steps, 'row', { label: data.test.labels[0], display: false });
+  assert.equal((fig.layout.sliders as { steps: unknown[] }[])[0].steps.length, 14);
+  assert.throws(() => perStepPredictions(model, 'pixel', sample.subarray(0, 100)), /sequence must hold 196×1 values \(got 100\)/);
+  model.dispose();
+});
+
+test('missing weights are named with the way to make them', () => {
+  assert.throws(() => loadLstmWeights('pixel', '/nonexistent/lstm'), /no trained weights for lstm-pixel: \/nonexistent\/lstm\/model.json does not exist \(train with 'npm run seqmnist -- train lstm-pixel'/);
+});
+
+test('CLI walkthroughs lstm-pixel and lstm-row: summary counts and one benchmark step', async () => {
+  const log = console.log;
+  console.log = () => {};
+  try {
+    assert.equal(await getWalkthrough('lstm-pixel').summary(), 1498);
+    assert.equal(await getWalkthrough('lstm-row').summary(), 1914);
+  } finally {
+    console.log = log;
+  }
+  const bench = await getWalkthrough('lstm-row').benchStep();
+  assert.equal(bench.batchSize, 512);
+  await bench.step();
+  bench.dispose();
+  assert.deepEqual(getWalkthrough('lstm-row').trainFlags, ['epochs', 'limit', 'resume', 'out']);
+  assert.throws(() => kerasRmsprop(0), /learningRate must be a positive number \(got 0\)/);
+});
