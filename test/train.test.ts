@@ -111,3 +111,18 @@ test('the losses agree with their definitions', () => {
   const expected = (-Math.log(Math.exp(2) / (Math.exp(2) + 1 + Math.exp(-1))) - Math.log(Math.exp(3) / (2 * Math.exp(0.5) + Math.exp(3)))) / 2;
   for (const v of [fromLogits, probs, nll]) assert.ok(Math.abs(v - expected) < 1e-5, `${v} vs ${expected}`);
 });
+
+test('saving and restoring optimiser state leaks no tensors', async () => {
+  const data = await digits(100);
+  const model = tinyModel();
+  const optimizer = tf.train.adam(1e-3);
+  await fit(model, data, { epochs: 1, batchSize: 50, optimizer, progress: false });
+  const dir = path.join(tmp(), 'ckpt');
+  const before = tf.memory().numTensors;
+  await saveModel(model, dir, { optimizer });
+  assert.equal(tf.memory().numTensors, before, 'saveModel');
+  const opt2 = tf.train.adam(1e-3);
+  await loadOptimizerState(opt2, dir);
+  const slots = 2 * model.trainableWeights.length;
+  assert.ok(tf.memory().numTensors - before <= slots + 2, `${tf.memory().numTensors - before} new tensors for ${slots} slots`);
+});

@@ -92,6 +92,7 @@ export async function saveModel(
   if (options.optimizer) {
     const named = await options.optimizer.getWeights();
     const { data, specs } = await tf.io.encodeWeights(named);
+    named[0]?.tensor.dispose(); // the step counter is a new tensor; the rest are the optimiser's own variables
     files[OPTIMIZER_BIN] = Buffer.from(data);
     files[OPTIMIZER_JSON] = JSON.stringify({ className: options.optimizer.getClassName(), specs }, null, 1);
   }
@@ -178,6 +179,7 @@ export async function loadOptimizerState(optimizer: tf.Optimizer, dir: string): 
   const b = fs.readFileSync(path.join(dir, OPTIMIZER_BIN));
   const named = tf.io.decodeWeights(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength), specs);
   await optimizer.setWeights(specs.map((s) => ({ name: s.name, tensor: named[s.name] })));
+  tf.dispose(Object.values(named)); // setWeights made variables of its own from them
   return true;
 }
 

@@ -185,7 +185,8 @@ export async function fit(model: tf.LayersModel, data: BatchSource, options: Fit
       seen += n;
       tf.dispose([x, y]);
       const logs = { loss: lossSum / seen, accuracy: correct / seen };
-      bar?.update(++batch, logs);
+      batch++; // not inside bar?.update(…): optional chaining would skip it when there is no bar
+      bar?.update(batch, logs);
       for (const c of callbacks) await c.onBatchEnd?.(batch - 1, { loss: batchLoss, size: n }, ctx);
     }
     const logs: Logs = { loss: lossSum / seen, accuracy: correct / seen };

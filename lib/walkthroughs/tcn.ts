@@ -1,0 +1,422 @@
+/**
+ * The TCN walkthrough (notebooks/04-tcn-smnist.ipynb): locuslab/TCN's "Sequential MNIST &
+ * Permuted Sequential MNIST" example, a weight-normalised dilated causal TCN reading each digit
+ * one pixel per step, trained with Adam for 5 epochs in the fixed MNIST order. Registers the CLI
+ * walkthrough 'tcn'.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { SequenceDataset } from '../data/batches';
+import { loadMnist, Mnist, MNIST_PIXELS } from '../data/mnist';
+import { psmnistPermutation } from '../data/random';
+import { normalize, permutePixels, scaleImages } from '../data/transforms';
+import { Figure, lineChart } from '../plot/charts';
+import { buildTcnModel, TcnModelOptions } from '../models/tcn';
+import { loadOptimizerState, loadWeightsInto, readTrainingState, saveModel, writeJsonAtomically } from '../train/checkpoint';
+import { Callback, evaluate, fit, History, losses } from '../train/loop';
+import { GradientWorkers } from '../train/parallel';
+import { formatDuration, formatMetric, ProgressBar } from '../train/progress';
+import { CliFlags, registerWalkthrough } from './registry';
+
+/** The original notebook's settings. */
+export const TCN_DEFAULTS = {
+  batchSize: 128,
+  dropout: 0.05,
+  /** Gradient-norm clipping; −1 means off, as in the original. */
+  clip: -1,
+  epochs: 5,
+  kernelSize: 7,
+  levels: 8,
+  learningRate: 2e-3,
+  optimizer: 'Adam',
+  nhid: 30,
+  seed: 1111,
+  permute: false,
+  classes: 10,
+  inputChannels: 1,
+  seqLength: 784,
+  /** MNIST's pixel mean and standard deviation after scaling to [0, 1] (torchvision's Normalize). */
+  mean: 0.1307,
+  std: 0.3081,
+} as const;
+
+function positiveInteger(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer (got ${String(v)})`);
+  return v;
+}
+
+/**
+ * Adam as PyTorch sets it up (β 0.9 / 0.999, ε 1e-8; tfjs defaults to ε 1e-7).
+ * @see notebooks/04-tcn-smnist.ipynb
+ */
+export function tcnOptimizer(learningRate: number = TCN_DEFAULTS.learningRate): tf.Optimizer {
+  if (!(learningRate > 0)) throw new Error(`learningRate must be a positive number (got ${learningRate})`);
+  return tf.train.adam(learningRate, 0.9, 0.999, 1e-8);
+}
+
+/** Threads the training steps use: SEQMNIST_THREADS if set, else one per core. */
+export function tcnThreads(): number {
+  const v = process.env.SEQMNIST_THREADS;
+  if (v === undefined || v === '') return os.cpus().length;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`SEQMNIST_THREADS must be a positive integer (got '${v}')`);
+  return n;
+}
+
+// ---- data ----------------------------------------------------------------------------------------
+
+/** The walkthrough's data: MNIST as [784, 1] sequences, normalised, optionally permuted. */
+export interface TcnData {
+  /** 60,000 training sequences (or `limit`), in MNIST's order. */
+  train: SequenceDataset;
+  /** 10,000 test sequences (or `limit`). */
+  test: SequenceDataset;
+  /** The pixel order when permuted (RandomState(0).permutation(784)), else undefined. */
+  permutation?: Int32Array;
+}
+
+export interface TcnDataOptions {
+  /** Permute the pixels with RandomState(0).permutation(784), for training and test alike. Default false. */
+  permute?: boolean;
+  /** Keep only the first `limit` training and test images. Default all. */
+  limit?: number;
+  /** MNIST already loaded (default: loadMnist()). */
+  mnist?: Mnist;
+}
+
+/**
+ * MNIST as the original's loaders give it: pixels scaled to [0, 1], normalised with mean 0.1307
+ * and std 0.3081, each image a sequence of 784 steps of one value, in the files' order.
+ * @see notebooks/04-tcn-smnist.ipynb
+ */
+export async function loadTcnData(options: TcnDataOptions = {}): Promise<TcnData> {
+  const mnist = options.mnist ?? (await loadMnist());
+  const limit = options.limit === undefined ? Infinity : positiveInteger('limit', options.limit);
+  const permutation = options.permute ? psmnistPermutation(0) : undefined;
+  const split = (bytes: Uint8Array, labels: Uint8Array) => {
+    const n = Math.min(labels.length, limit);
+    let images = normalize(scaleImages(bytes.subarray(0, n * MNIST_PIXELS)), TCN_DEFAULTS.mean, TCN_DEFAULTS.std);
+    if (permutation) images = permutePixels(images, permutation);
+    return new SequenceDataset({ images, labels: labels.subarray(0, n), steps: MNIST_PIXELS, features: 1 });
+  };
+  return { train: split(mnist.trainImages, mnist.trainLabels), test: split(mnist.testImages, mnist.testLabels), permutation };
+}
+
+// ---- training ------------------------------------------------------------------------------------
+
+/** The original's live line, "Train Epoch: e, Loss: x", in front of the progress bar. */
+class TrainEpochBar extends ProgressBar {
+  loss = NaN;
+  constructor(total: number, readonly epoch: number) {
+    super(total);
+  }
+  line(final?: boolean, t?: number): string {
+    return `Train Epoch: ${this.epoch}, Loss: ${formatMetric(this.loss)} ${super.line(final, t)}`;
+  }
+}
+
+/**
+ * Callbacks that print as the original does: a live "Train Epoch: e, Loss: x" bar (the mean
+ * training loss of the epoch so far), then "Test set: Average loss: …, Accuracy: n/N (p%)".
+ * For fit() with `progress: false` and the test set as `validation`.
+ * @see notebooks/04-tcn-smnist.ipynb
+ */
+export function tcnProgress(batchesPerEpoch: number, testSize: number): Callback {
+  positiveInteger('batchesPerEpoch', batchesPerEpoch);
+  let bar: TrainEpochBar | undefined;
+  let sum = 0;
+  let seen = 0;
+  return {
+    onEpochBegin(epoch) {
+      bar = new TrainEpochBar(batchesPerEpoch, epoch + 1);
+      sum = 0;
+      seen = 0;
+    },
+    onBatchEnd(batch, logs) {
+      sum += logs.loss * logs.size;
+      seen += logs.size;
+      bar!.loss = sum / seen;
+      bar!.update(batch + 1);
+    },
+    onEpochEnd(_epoch, logs) {
+      bar?.done();
+      if (logs.val_accuracy !== undefined) {
+        const correct = Math.round(logs.val_accuracy * testSize);
+        console.log(`Test set: Average loss: ${logs.val_loss.toFixed(4)}, Accuracy: ${correct}/${testSize} (${(100 * logs.val_accuracy).toFixed(2)}%)`);
+      }
+    },
+  };
+}
+
+export interface TrainTcnOptions {
+  data: TcnData;
+  /** Architecture; default the walkthrough's (and `seed`). Worker threads build the same. */
+  model?: TcnModelOptions;
+  /** Default 5. */
+  epochs?: number;
+  /** Default 128. */
+  batchSize?: number;
+  /** Default 2e-3. */
+  learningRate?: number;
+  /** Initialiser seed. Default 1111 (SEED). */
+  seed?: number;
+  /** Threads per step, the main one included (data-parallel, see lib/train/parallel.ts). Default tcnThreads(). */
+  threads?: number;
+  /** Folder to save the model, the optimiser and the history to after every epoch. */
+  checkpointDir?: string;
+  /** Continue from checkpointDir. */
+  resume?: boolean;
+  /** The live lines of tcnProgress. Default true. */
+  progress?: boolean;
+}
+
+export interface TrainTcnResult {
+  model: tf.LayersModel;
+  optimizer: tf.Optimizer;
+  /** Per epoch: loss and accuracy (training), val_loss and val_accuracy (test). */
+  history: History;
+  /** Seconds of training (not testing) per epoch, the resumed ones included. */
+  epochSeconds: number[];
+  /** Mean milliseconds per training step in this run. */
+  msPerStep: number;
+  threads: number;
+}
+
+/**
+ * Trains as the original: Adam, NLL on the log-softmax outputs, batches of 128 in MNIST's order
+ * (its loaders do not shuffle), the test set evaluated after every epoch. With more than one
+ * thread each batch's gradient is split over worker threads (the same update up to rounding).
+ * @see notebooks/04-tcn-smnist.ipynb
+ */
+export async function trainTcn(options: TrainTcnOptions): Promise<TrainTcnResult> {
+  const { data } = options;
+  const epochs = positiveInteger('epochs', options.epochs ?? TCN_DEFAULTS.epochs);
+  const batchSize = positiveInteger('batchSize', options.batchSize ?? TCN_DEFAULTS.batchSize);
+  const threads = positiveInteger('threads', options.threads ?? tcnThreads());
+  const modelOptions: TcnModelOptions = { seed: options.seed ?? TCN_DEFAULTS.seed, ...options.model };
+  const model = buildTcnModel(modelOptions);
+  const optimizer = tcnOptimizer(options.learningRate);
+  const dir = options.checkpointDir;
+  let initialEpoch = 0;
+  let history: History = { epoch: [], history: {} };
+  let epochSeconds: number[] = [];
+  if (options.resume) {
+    if (!dir) throw new Error('resume needs a checkpoint folder');
+    const state = readTrainingState(dir);
+    if (!state) throw new Error(`nothing to resume: ${path.join(dir, 'state.json')} not found`);
+    loadWeightsInto(model, dir);
+    await loadOptimizerState(optimizer, dir);
+    initialEpoch = state.epoch ?? 0;
+    history = state.history as History;
+    epochSeconds = (state.epochSeconds as number[]) ?? [];
+    console.log(`resuming after epoch ${initialEpoch} of ${epochs}`);
+  }
+
+  const workers = threads > 1
+    ? await GradientWorkers.start({ module: require.resolve('../models/tcn'), exportName: 'buildTcnModel', args: [modelOptions] }, { loss: 'nll', threads })
+    : undefined;
+  let stepMs = 0;
+  let steps = 0;
+  let epochStart = 0;
+  let lastBatchEnd = 0;
+  const timing: Callback = {
+    onEpochBegin() {
+      epochStart = lastBatchEnd = Date.now();
+    },
+    onBatchEnd() {
+      const now = Date.now();
+      stepMs += now - lastBatchEnd;
+      steps++;
+      lastBatchEnd = now;
+    },
+    async onEpochEnd(epoch, _logs, ctx) {
+      epochSeconds.push((lastBatchEnd - epochStart) / 1000);
+      if (dir) await saveModel(model, dir, { optimizer, state: { epoch: epoch + 1, history: ctx.history, epochSeconds } });
+    },
+  };
+  const callbacks = [timing];
+  if (options.progress !== false) callbacks.push(tcnProgress(data.train.numBatches(batchSize), data.test.size));
+  try {
+    await fit(model, data.train, {
+      epochs,
+      batchSize,
+      optimizer,
+      loss: losses.nll,
+      validation: data.test,
+      validationBatchSize: 500,
+      shuffleSeed: null,
+      initialEpoch,
+      history,
+      progress: false,
+      workers,
+      callbacks,
+    });
+  } finally {
+    await workers?.terminate();
+  }
+  return { model, optimizer, history, epochSeconds, msPerStep: steps ? stepMs / steps : NaN, threads };
+}
+
+/**
+ * Test accuracy (%) and training loss per epoch, on two axes.
+ * @see notebooks/04-tcn-smnist.ipynb
+ */
+export function tcnHistoryChart(history: History, options: { title?: string; display?: boolean } = {}): Figure {
+  const acc = history?.history?.val_accuracy;
+  const loss = history?.history?.loss;
+  if (!acc || !loss || acc.length === 0) throw new Error('the history holds no epochs with test accuracy (val_accuracy) and training loss (loss)');
+  const epochs = history.epoch.map((e) => e + 1);
+  return lineChart({
+    title: options.title ?? 'TCN on sequential MNIST',
+    xTitle: 'epoch',
+    yTitle: 'test accuracy [%]',
+    y2Title: 'training loss (NLL)',
+    series: [
+      { name: 'test accuracy', x: epochs, y: acc.map((a) => 100 * a), mode: 'lines+markers', color: '#ff7f0e' },
+      { name: 'training loss', x: epochs, y: loss, mode: 'lines+markers', color: '#1f77b4', yaxis: 'y2' },
+    ],
+    xTicks: epochs,
+    display: options.display,
+  });
+}
+
+// ---- shipped weights -----------------------------------------------------------------------------
+
+/** The shipped weights: notebooks/weights/tcn/ (tcn-permuted/ for permuted sequential MNIST). */
+export function tcnWeightsDir(permute = false): string {
+  return path.resolve(__dirname, '..', '..', '..', 'notebooks', 'weights', permute ? 'tcn-permuted' : 'tcn');
+}
+
+/** What `train tcn` writes beside the weights (training-log.json). */
+export interface TcnTrainingLog {
+  history: History;
+  epochSeconds: number[];
+  msPerStep: number;
+  testAccuracy: number;
+  seed: number;
+  permute: boolean;
+  [key: string]: unknown;
+}
+
+/**
+ * Trained weights in a new walkthrough model, with the training log saved beside them; a missing
+ * folder or file is named.
+ * @see notebooks/04-tcn-smnist.ipynb
+ */
+export function loadTcnWeights(options: { permute?: boolean; dir?: string } = {}): { model: tf.LayersModel; log?: TcnTrainingLog } {
+  const dir = options.dir ?? tcnWeightsDir(options.permute);
+  const file = path.join(dir, 'model.json');
+  if (!fs.existsSync(file)) {
+    throw new Error(`no trained TCN weights: ${file} does not exist (train with 'npm run seqmnist -- train tcn${options.permute ? ' --permute' : ''}', or set doTraining = true)`);
+  }
+  const model = buildTcnModel();
+  loadWeightsInto(model, dir);
+  const logFile = path.join(dir, 'training-log.json');
+  const log = fs.existsSync(logFile) ? (JSON.parse(fs.readFileSync(logFile, 'utf8')) as TcnTrainingLog) : undefined;
+  return { model, log };
+}
+
+// ---- the CLI -------------------------------------------------------------------------------------
+
+async function trainCommand(flags: CliFlags): Promise<void> {
+  const permute = flags.permute ?? false;
+  const out = path.resolve(flags.out ?? tcnWeightsDir(permute));
+  const checkpointDir = `${out}-checkpoint`; // beside the output folder, which is replaced whole
+  const epochs = flags.epochs ?? TCN_DEFAULTS.epochs;
+  const data = await loadTcnData({ permute, limit: flags.limit });
+  const threads = tcnThreads();
+  console.log(`data: ${data.train.size} training, ${data.test.size} test sequences [784, 1]${permute ? ', permuted' : ''}; ${threads} thread(s)`);
+  const t0 = Date.now();
+  const r = await trainTcn({ data, epochs, checkpointDir, resume: flags.resume, threads });
+  const testAccuracy = r.history.history.val_accuracy[r.history.history.val_accuracy.length - 1];
+  await saveModel(r.model, out);
+  const log: TcnTrainingLog = {
+    walkthrough: 'tcn',
+    command: `npm run seqmnist -- train tcn${flags.epochs ? ` --epochs ${flags.epochs}` : ''}${permute ? ' --permute' : ''}${flags.limit ? ` --limit ${flags.limit}` : ''}${flags.resume ? ' --resume' : ''}`,
+    backend: tf.getBackend(),
+    threads,
+    device: `${os.cpus()[0]?.model?.trim() ?? 'CPU'} (${os.cpus().length} cores)`,
+    tfjs: tf.version_core,
+    date: new Date().toISOString(),
+    params: r.model.countParams(),
+    seed: TCN_DEFAULTS.seed,
+    permute,
+    trainImages: data.train.size,
+    testImages: data.test.size,
+    epochs,
+    msPerStep: r.msPerStep,
+    epochSeconds: r.epochSeconds,
+    wallSecondsThisRun: (Date.now() - t0) / 1000,
+    testAccuracy,
+    history: r.history,
+  };
+  writeJsonAtomically(path.join(out, 'training-log.json'), log);
+  fs.rmSync(checkpointDir, { recursive: true, force: true });
+  console.log(`test accuracy per epoch: ${r.history.history.val_accuracy.map((a) => (100 * a).toFixed(2)).join(', ')}`);
+  console.log(`${r.msPerStep.toFixed(0)} ms per training step, ${r.epochSeconds.map((s) => formatDuration(s)).join(', ')} per epoch (training only)`);
+  console.log(`saved ${out} (model.json, weights.bin, training-log.json)`);
+  r.model.dispose();
+  r.optimizer.dispose();
+}
+
+async function evalCommand(flags: CliFlags): Promise<number> {
+  const permute = flags.permute ?? false;
+  const { model } = loadTcnWeights({ permute, dir: flags.weights ? path.resolve(flags.weights) : undefined });
+  const data = await loadTcnData({ permute, limit: flags.limit });
+  const test = await evaluate(model, data.test, { batchSize: 500, loss: losses.nll, progress: false });
+  model.dispose();
+  return test.accuracy;
+}
+
+registerWalkthrough({
+  name: 'tcn',
+  title: 'weight-normalised dilated causal TCN (8 levels × 30 channels, kernel 7), sequential MNIST',
+  notebook: 'notebooks/04-tcn-smnist.ipynb',
+  torchPeer: 'tcn',
+  trainFlags: ['epochs', 'limit', 'resume', 'out', 'permute'],
+  evalFlags: ['weights', 'limit', 'permute'],
+  async summary() {
+    const model = buildTcnModel();
+    model.summary();
+    const n = model.countParams();
+    console.log(`Model Size: ${(n / 1000).toFixed(2)} K`);
+    model.dispose();
+    return n;
+  },
+  train: trainCommand,
+  evaluate: evalCommand,
+  async benchStep() {
+    const { batchSize } = TCN_DEFAULTS;
+    const threads = tcnThreads();
+    const model = buildTcnModel();
+    const optimizer = tcnOptimizer();
+    const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+    const x = tf.randomNormal([batchSize, 784, 1], 0, 1, 'float32', 1);
+    const y = tf.randomUniform([batchSize], 0, 10, 'int32', 2);
+    const workers = threads > 1
+      ? await GradientWorkers.start({ module: require.resolve('../models/tcn'), exportName: 'buildTcnModel', args: [{}] }, { loss: 'nll', threads })
+      : undefined;
+    return {
+      batchSize,
+      async step() {
+        if (workers) {
+          const r = await workers.gradients(model, x, y);
+          optimizer.applyGradients(r.grads);
+          tf.dispose(Object.values(r.grads));
+          return;
+        }
+        const cost = optimizer.minimize(() => losses.nll(model.apply(x, { training: true }) as tf.Tensor, y), true, vars)!;
+        await cost.data();
+        cost.dispose();
+      },
+      dispose() {
+        void workers?.terminate();
+        tf.dispose([x, y]);
+        optimizer.dispose();
+        model.dispose();
+      },
+    };
+  },
+});
