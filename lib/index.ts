@@ -38,6 +38,7 @@ export * from './train/rmsprop';
 export * from './models/tcn';
 export * from './models/lstm';
 export * from './models/eunn';
+export * from './models/lmu';
 
 // the CLI's walkthroughs
 export * from './walkthroughs';

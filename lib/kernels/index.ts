@@ -119,3 +119,4 @@ export * from './conv2d-backprop-filter';
 // ---- fused kernels of our own, for every backend (kept last: they call defineJsKernel) ---------
 export * from './lstm';
 export * from './eunn';
+export * from './tanh-rnn';

@@ -188,3 +188,25 @@ export function readTrainingState(dir: string): TrainingState | undefined {
   const file = path.join(dir, STATE_JSON);
   return fs.existsSync(file) ? readJson<TrainingState>(file, 'training state') : undefined;
 }
+
+/**
+ * Restores a checkpoint written during training (weights, optimiser state) into `model` and
+ * `optimizer`, and returns its training state: what `train --resume` starts from.
+ * @see notebooks/05-lstm-pixel-row.ipynb
+ */
+export async function resumeFrom(dir: string | undefined, model: tf.LayersModel, optimizer: tf.Optimizer): Promise<TrainingState> {
+  if (!dir) throw new Error('resume needs a checkpoint folder');
+  const state = readTrainingState(dir);
+  if (!state) throw new Error(`nothing to resume: ${path.join(dir, STATE_JSON)} not found`);
+  loadWeightsInto(model, dir);
+  await loadOptimizerState(optimizer, dir);
+  return state;
+}
+
+/**
+ * Where the weights this project trained for a walkthrough are shipped: notebooks/weights/<name>/.
+ * @see notebooks/01-keras-lmu-psmnist.ipynb
+ */
+export function shippedWeightsDir(name: string): string {
+  return path.resolve(__dirname, '..', '..', '..', 'notebooks', 'weights', name);
+}

@@ -15,7 +15,7 @@ import { inversePermutation, permutePixels, scaleImages } from '../data/transfor
 import { Figure, lineChart } from '../plot/charts';
 import { buildEurnnModel } from '../models/eunn';
 import { getEurnnEngine, getEurnnThreads } from '../kernels/eunn';
-import { loadOptimizerState, loadWeightsInto, readTrainingState, saveModel, writeJsonAtomically } from '../train/checkpoint';
+import { loadWeightsInto, resumeFrom, saveModel, shippedWeightsDir, writeJsonAtomically } from '../train/checkpoint';
 import { evaluate, losses } from '../train/loop';
 import { formatDuration, ProgressBar } from '../train/progress';
 import { RMSprop } from '../train/rmsprop';
@@ -216,11 +216,7 @@ export async function trainEurnn(options: TrainEurnnOptions): Promise<TrainEurnn
   let initialStep = 0;
 
   if (options.resume) {
-    if (!dir) throw new Error('resume needs a checkpoint folder');
-    const state = readTrainingState(dir);
-    if (!state) throw new Error(`nothing to resume: ${path.join(dir, 'state.json')} not found`);
-    loadWeightsInto(model, dir);
-    await loadOptimizerState(optimizer, dir);
+    const state = await resumeFrom(dir, model, optimizer);
     const saved = state.rng as { key: number[]; pos: number };
     rng.setState({ key: Uint32Array.from(saved.key), pos: saved.pos });
     history = state.history as EurnnHistory;
@@ -295,7 +291,7 @@ export function eurnnHistoryChart(history: EurnnHistory, options: { display?: bo
 
 /** The shipped weights: notebooks/weights/eurnn/. */
 export function eurnnWeightsDir(): string {
-  return path.resolve(__dirname, '..', '..', '..', 'notebooks', 'weights', 'eurnn');
+  return shippedWeightsDir('eurnn');
 }
 
 /** What train writes beside the weights (training-log.json). */

@@ -17,7 +17,7 @@ import { digitDataUri } from '../plot/digit';
 import { Figure, lineChart, sliderFigure } from '../plot/charts';
 import { buildStackedLstm, buildStackedLstmPerStep, transferLstmWeights } from '../models/lstm';
 import { EarlyStopping, getLearningRate, ReduceLROnPlateau, setLearningRate } from '../train/callbacks';
-import { loadOptimizerState, loadWeightsInto, readTrainingState, saveModel, writeJsonAtomically } from '../train/checkpoint';
+import { loadWeightsInto, resumeFrom, saveModel, shippedWeightsDir, writeJsonAtomically } from '../train/checkpoint';
 import { Callback, evaluate, fit, History, losses, TrainContext } from '../train/loop';
 import { CliFlags, registerWalkthrough } from './registry';
 
@@ -203,20 +203,16 @@ export async function trainLstm(options: TrainLstmOptions): Promise<TrainLstmRes
   const dir = options.checkpointDir;
 
   if (options.resume) {
-    if (!dir) throw new Error('resume needs a checkpoint folder');
-    const state = readTrainingState(dir);
-    if (!state) throw new Error(`nothing to resume: ${path.join(dir, 'state.json')} not found`);
-    loadWeightsInto(model, dir);
-    await loadOptimizerState(optimizer, dir);
+    const state = await resumeFrom(dir, model, optimizer);
     setLearningRate(optimizer, state.learningRate as number);
     history = state.history as History;
     epochSeconds = (state.epochSeconds as number[]) ?? [];
     initialEpoch = state.epoch ?? 0;
     reduceLr.resumeFrom(state.reduceLr as never);
     let best: tf.Tensor[] | undefined;
-    if (fs.existsSync(path.join(bestDir(dir), 'model.json'))) {
+    if (fs.existsSync(path.join(bestDir(dir!), 'model.json'))) {
       const bestModel = buildLstmModel(data.variant);
-      loadWeightsInto(bestModel, bestDir(dir));
+      loadWeightsInto(bestModel, bestDir(dir!));
       best = bestModel.getWeights().map((w) => w.clone());
       bestModel.dispose();
     }
@@ -272,10 +268,6 @@ export async function trainLstm(options: TrainLstmOptions): Promise<TrainLstmRes
   return { model, history: result, epochSeconds, weightsFromEpoch };
 }
 
-/** The shipped weights of a walkthrough: notebooks/weights/<name>/. */
-export function shippedWeightsDir(name: string): string {
-  return path.resolve(__dirname, '..', '..', '..', 'notebooks', 'weights', name);
-}
 
 /**
  * Loads trained weights into a new model of the variant; a missing folder or file is named.
