@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // After `npm install`: register the tslab kernel in a project-local Jupyter path and build the lib.
-// Notebooks import the lib by name: package.json's dependency "seqmnist": "file:." makes npm link
-// node_modules/seqmnist to the project (tslab cannot import '../lib': tslab issue #63).
+// Notebooks import the lib by name: this script links node_modules/seqmnist to the project
+// (tslab cannot import '../lib': tslab issue #63). A "file:." self-dependency would do the same,
+// but npm leaves it out of package-lock.json and `npm ci` then refuses the lock file.
 // Plain Node, no Python needed, so it works before Jupyter is installed.
 'use strict';
 const fs = require('fs');
@@ -26,7 +27,12 @@ fs.writeFileSync(
     2,
   ) + '\n',
 );
-// 2. Compile lib/ to dist/ (the notebooks and the CLI run the compiled lib).
+// 2. node_modules/seqmnist -> the project, so `import * as sm from 'seqmnist'` resolves in notebooks.
+const link = path.join(root, 'node_modules', 'seqmnist');
+fs.rmSync(link, { recursive: false, force: true });
+fs.symlinkSync('..', link, 'dir');
+
+// 3. Compile lib/ to dist/ (the notebooks and the CLI run the compiled lib).
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], {
   cwd: root,
   stdio: 'inherit',
