@@ -32,6 +32,7 @@ export * from './train/loop';
 export * from './train/checkpoint';
 export * from './train/parallel';
 export * from './train/callbacks';
+export * from './train/model-checkpoint';
 export * from './train/rmsprop';
 
 // models

@@ -20,7 +20,8 @@
  * dot product with the convolution, and no gradient flows back through the convolution to u.
  */
 import * as tf from '@tensorflow/tfjs';
-import { tanhRnnSequence } from '../kernels/tanh-rnn';
+import { matMulFastGrad } from '../kernels/matmul';
+import { linearScan, tanhRnnSequence } from '../kernels/tanh-rnn';
 import { checkDiscretizer, lmuImpulseResponse, lmuStateSpace, LmuDiscretizer, LmuStateSpace, matrixMultiply, matrixPower } from './lmu-math';
 
 export * from './lmu-math';
@@ -164,7 +165,8 @@ function chunkConstants(order: number, theta: number, discretizer: LmuDiscretize
 /**
  * The causal convolution y_t = Σ_streams Σ_{s≤t} W_jᵀ H[t−s] u_{s,j}, chunked (see the file's
  * comment): u [batch, time, streams], W [streams·order, units] → [batch, time, units]. Plain tfjs
- * ops, differentiable in both arguments, on every backend.
+ * ops with fast-gradient products, differentiable in both (tfjs asks only for the gradients on its
+ * path: none flows back through the convolution when u is data).
  */
 function chunkedConvolution(u: tf.Tensor3D, w: tf.Tensor2D, k: ChunkConstants): tf.Tensor3D {
   return tf.tidy((): tf.Tensor3D => {
@@ -174,23 +176,31 @@ function chunkedConvolution(u: tf.Tensor3D, w: tf.Tensor2D, k: ChunkConstants): 
     const chunks = Math.ceil(steps / L);
     const padded = chunks * L;
     const rows = order + L;
-    let us: tf.Tensor2D = q === 1 ? tf.reshape(u, [batch, steps]) : tf.reshape(tf.transpose(u, [0, 2, 1]), [batch * q, steps]); // [B·q, T]
+    const bq = batch * q;
+    let us: tf.Tensor2D = q === 1 ? tf.reshape(u, [batch, steps]) : tf.reshape(tf.transpose(u, [0, 2, 1]), [bq, steps]); // [B·q, T]
     if (padded > steps) us = tf.pad(us, [[0, 0], [0, padded - steps]]);
-    const inputs = tf.reshape(us, [batch * q * chunks, L]); // [B·q·C, L]
-    // the state before each chunk: S_0 = 0, S_{c+1} = S_c (Āᴸ)ᵀ + Σ_j u_j H[L−1−j]
-    const gains = tf.reshape(tf.matMul(inputs, tf.tensor2d(k.toState, [L, order])), [batch * q, chunks, order]);
+    const inputs = tf.reshape(us, [bq, chunks, L]); // [B·q, C, L]
+    // the state before each chunk: S_0 = 0, S_{c+1} = S_c (Āᴸ)ᵀ + G_c with G_c = Σ_j u_j H[L−1−j]
+    const gains = matMulFastGrad(tf.reshape(inputs, [bq * chunks, L]) as tf.Tensor2D, tf.tensor2d(k.toState, [L, order])); // [B·q·C, order]
     const carryT = tf.tensor2d(k.carryT, [order, order]);
-    const perChunk = chunks > 1 ? tf.unstack(gains, 1) : [];
-    const states: tf.Tensor2D[] = [tf.zeros([batch * q, order])];
-    for (let c = 0; c + 1 < chunks; c++) states.push(tf.add(tf.matMul(states[c], carryT), perChunk[c]));
-    const before = tf.stack(states, 1); // [B·q, C, order]
-    let x = tf.concat([before, tf.reshape(inputs, [batch * q, chunks, L])], 2); // [B·q, C, order + L]
+    let before: tf.Tensor3D;
+    if (isData(u)) {
+      before = linearScan(tf.reshape(gains, [bq, chunks, order]) as tf.Tensor3D, carryT); // one kernel
+    } else {
+      // differentiable: chunk-major, so that each chunk's rows are contiguous
+      const byChunk = tf.reshape(tf.transpose(tf.reshape(gains, [bq, chunks, order]), [1, 0, 2]), [chunks * bq, order]);
+      const states: tf.Tensor2D[] = [tf.zeros([bq, order])];
+      for (let c = 0; c + 1 < chunks; c++) states.push(tf.add(matMulFastGrad(states[c], carryT), tf.slice(byChunk, [c * bq, 0], [bq, order])));
+      before = tf.transpose(tf.reshape(tf.concat(states, 0), [chunks, bq, order]), [1, 0, 2]) as tf.Tensor3D; // [B·q, C, order]
+    }
+    let x = tf.concat([before, inputs], 2); // [B·q, C, order + L]
     x = q === 1 ? tf.reshape(x, [batch * chunks, rows]) : tf.reshape(tf.transpose(tf.reshape(x, [batch, q, chunks, rows]), [0, 2, 1, 3]), [batch * chunks, q * rows]);
     // the kernel: for stream j and step i, Φ_i W_j
     const wq = q === 1 ? w : tf.reshape(tf.transpose(tf.reshape(w, [q, order, n]), [1, 0, 2]), [order, q * n]); // [order, q·n]
-    let kernel = tf.matMul(tf.tensor2d(k.phi, [L * rows, order]), wq); // [L·(order + L), q·n]
+    let kernel: tf.Tensor = matMulFastGrad(tf.tensor2d(k.phi, [L * rows, order]), wq as tf.Tensor2D); // [L·(order + L), q·n]
     kernel = tf.reshape(tf.transpose(tf.reshape(kernel, [L, rows, q, n]), [2, 1, 0, 3]), [q * rows, L * n]);
-    const y = tf.reshape(tf.matMul(x, kernel), [batch, padded, n]) as tf.Tensor3D; // [B, T', units]
+    // its gradient Xᵀ·dY is [order + L, L·units] from two tall operands: (dYᵀ·X)ᵀ is the fast order
+    const y = tf.reshape(matMulFastGrad(x as tf.Tensor2D, kernel as tf.Tensor2D, { bGradViaDy: true }), [batch, padded, n]) as tf.Tensor3D; // [B, T', units]
     return padded > steps ? tf.slice(y, [0, 0, 0], [batch, steps, n]) : y;
   });
 }
@@ -235,38 +245,47 @@ interface HiddenWeights {
 }
 
 /** u = x·E + b for all steps: [batch, time, streams]. */
-function encode(x: tf.Tensor3D, w: HiddenWeights): tf.Tensor3D {
+function encode(x: tf.Tensor3D, w: Pick<HiddenWeights, 'encoder' | 'encoderBias'>): tf.Tensor3D {
   const [batch, steps, d] = x.shape;
   const q = w.encoder.shape[1];
-  let u: tf.Tensor = tf.reshape(tf.matMul(tf.reshape(x, [batch * steps, d]), w.encoder), [batch, steps, q]);
+  let u: tf.Tensor = tf.reshape(matMulFastGrad(tf.reshape(x, [batch * steps, d]), w.encoder), [batch, steps, q]);
   if (w.encoderBias) u = tf.add(u, w.encoderBias);
   return u as tf.Tensor3D;
 }
 
 /**
- * The tanh hidden cell's pre-activations from the input and memory for all steps, by the chunked
- * convolution: z_t = W_mᵀ m_t + W_xᵀ x_t + b, [batch, time, units].
+ * True when no gradient can flow back to `x`: not a variable, and not the output of an op
+ * recorded for the gradient being computed (or none is). The walkthroughs' LMU reads the model's
+ * input, so the gradient w.r.t. its input is never needed there.
  */
-function hiddenInputs(x: tf.Tensor3D, w: HiddenWeights, k: ChunkConstants): tf.Tensor3D {
-  const [batch, steps, d] = x.shape;
-  const q = w.encoder.shape[1];
-  const n = w.recurrentKernel.shape[0];
-  let z: tf.Tensor;
-  if (d === 1 && q === 1) {
-    // u = e·x + b: convolve x, scale by e; b adds b times the convolution of ones (one sequence)
-    z = tf.mul(chunkedConvolution(x, w.memoryKernel, k), tf.reshape(w.encoder, []));
-    if (w.encoderBias) z = tf.add(z, tf.mul(chunkedConvolution(tf.ones([1, steps, 1]), w.memoryKernel, k), tf.reshape(w.encoderBias, [])));
-  } else {
-    z = chunkedConvolution(encode(x, w), w.memoryKernel, k);
-  }
-  if (w.inputKernel) z = tf.add(z, tf.reshape(tf.matMul(tf.reshape(x, [batch * steps, d]), w.inputKernel), [batch, steps, n]));
-  if (w.bias) z = tf.add(z, w.bias);
-  return z as tf.Tensor3D;
+function isData(x: tf.Tensor): boolean {
+  const state = (tf.engine() as unknown as { state: { gradientDepth: number; activeTape: { outputs: tf.Tensor[] }[] | null } }).state;
+  if (!(state.gradientDepth > 0) || !state.activeTape) return true;
+  if (x instanceof tf.Variable) return false;
+  return !state.activeTape.some((node) => node.outputs.some((o) => o.id === x.id));
 }
 
-/** The parallel path for a tanh hidden cell: hidden states [batch, time, units]. */
-function parallelHidden(x: tf.Tensor3D, w: HiddenWeights, k: ChunkConstants): tf.Tensor3D {
-  return tf.tidy(() => tanhRnnSequence(hiddenInputs(x, w, k), w.recurrentKernel));
+/**
+ * The parallel path for a tanh hidden cell: hidden states [batch, time, units]. The memory's share
+ * W_mᵀ m_t of the cell's input comes from the chunked convolution; the fused kernel adds the
+ * input's share and runs the recurrence. With one input feature, one memory dimension, no
+ * memory bias and x data, u = e·x, so x itself is convolved and e scales the result inside the
+ * kernel (its gradient is then Σ dz ⊙ conv(x), without a convolution going back).
+ */
+function parallelHidden(x: tf.Tensor3D, w: HiddenWeights, k: ChunkConstants, returnSequences: boolean): tf.Tensor {
+  return tf.tidy(() => {
+    const [batch, steps, d] = x.shape;
+    const q = w.encoder.shape[1];
+    const n = w.recurrentKernel.shape[0];
+    if (d === 1 && q === 1 && !w.encoderBias && isData(x)) {
+      const p = chunkedConvolution(x, w.memoryKernel, k);
+      return tanhRnnSequence(p, w.recurrentKernel, { scale: tf.reshape(w.encoder, []) as tf.Scalar, x, inputKernel: w.inputKernel, bias: w.bias, returnSequences });
+    }
+    let z: tf.Tensor = chunkedConvolution(encode(x, w), w.memoryKernel, k);
+    if (w.inputKernel) z = tf.add(z, tf.reshape(matMulFastGrad(tf.reshape(x, [batch * steps, d]), w.inputKernel), [batch, steps, n]));
+    if (w.bias) z = tf.add(z, w.bias);
+    return tanhRnnSequence(z as tf.Tensor3D, w.recurrentKernel, { returnSequences });
+  });
 }
 
 /** One memory update m_t = Ā m_{t−1} + B̄ u_t for every stream: m [batch, streams·order], u [batch, streams]. */
@@ -274,6 +293,12 @@ function memoryStep(m: tf.Tensor2D, u: tf.Tensor2D, aT: tf.Tensor2D, b: tf.Tenso
   const [batch, q] = u.shape;
   const next = tf.add(tf.matMul(tf.reshape(m, [batch * q, order]), aT), tf.matMul(tf.reshape(u, [batch * q, 1]), b)); // [B·q, order]
   return tf.reshape(next, [batch, q * order]);
+}
+
+/** The steps of [batch, time, features] as [batch, features] tensors (tfjs's unstack gradient fails on one step). */
+function timeSteps(seq: tf.Tensor3D): tf.Tensor2D[] {
+  const [batch, steps, d] = seq.shape;
+  return steps === 1 ? [tf.reshape(seq, [batch, d])] : (tf.unstack(seq, 1) as tf.Tensor2D[]);
 }
 
 function lastStep(seq: tf.Tensor3D): tf.Tensor2D {
@@ -498,7 +523,7 @@ export class LMU extends tf.layers.Layer {
       const encoderBias = this.bias ? (this.bias.read() as tf.Tensor1D) : undefined;
       const cell = this.hiddenCell;
       if (cell === null) {
-        const u = encode(x, { encoder, encoderBias } as HiddenWeights);
+        const u = encode(x, { encoder, encoderBias });
         if (!this.returnSequences) {
           const m = lastMemoryOf(u, k);
           return this.inputToHidden ? tf.concat([m, lastStep(x)], 1) : m;
@@ -517,11 +542,10 @@ export class LMU extends tf.layers.Layer {
           recurrentKernel: c.recurrentKernel,
           bias: c.bias,
         };
-        const h = parallelHidden(x, w, k);
-        return this.returnSequences ? h : lastStep(h);
+        return parallelHidden(x, w, k, this.returnSequences);
       }
       // another cell: the memory in parallel, the cell step by step (as KerasLMU's LMUFeedforward)
-      const m = memoryOf(encode(x, { encoder, encoderBias } as HiddenWeights), k);
+      const m = memoryOf(encode(x, { encoder, encoderBias }), k);
       const hiddenIn = this.inputToHidden ? tf.concat([m, x], 2) : m;
       return this.runCell(hiddenIn as tf.Tensor3D, training);
     });
@@ -537,7 +561,7 @@ export class LMU extends tf.layers.Layer {
     const sizes = Array.isArray(cell.stateSize) ? cell.stateSize : [cell.stateSize];
     let states: tf.Tensor[] = sizes.map((s) => tf.zeros([batch, s]));
     const outputs: tf.Tensor[] = [];
-    for (const xt of tf.unstack(seq, 1)) {
+    for (const xt of timeSteps(seq)) {
       const [o, ...next] = cell.call([xt, ...states], { training }) as tf.Tensor[];
       states = next;
       outputs.push(o);
@@ -564,7 +588,7 @@ export class LMU extends tf.layers.Layer {
     let states: tf.Tensor[] = sizes.map((s) => tf.zeros([batch, s]));
     let h: tf.Tensor | undefined = cell ? states[0] : undefined;
     const outputs: tf.Tensor[] = [];
-    for (const xt of tf.unstack(x, 1)) {
+    for (const xt of timeSteps(x)) {
       const encoderIn = this.hiddenToMemory ? tf.concat([xt, h!], 1) : xt;
       let u = tf.matMul(encoderIn, encoder); // [B, q]
       if (memoryEncoder) u = tf.add(u, tf.matMul(m, memoryEncoder));
@@ -700,7 +724,8 @@ export class NengoLMU extends tf.layers.Layer {
         inputKernel: this.xToH!.read() as tf.Tensor2D,
         recurrentKernel: this.hToH!.read() as tf.Tensor2D,
       };
-      const h = this.implementation === 'recurrent' ? recurrentHidden(x, w, k) : parallelHidden(x, w, k);
+      if (this.implementation !== 'recurrent') return parallelHidden(x, w, k, this.returnSequences);
+      const h = recurrentHidden(x, w, k);
       return this.returnSequences ? h : lastStep(h);
     });
   }
@@ -731,7 +756,7 @@ function recurrentHidden(x: tf.Tensor3D, w: HiddenWeights, k: ChunkConstants): t
     let m: tf.Tensor2D = tf.zeros([batch, q * k.order]);
     let h: tf.Tensor2D = tf.zeros([batch, n]);
     const hs: tf.Tensor2D[] = [];
-    for (const xt of tf.unstack(x, 1) as tf.Tensor2D[]) {
+    for (const xt of timeSteps(x)) {
       let u: tf.Tensor2D = tf.matMul(xt, w.encoder);
       if (w.encoderBias) u = tf.add(u, w.encoderBias);
       m = memoryStep(m, u, aT, b, k.order);

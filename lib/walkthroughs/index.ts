@@ -8,3 +8,4 @@ export { buildLstmModel, kerasRmsprop, lstmAugmentation, loadLstmData, trainLstm
 export type { LstmVariant, LstmData, LstmDataOptions, TrainLstmOptions, TrainLstmResult } from './lstm';
 export * from './eurnn';
 export * from './tcn';
+export * from './lmu';

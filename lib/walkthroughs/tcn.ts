@@ -56,10 +56,13 @@ export function tcnOptimizer(learningRate: number = TCN_DEFAULTS.learningRate): 
   return tf.train.adam(learningRate, 0.9, 0.999, 1e-8);
 }
 
-/** Threads the training steps use: SEQMNIST_THREADS if set, else one per core. */
+/**
+ * Threads the training steps use: SEQMNIST_THREADS if set, else one per core on the CPU backends
+ * (tfjs-wasm runs on one thread in Node) and one with tfjs-node, which has its own threads.
+ */
 export function tcnThreads(): number {
   const v = process.env.SEQMNIST_THREADS;
-  if (v === undefined || v === '') return os.cpus().length;
+  if (v === undefined || v === '') return tf.getBackend() === 'tensorflow' ? 1 : os.cpus().length;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new Error(`SEQMNIST_THREADS must be a positive integer (got '${v}')`);
   return n;

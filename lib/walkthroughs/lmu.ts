@@ -1,0 +1,470 @@
+/**
+ * The two LMU walkthroughs on psMNIST: KerasLMU's example (notebooks/01-keras-lmu-psmnist.ipynb,
+ * CLI 'keras-lmu') and NengoDL's (notebooks/02-nengo-lmu-psmnist.ipynb, CLI 'nengo-lmu'). Both
+ * read MNIST scaled to [0, 1] as 784-step sequences under RandomState(0).permutation(784), train
+ * with Adam on batches of 100 for 10 epochs, and differ in the model, the split and the checkpoint.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { SequenceDataset } from '../data/batches';
+import { loadMnist, Mnist, MNIST_PIXELS } from '../data/mnist';
+import { psmnistPermutation } from '../data/random';
+import { permutePixels, scaleImages } from '../data/transforms';
+import { deviceDescription } from '../backend';
+import { buildKerasLmuModel, buildNengoLmuModel, LmuModelOptions } from '../models/lmu';
+import { loadOptimizerState, loadWeightsInto, readTrainingState, saveModel, writeJsonAtomically } from '../train/checkpoint';
+import { Callback, evaluate, fit, History, losses } from '../train/loop';
+import { HistoryPlot, ModelCheckpoint, ModelCheckpointState } from '../train/model-checkpoint';
+import { GradientWorkers } from '../train/parallel';
+import { CliFlags, registerWalkthrough } from './registry';
+
+/** The two walkthroughs. */
+export type LmuVariant = 'keras' | 'nengo';
+
+/** The originals' settings. */
+export const LMU_DEFAULTS = {
+  batchSize: 100,
+  epochs: 10,
+  /** KerasLMU keeps the last 10,000 of the 60,000 training images for validation; NengoDL none. */
+  validation: { keras: 10000, nengo: 0 },
+  /** Keras's Adam: lr 1e-3, β 0.9 / 0.999, ε 1e-7 (both originals use `optimizer="adam"` / `tf.optimizers.Adam()`). */
+  learningRate: 1e-3,
+  /** Batch size for evaluation (memory grows with it: ~1.3 MB per image for the hidden sequence). */
+  evalBatchSize: 200,
+} as const;
+
+const NAMES: Record<LmuVariant, string> = { keras: 'keras-lmu', nengo: 'nengo-lmu' };
+
+function checkVariant(variant: unknown): LmuVariant {
+  if (variant !== 'keras' && variant !== 'nengo') throw new Error(`variant must be 'keras' or 'nengo' (got ${JSON.stringify(variant)})`);
+  return variant;
+}
+
+function positiveInteger(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer (got ${String(v)})`);
+  return v;
+}
+
+/**
+ * Threads a training step uses: SEQMNIST_THREADS if set, else one per core on the CPU backends
+ * (tfjs-wasm runs on one thread in Node; worker threads take the others) and one with tfjs-node.
+ * @see notebooks/01-keras-lmu-psmnist.ipynb
+ */
+export function lmuThreads(): number {
+  const v = process.env.SEQMNIST_THREADS;
+  if (v === undefined || v === '') return tf.getBackend() === 'tensorflow' ? 1 : os.cpus().length;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`SEQMNIST_THREADS must be a positive integer (got '${v}')`);
+  return n;
+}
+
+/**
+ * Keras's Adam (lr 1e-3, β 0.9 / 0.999, ε 1e-7), what both originals train with.
+ * @see notebooks/01-keras-lmu-psmnist.ipynb
+ */
+export function lmuOptimizer(learningRate: number = LMU_DEFAULTS.learningRate): tf.Optimizer {
+  if (!(learningRate > 0) || !Number.isFinite(learningRate)) throw new Error(`learningRate must be a positive number (got ${learningRate})`);
+  return tf.train.adam(learningRate, 0.9, 0.999, 1e-7);
+}
+
+/**
+ * The walkthrough's model: KerasLMU's (101,771 parameters) or NengoDL's (101,549).
+ * @see notebooks/01-keras-lmu-psmnist.ipynb
+ */
+export function buildLmuModel(variant: LmuVariant, options: LmuModelOptions = {}): tf.LayersModel {
+  return checkVariant(variant) === 'keras' ? buildKerasLmuModel(options) : buildNengoLmuModel(options);
+}
+
+// ---- data ----------------------------------------------------------------------------------------
+
+/** Options of loadPsmnist. */
+export interface PsmnistOptions {
+  /** Training images kept for validation, from the end of the training set. Default 0 (KerasLMU: 10,000). */
+  validation?: number;
+  /** Keep only the first `limit` training and test images (the validation share scaled to 1/6 of them). Default all. */
+  limit?: number;
+  /** Seed of the permutation. Default 0. */
+  seed?: number;
+  /** MNIST already loaded. Default: loadMnist(). */
+  mnist?: Mnist;
+}
+
+/** psMNIST as the walkthroughs use it: [N, 784, 1] sequences in [0, 1], permuted. */
+export interface PsmnistData {
+  train: SequenceDataset;
+  /** The last `validation` training images, when asked for. */
+  validation?: SequenceDataset;
+  test: SequenceDataset;
+  /** RandomState(seed).permutation(784): step i reads pixel permutation[i]. */
+  permutation: Int32Array;
+}
+
+/**
+ * Loads MNIST, scales it to [0, 1], flattens each image to 784 steps of one pixel and permutes
+ * the steps with RandomState(seed).permutation(784); the last `validation` training images
+ * become the validation set (KerasLMU: X_train[50000:]).
+ * @see notebooks/01-keras-lmu-psmnist.ipynb
+ */
+export async function loadPsmnist(options: PsmnistOptions = {}): Promise<PsmnistData> {
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed) || seed < 0) throw new Error(`seed must be a non-negative integer (got ${seed})`);
+  const limit = options.limit === undefined ? Infinity : positiveInteger('limit', options.limit);
+  const mnist = options.mnist ?? (await loadMnist());
+  const permutation = psmnistPermutation(seed);
+  const nAll = Math.min(limit, mnist.trainLabels.length);
+  let nValidation = options.validation ?? 0;
+  if (!Number.isInteger(nValidation) || nValidation < 0 || nValidation >= mnist.trainLabels.length) {
+    throw new Error(`validation must be an integer in [0, ${mnist.trainLabels.length}) (got ${options.validation})`);
+  }
+  if (options.limit !== undefined) nValidation = Math.round((nValidation * nAll) / mnist.trainLabels.length);
+  const nTrain = nAll - nValidation;
+  const nTest = Math.min(limit, mnist.testLabels.length);
+  const sequences = (bytes: Uint8Array, labels: Uint8Array, from: number, to: number) =>
+    new SequenceDataset({
+      images: permutePixels(scaleImages(bytes.subarray(from * MNIST_PIXELS, to * MNIST_PIXELS)), permutation),
+      labels: labels.subarray(from, to),
+      steps: MNIST_PIXELS,
+      features: 1,
+    });
+  return {
+    train: sequences(mnist.trainImages, mnist.trainLabels, 0, nTrain),
+    validation: nValidation > 0 ? sequences(mnist.trainImages, mnist.trainLabels, nTrain, nAll) : undefined,
+    test: sequences(mnist.testImages, mnist.testLabels, 0, nTest),
+    permutation,
+  };
+}
+
+// ---- training -----------------------------------------------------------------------------------
+
+/** Options of trainLmu. */
+export interface TrainLmuOptions {
+  /** 'keras' or 'nengo'. Required. */
+  variant: LmuVariant;
+  /** From loadPsmnist (with validation for 'keras'). Required. */
+  data: PsmnistData;
+  /** Default 10. */
+  epochs?: number;
+  /** Seed of the weight initialisers. Default 0. */
+  seed?: number;
+  /**
+   * 'keras': the ModelCheckpoint's folder (the model of lowest val_loss); 'nengo': the model after
+   * the last epoch. Default none (nothing saved).
+   */
+  out?: string;
+  /** Folder for a checkpoint after every epoch (model, optimiser, history) to resume from. Default none. */
+  checkpointDir?: string;
+  /** Continue from checkpointDir. Default false. */
+  resume?: boolean;
+  /** Threads per step, the main one included (data-parallel over the batch). Default lmuThreads(). */
+  threads?: number;
+  /** Progress bar label; false for none. Default 'Epoch'. */
+  progress?: string | false;
+  /** Redraw KerasLMU's accuracy chart after every epoch (notebooks). Default false. */
+  plot?: boolean;
+}
+
+/** What trainLmu returns. */
+export interface TrainLmuResult {
+  /** The model after the last epoch. */
+  model: tf.LayersModel;
+  /** Per epoch: loss, accuracy (and val_loss, val_accuracy for 'keras'). */
+  history: History;
+  /** Seconds of training (not validation) per epoch, the resumed ones included. */
+  epochSeconds: number[];
+  /** Mean milliseconds per training step in this run. */
+  msPerStep: number;
+  /** 'keras': the epoch (0-based) of the lowest val_loss, whose model is in `out`. */
+  bestEpoch?: number;
+  threads: number;
+}
+
+/**
+ * Trains a walkthrough's model as the original: Adam, sparse categorical cross-entropy on the
+ * logits, batches of 100 shuffled each epoch, 10 epochs; 'keras' validates after each epoch and
+ * keeps the model of lowest val_loss (ModelCheckpoint, save_best_only, verbose 1). With more than
+ * one thread each batch's gradient is split over worker threads (the same update up to rounding).
+ * @see notebooks/01-keras-lmu-psmnist.ipynb
+ */
+export async function trainLmu(options: TrainLmuOptions): Promise<TrainLmuResult> {
+  const variant = checkVariant(options.variant);
+  const { data } = options;
+  if (!data || !(data.train instanceof SequenceDataset)) throw new Error('data must come from loadPsmnist()');
+  if (variant === 'keras' && !data.validation) throw new Error("the 'keras' walkthrough validates after every epoch: load the data with loadPsmnist({ validation: 10000 })");
+  const epochs = positiveInteger('epochs', options.epochs ?? LMU_DEFAULTS.epochs);
+  const threads = positiveInteger('threads', options.threads ?? lmuThreads());
+  const modelOptions: LmuModelOptions = { seed: options.seed ?? 0 };
+  const model = buildLmuModel(variant, modelOptions);
+  const optimizer = lmuOptimizer();
+  const dir = options.checkpointDir;
+  const checkpoint = variant === 'keras' && options.out ? new ModelCheckpoint({ filepath: options.out, monitor: 'val_loss', saveBestOnly: true, verbose: 1 }) : undefined;
+  let initialEpoch = 0;
+  let history: History = { epoch: [], history: {} };
+  let epochSeconds: number[] = [];
+  if (options.resume) {
+    if (!dir) throw new Error('resume needs a checkpoint folder');
+    const state = readTrainingState(dir);
+    if (!state) throw new Error(`nothing to resume: ${path.join(dir, 'state.json')} not found`);
+    loadWeightsInto(model, dir);
+    await loadOptimizerState(optimizer, dir);
+    initialEpoch = state.epoch ?? 0;
+    history = state.history as History;
+    epochSeconds = (state.epochSeconds as number[]) ?? [];
+    if (checkpoint && state.checkpoint) checkpoint.resumeFrom(state.checkpoint as ModelCheckpointState);
+    console.log(`resuming after epoch ${initialEpoch} of ${epochs}`);
+  }
+
+  const workers =
+    threads > 1 ? await GradientWorkers.start({ module: require.resolve('../models/lmu'), exportName: variant === 'keras' ? 'buildKerasLmuModel' : 'buildNengoLmuModel', args: [modelOptions] }, { threads }) : undefined;
+  let stepMs = 0;
+  let steps = 0;
+  let epochStart = 0;
+  let lastBatchEnd = 0;
+  const bookkeeping: Callback = {
+    onEpochBegin() {
+      epochStart = lastBatchEnd = Date.now();
+    },
+    onBatchEnd() {
+      const now = Date.now();
+      stepMs += now - lastBatchEnd;
+      steps++;
+      lastBatchEnd = now;
+    },
+    async onEpochEnd(epoch, _logs, ctx) {
+      epochSeconds[epoch] = (lastBatchEnd - epochStart) / 1000;
+      if (dir) {
+        await saveModel(model, dir, { optimizer, state: { epoch: epoch + 1, history: ctx.history, epochSeconds, checkpoint: checkpoint?.getState() } });
+      }
+    },
+  };
+  // the checkpoint first, so that the per-epoch state saved by the bookkeeping includes this epoch's best
+  const callbacks: Callback[] = [...(checkpoint ? [checkpoint] : []), bookkeeping];
+  if (options.plot && variant === 'keras') callbacks.push(new HistoryPlot({ epochs }));
+  try {
+    await fit(model, data.train, {
+      epochs,
+      batchSize: LMU_DEFAULTS.batchSize,
+      optimizer,
+      loss: losses.sparseCrossEntropyFromLogits,
+      validation: variant === 'keras' ? data.validation : undefined,
+      validationBatchSize: LMU_DEFAULTS.evalBatchSize,
+      initialEpoch,
+      history,
+      callbacks,
+      progress: options.progress ?? 'Epoch',
+      workers,
+    });
+  } finally {
+    await workers?.terminate();
+  }
+  if (variant === 'nengo' && options.out) await saveModel(model, options.out);
+  return { model, history, epochSeconds, msPerStep: steps ? stepMs / steps : NaN, bestEpoch: checkpoint && checkpoint.bestEpoch >= 0 ? checkpoint.bestEpoch : undefined, threads };
+}
+
+/**
+ * KerasLMU's "Maximum validation accuracy": the validation accuracy at the epoch of the lowest
+ * validation loss (the model the checkpoint kept), not the highest validation accuracy.
+ * @see notebooks/01-keras-lmu-psmnist.ipynb
+ */
+export function validationAccuracyAtBestLoss(history: History): { epoch: number; accuracy: number; loss: number } {
+  const losses_ = history?.history?.val_loss;
+  const accuracies = history?.history?.val_accuracy;
+  if (!Array.isArray(losses_) || !Array.isArray(accuracies) || losses_.length === 0) throw new Error('the history holds no val_loss and val_accuracy');
+  let best = 0;
+  losses_.forEach((v, i) => {
+    if (v < losses_[best]) best = i; // first minimum, as np.argmin
+  });
+  return { epoch: best, accuracy: accuracies[best], loss: losses_[best] };
+}
+
+// ---- shipped weights ----------------------------------------------------------------------------
+
+/**
+ * The folder of a walkthrough's shipped weights: notebooks/weights/keras-lmu/ or nengo-lmu/.
+ * @see notebooks/01-keras-lmu-psmnist.ipynb
+ */
+export function lmuWeightsDir(variant: LmuVariant): string {
+  return path.resolve(__dirname, '..', '..', '..', 'notebooks', 'weights', NAMES[checkVariant(variant)]);
+}
+
+/**
+ * A model of the variant with the weights saved in `dir` (default: the shipped ones); a missing
+ * file is named, and weights of the wrong shapes are reported with the expected ones.
+ * @see notebooks/01-keras-lmu-psmnist.ipynb
+ */
+export function loadLmuModel(variant: LmuVariant, dir: string = lmuWeightsDir(variant)): tf.LayersModel {
+  const name = NAMES[checkVariant(variant)];
+  for (const file of ['model.json', 'weights.bin']) {
+    const p = path.join(dir, file);
+    if (!fs.existsSync(p)) {
+      throw new Error(`no trained weights for ${name}: ${p} does not exist (train with 'npm run seqmnist -- train ${name}', or set doTraining = true)`);
+    }
+  }
+  const model = buildLmuModel(variant);
+  try {
+    loadWeightsInto(model, dir);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
+}
+
+/** What the CLI's `train` writes beside the weights (training-log.json). */
+export interface LmuTrainingLog {
+  walkthrough: string;
+  command: string;
+  backend: string;
+  device: string;
+  threads: number;
+  date: string;
+  params: number;
+  trainImages: number;
+  validationImages: number;
+  testImages: number;
+  epochs: number;
+  epochSeconds: number[];
+  meanEpochSeconds: number;
+  msPerStep: number;
+  testAccuracy: number;
+  /** 'keras': the epoch (1-based) whose model was kept, and KerasLMU's "Maximum validation accuracy". */
+  bestEpoch?: number;
+  maxValidationAccuracy?: number;
+  /** 'nengo': the test accuracy before training. */
+  initialTestAccuracy?: number;
+  history: History;
+}
+
+/**
+ * The training log saved beside trained weights (written by `npm run seqmnist -- train <name>`).
+ * @see notebooks/01-keras-lmu-psmnist.ipynb
+ */
+export function loadLmuTrainingLog(variant: LmuVariant, dir: string = lmuWeightsDir(variant)): LmuTrainingLog {
+  const file = path.join(dir, 'training-log.json');
+  const name = NAMES[checkVariant(variant)];
+  if (!fs.existsSync(file)) throw new Error(`no training log for ${name}: ${file} does not exist (written beside the weights by 'npm run seqmnist -- train ${name}'; or set doTraining = true)`);
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as LmuTrainingLog;
+}
+
+// ---- the CLI -------------------------------------------------------------------------------------
+
+const mean = (a: number[]) => (a.length ? a.reduce((s, v) => s + v, 0) / a.length : NaN);
+
+async function trainCommand(variant: LmuVariant, flags: CliFlags): Promise<void> {
+  const name = NAMES[variant];
+  const out = path.resolve(flags.out ?? lmuWeightsDir(variant));
+  // beside the output folder, which is replaced whole at each save
+  const checkpointDir = `${out}-checkpoint`;
+  const t0 = Date.now();
+  const data = await loadPsmnist({ validation: LMU_DEFAULTS.validation[variant], limit: flags.limit });
+  console.log(`data: ${data.train.size} training, ${data.validation?.size ?? 0} validation, ${data.test.size} test sequences of [784, 1]`);
+  let initialTestAccuracy: number | undefined;
+  if (variant === 'nengo' && !flags.resume) {
+    const initial = buildLmuModel(variant, { seed: 0 });
+    initialTestAccuracy = (await evaluate(initial, data.test, { batchSize: LMU_DEFAULTS.evalBatchSize, progress: false })).accuracy;
+    initial.dispose();
+    console.log(`Initial test accuracy: ${(initialTestAccuracy * 100).toFixed(2)}%`);
+  }
+  const r = await trainLmu({ variant, data, epochs: flags.epochs, out, checkpointDir, resume: flags.resume });
+  if (variant === 'nengo' && flags.resume) {
+    const previous = fs.existsSync(path.join(out, 'training-log.json')) ? loadLmuTrainingLog(variant, out) : undefined;
+    initialTestAccuracy = previous?.initialTestAccuracy;
+  }
+  const trained = variant === 'keras' ? loadLmuModel(variant, out) : r.model;
+  const test = await evaluate(trained, data.test, { batchSize: LMU_DEFAULTS.evalBatchSize, progress: false });
+  const best = variant === 'keras' ? validationAccuracyAtBestLoss(r.history) : undefined;
+  const log: LmuTrainingLog = {
+    walkthrough: name,
+    command: `npm run seqmnist -- train ${name}${flags.epochs ? ` --epochs ${flags.epochs}` : ''}${flags.limit ? ` --limit ${flags.limit}` : ''}`,
+    backend: tf.getBackend(),
+    device: deviceDescription(),
+    threads: r.threads,
+    date: new Date().toISOString(),
+    params: r.model.countParams(),
+    trainImages: data.train.size,
+    validationImages: data.validation?.size ?? 0,
+    testImages: data.test.size,
+    epochs: r.history.epoch.length,
+    epochSeconds: r.epochSeconds,
+    meanEpochSeconds: mean(r.epochSeconds),
+    msPerStep: r.msPerStep,
+    testAccuracy: test.accuracy,
+    ...(best ? { bestEpoch: best.epoch + 1, maxValidationAccuracy: best.accuracy } : {}),
+    ...(initialTestAccuracy !== undefined ? { initialTestAccuracy } : {}),
+    history: r.history,
+  };
+  writeJsonAtomically(path.join(out, 'training-log.json'), log);
+  fs.rmSync(checkpointDir, { recursive: true, force: true });
+  console.log(`total ${((Date.now() - t0) / 1000).toFixed(0)} s; ${log.meanEpochSeconds.toFixed(0)} s per epoch, ${r.msPerStep.toFixed(0)} ms per step (${r.threads} threads, ${log.backend})`);
+  if (best) console.log(`Maximum validation accuracy: ${(best.accuracy * 100).toFixed(2)}% (epoch ${best.epoch + 1})`);
+  console.log(`saved ${out} (model.json, weights.bin, training-log.json)`);
+  console.log(`${variant === 'nengo' ? 'Final test accuracy' : 'Test accuracy'}: ${(test.accuracy * 100).toFixed(2)}%`);
+  if (trained !== r.model) trained.dispose();
+  r.model.dispose();
+}
+
+async function evalCommand(variant: LmuVariant, flags: CliFlags): Promise<number> {
+  const model = loadLmuModel(variant, flags.weights ? path.resolve(flags.weights) : undefined);
+  try {
+    const data = await loadPsmnist({ limit: flags.limit });
+    return (await evaluate(model, data.test, { batchSize: LMU_DEFAULTS.evalBatchSize, progress: false })).accuracy;
+  } finally {
+    model.dispose();
+  }
+}
+
+for (const variant of ['keras', 'nengo'] as const) {
+  registerWalkthrough({
+    name: NAMES[variant],
+    title:
+      variant === 'keras'
+        ? "KerasLMU's psMNIST example: LMU(order 256, θ 784, SimpleRNN 212) + Dense(10)"
+        : "NengoDL's LMU example: the LMU cell from its parts (212 units, order 256, θ 784)",
+    notebook: variant === 'keras' ? 'notebooks/01-keras-lmu-psmnist.ipynb' : 'notebooks/02-nengo-lmu-psmnist.ipynb',
+    torchPeer: 'lmu-fft',
+    trainFlags: ['epochs', 'limit', 'resume', 'out'],
+    evalFlags: ['weights', 'limit'],
+    async summary() {
+      const model = buildLmuModel(variant, { seed: 0 });
+      model.summary();
+      const n = model.countParams();
+      model.dispose();
+      return n;
+    },
+    train: (flags) => trainCommand(variant, flags),
+    evaluate: (flags) => evalCommand(variant, flags),
+    async benchStep() {
+      const batchSize = LMU_DEFAULTS.batchSize;
+      const threads = lmuThreads();
+      const modelOptions: LmuModelOptions = { seed: 0 };
+      const model = buildLmuModel(variant, modelOptions);
+      const optimizer = lmuOptimizer();
+      const workers =
+        threads > 1 ? await GradientWorkers.start({ module: require.resolve('../models/lmu'), exportName: variant === 'keras' ? 'buildKerasLmuModel' : 'buildNengoLmuModel', args: [modelOptions] }, { threads }) : undefined;
+      const x = tf.randomUniform([batchSize, MNIST_PIXELS, 1], 0, 1, 'float32', 1);
+      const y = tf.randomUniform([batchSize], 0, 10, 'int32', 2);
+      console.log(`${NAMES[variant]}: ${threads} thread${threads > 1 ? 's' : ''} per step (SEQMNIST_THREADS to change)`);
+      return {
+        batchSize,
+        async step() {
+          if (workers) {
+            const r = await workers.gradients(model, x, y);
+            optimizer.applyGradients(r.grads);
+            tf.dispose(Object.values(r.grads));
+            return;
+          }
+          const cost = optimizer.minimize(() => losses.sparseCrossEntropyFromLogits(model.apply(x, { training: true }) as tf.Tensor, y), true);
+          await cost!.data();
+          cost!.dispose();
+        },
+        dispose() {
+          void workers?.terminate();
+          tf.dispose([x, y]);
+          optimizer.dispose();
+          model.dispose();
+        },
+      };
+    },
+  });
+}
