@@ -14,7 +14,7 @@ import { psmnistPermutation } from '../data/random';
 import { permutePixels, scaleImages } from '../data/transforms';
 import { deviceDescription } from '../backend';
 import { buildKerasLmuModel, buildNengoLmuModel, LmuModelOptions } from '../models/lmu';
-import { loadOptimizerState, loadWeightsInto, readTrainingState, saveModel, writeJsonAtomically } from '../train/checkpoint';
+import { loadWeightsInto, resumeFrom, saveModel, shippedWeightsDir, writeJsonAtomically } from '../train/checkpoint';
 import { Callback, evaluate, fit, History, losses } from '../train/loop';
 import { HistoryPlot, ModelCheckpoint, ModelCheckpointState } from '../train/model-checkpoint';
 import { GradientWorkers } from '../train/parallel';
@@ -203,11 +203,7 @@ export async function trainLmu(options: TrainLmuOptions): Promise<TrainLmuResult
   let history: History = { epoch: [], history: {} };
   let epochSeconds: number[] = [];
   if (options.resume) {
-    if (!dir) throw new Error('resume needs a checkpoint folder');
-    const state = readTrainingState(dir);
-    if (!state) throw new Error(`nothing to resume: ${path.join(dir, 'state.json')} not found`);
-    loadWeightsInto(model, dir);
-    await loadOptimizerState(optimizer, dir);
+    const state = await resumeFrom(dir, model, optimizer);
     initialEpoch = state.epoch ?? 0;
     history = state.history as History;
     epochSeconds = (state.epochSeconds as number[]) ?? [];
@@ -285,7 +281,7 @@ export function validationAccuracyAtBestLoss(history: History): { epoch: number;
  * @see notebooks/01-keras-lmu-psmnist.ipynb
  */
 export function lmuWeightsDir(variant: LmuVariant): string {
-  return path.resolve(__dirname, '..', '..', '..', 'notebooks', 'weights', NAMES[checkVariant(variant)]);
+  return shippedWeightsDir(NAMES[checkVariant(variant)]);
 }
 
 /**

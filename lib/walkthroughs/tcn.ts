@@ -14,7 +14,7 @@ import { psmnistPermutation } from '../data/random';
 import { normalize, permutePixels, scaleImages } from '../data/transforms';
 import { Figure, lineChart } from '../plot/charts';
 import { buildTcnModel, TcnModelOptions } from '../models/tcn';
-import { loadOptimizerState, loadWeightsInto, readTrainingState, saveModel, writeJsonAtomically } from '../train/checkpoint';
+import { loadWeightsInto, resumeFrom, saveModel, shippedWeightsDir, writeJsonAtomically } from '../train/checkpoint';
 import { Callback, evaluate, fit, History, losses } from '../train/loop';
 import { GradientWorkers } from '../train/parallel';
 import { formatDuration, formatMetric, ProgressBar } from '../train/progress';
@@ -206,11 +206,7 @@ export async function trainTcn(options: TrainTcnOptions): Promise<TrainTcnResult
   let history: History = { epoch: [], history: {} };
   let epochSeconds: number[] = [];
   if (options.resume) {
-    if (!dir) throw new Error('resume needs a checkpoint folder');
-    const state = readTrainingState(dir);
-    if (!state) throw new Error(`nothing to resume: ${path.join(dir, 'state.json')} not found`);
-    loadWeightsInto(model, dir);
-    await loadOptimizerState(optimizer, dir);
+    const state = await resumeFrom(dir, model, optimizer);
     initialEpoch = state.epoch ?? 0;
     history = state.history as History;
     epochSeconds = (state.epochSeconds as number[]) ?? [];
@@ -289,7 +285,7 @@ export function tcnHistoryChart(history: History, options: { title?: string; dis
 
 /** The shipped weights: notebooks/weights/tcn/ (tcn-permuted/ for permuted sequential MNIST). */
 export function tcnWeightsDir(permute = false): string {
-  return path.resolve(__dirname, '..', '..', '..', 'notebooks', 'weights', permute ? 'tcn-permuted' : 'tcn');
+  return shippedWeightsDir(permute ? 'tcn-permuted' : 'tcn');
 }
 
 /** What `train tcn` writes beside the weights (training-log.json). */
