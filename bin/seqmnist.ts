@@ -164,7 +164,7 @@ async function main(argv: string[]): Promise<void> {
     case 'start': {
       allowOnly(p, []);
       // the flagship (KerasLMU) when its weights are shipped, else the first walkthrough that has them
-      const shipped = (w: Walkthrough) => fs.existsSync(path.join(shippedWeightsDir(w.name), 'model.json'));
+      const shipped = (w: Walkthrough) => fs.existsSync(path.join(shippedWeightsDir(w.name), 'training-log.json'));
       const all = walkthroughs();
       const flagship = all.find((w) => w.name === 'keras-lmu');
       const chosen = flagship && shipped(flagship) ? flagship : all.find(shipped);

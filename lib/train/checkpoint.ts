@@ -24,10 +24,10 @@ function writeFolderAtomically(dir: string, files: Record<string, Buffer | strin
   const tmp = fs.mkdtempSync(path.join(parent, `.${path.basename(dir)}.tmp-`));
   try {
     for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(tmp, name), content);
-    // keep files we don't write (a training log, a history) when replacing an existing folder
+    // keep files and folders we don't write (a training log, the best model so far) when replacing it
     if (fs.existsSync(dir)) {
       for (const name of fs.readdirSync(dir)) {
-        if (!(name in files)) fs.copyFileSync(path.join(dir, name), path.join(tmp, name));
+        if (!(name in files)) fs.cpSync(path.join(dir, name), path.join(tmp, name), { recursive: true });
       }
       const old = `${tmp}-old`;
       fs.renameSync(dir, old);

@@ -356,20 +356,21 @@ async function trainCommand(variant: LmuVariant, flags: CliFlags): Promise<void>
   const data = await loadPsmnist({ validation: LMU_DEFAULTS.validation[variant], limit: flags.limit });
   console.log(`data: ${data.train.size} training, ${data.validation?.size ?? 0} validation, ${data.test.size} test sequences of [784, 1]`);
   let initialTestAccuracy: number | undefined;
-  if (variant === 'nengo' && !flags.resume) {
+  if (variant === 'nengo') {
+    // the untrained model is the same on a resumed run (seed 0), so this is measured every time
     const initial = buildLmuModel(variant, { seed: 0 });
     initialTestAccuracy = (await evaluate(initial, data.test, { batchSize: LMU_DEFAULTS.evalBatchSize, progress: false })).accuracy;
     initial.dispose();
     console.log(`Initial test accuracy: ${(initialTestAccuracy * 100).toFixed(2)}%`);
   }
-  const r = await trainLmu({ variant, data, epochs: flags.epochs, out, checkpointDir, resume: flags.resume });
-  if (variant === 'nengo' && flags.resume) {
-    const previous = fs.existsSync(path.join(out, 'training-log.json')) ? loadLmuTrainingLog(variant, out) : undefined;
-    initialTestAccuracy = previous?.initialTestAccuracy;
-  }
-  const trained = variant === 'keras' ? loadLmuModel(variant, out) : r.model;
+  // KerasLMU's checkpoint keeps the best model inside the checkpoint folder while training runs, so
+  // that the folder alone resumes a run and `out` only ever holds a finished training
+  const best = path.join(checkpointDir, 'best');
+  const r = await trainLmu({ variant, data, epochs: flags.epochs, out: variant === 'keras' ? best : undefined, checkpointDir, resume: flags.resume });
+  const trained = variant === 'keras' ? loadLmuModel(variant, best) : r.model;
+  await saveModel(trained, out);
   const test = await evaluate(trained, data.test, { batchSize: LMU_DEFAULTS.evalBatchSize, progress: false });
-  const best = variant === 'keras' ? validationAccuracyAtBestLoss(r.history) : undefined;
+  const atBest = variant === 'keras' ? validationAccuracyAtBestLoss(r.history) : undefined;
   const log: LmuTrainingLog = {
     walkthrough: name,
     command: `npm run seqmnist -- train ${name}${flags.epochs ? ` --epochs ${flags.epochs}` : ''}${flags.limit ? ` --limit ${flags.limit}` : ''}`,
@@ -386,14 +387,14 @@ async function trainCommand(variant: LmuVariant, flags: CliFlags): Promise<void>
     meanEpochSeconds: mean(r.epochSeconds),
     msPerStep: r.msPerStep,
     testAccuracy: test.accuracy,
-    ...(best ? { bestEpoch: best.epoch + 1, maxValidationAccuracy: best.accuracy } : {}),
+    ...(atBest ? { bestEpoch: atBest.epoch + 1, maxValidationAccuracy: atBest.accuracy } : {}),
     ...(initialTestAccuracy !== undefined ? { initialTestAccuracy } : {}),
     history: r.history,
   };
   writeJsonAtomically(path.join(out, 'training-log.json'), log);
   fs.rmSync(checkpointDir, { recursive: true, force: true });
   console.log(`total ${((Date.now() - t0) / 1000).toFixed(0)} s; ${log.meanEpochSeconds.toFixed(0)} s per epoch, ${r.msPerStep.toFixed(0)} ms per step (${r.threads} threads, ${log.backend})`);
-  if (best) console.log(`Maximum validation accuracy: ${(best.accuracy * 100).toFixed(2)}% (epoch ${best.epoch + 1})`);
+  if (atBest) console.log(`Maximum validation accuracy: ${(atBest.accuracy * 100).toFixed(2)}% (epoch ${atBest.epoch + 1})`);
   console.log(`saved ${out} (model.json, weights.bin, training-log.json)`);
   console.log(`${variant === 'nengo' ? 'Final test accuracy' : 'Test accuracy'}: ${(test.accuracy * 100).toFixed(2)}%`);
   if (trained !== r.model) trained.dispose();

@@ -36,7 +36,7 @@ function kernelMissing(): string | undefined {
 function weightsNotShipped(file: string): string[] {
   const rel = path.relative(root, file);
   return walkthroughs()
-    .filter((w) => w.notebook === rel && !fs.existsSync(path.join(shippedWeightsDir(w.name), 'model.json')))
+    .filter((w) => w.notebook === rel && !fs.existsSync(path.join(shippedWeightsDir(w.name), 'training-log.json')))
     .map((w) => w.name);
 }
 
