@@ -4,11 +4,10 @@
  * Every error ends in one line on stderr and a non-zero exit.
  */
 import { spawnSync } from 'child_process';
-import * as fs from 'fs';
 import * as path from 'path';
 import { initBackend } from '../lib/backend';
-import { CliFlags, FlagName, getWalkthrough, Walkthrough, walkthroughs } from '../lib/walkthroughs';
-import { shippedWeightsDir } from '../lib/train/checkpoint';
+import { CliFlags, FlagName, getWalkthrough, walkthroughs } from '../lib/walkthroughs';
+import { hasShippedWeights, shippedWeightsDir } from '../lib/train/checkpoint';
 import { dataSummary } from '../lib/data/summary';
 
 const USAGE = `usage: npm run seqmnist -- <command> [args] [flags]
@@ -164,10 +163,9 @@ async function main(argv: string[]): Promise<void> {
     case 'start': {
       allowOnly(p, []);
       // the flagship (KerasLMU) when its weights are shipped, else the first walkthrough that has them
-      const shipped = (w: Walkthrough) => fs.existsSync(path.join(shippedWeightsDir(w.name), 'training-log.json'));
       const all = walkthroughs();
       const flagship = all.find((w) => w.name === 'keras-lmu');
-      const chosen = flagship && shipped(flagship) ? flagship : all.find(shipped);
+      const chosen = flagship && hasShippedWeights(flagship.name) ? flagship : all.find((w) => hasShippedWeights(w.name));
       if (!chosen) {
         await dataSummary();
         return;

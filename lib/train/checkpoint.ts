@@ -210,3 +210,23 @@ export async function resumeFrom(dir: string | undefined, model: tf.LayersModel,
 export function shippedWeightsDir(name: string): string {
   return path.resolve(__dirname, '..', '..', '..', 'notebooks', 'weights', name);
 }
+
+/** The file `train` writes beside the weights it ships: command, backend, timing, accuracy, history. */
+export const TRAINING_LOG = 'training-log.json';
+
+/**
+ * The training log in `dir`, or a clear error naming the file and the command that writes it.
+ * @see notebooks/01-keras-lmu-psmnist.ipynb
+ */
+export function readTrainingLog<T = Record<string, unknown>>(dir: string, name: string): T {
+  const file = path.join(dir, TRAINING_LOG);
+  if (!fs.existsSync(file)) {
+    throw new Error(`no training log for ${name}: ${file} does not exist (written beside the weights by 'npm run seqmnist -- train ${name}'; or set doTraining = true)`);
+  }
+  return readJson<T>(file, `the training log of ${name}`);
+}
+
+/** True when the walkthrough's trained weights and their training log are in the repository. */
+export function hasShippedWeights(name: string): boolean {
+  return fs.existsSync(path.join(shippedWeightsDir(name), TRAINING_LOG));
+}

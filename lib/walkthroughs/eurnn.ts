@@ -15,7 +15,7 @@ import { inversePermutation, permutePixels, scaleImages } from '../data/transfor
 import { Figure, lineChart } from '../plot/charts';
 import { buildEurnnModel } from '../models/eunn';
 import { getEurnnEngine, getEurnnThreads } from '../kernels/eunn';
-import { loadWeightsInto, resumeFrom, saveModel, shippedWeightsDir, writeJsonAtomically } from '../train/checkpoint';
+import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
 import { evaluate, losses } from '../train/loop';
 import { formatDuration, ProgressBar } from '../train/progress';
 import { RMSprop } from '../train/rmsprop';
@@ -316,8 +316,7 @@ export function loadEurnnWeights(dir: string = eurnnWeightsDir()): { model: tf.L
   }
   const model = buildEurnnModel();
   loadWeightsInto(model, dir);
-  const logFile = path.join(dir, 'training-log.json');
-  const log = fs.existsSync(logFile) ? (JSON.parse(fs.readFileSync(logFile, 'utf8')) as EurnnTrainingLog) : undefined;
+  const log = fs.existsSync(path.join(dir, TRAINING_LOG)) ? readTrainingLog<EurnnTrainingLog>(dir, 'eurnn') : undefined;
   return { model, log };
 }
 
@@ -335,7 +334,7 @@ async function trainCommand(flags: CliFlags): Promise<void> {
   const r = await trainEurnn({ data, steps, checkpointDir, resume: flags.resume });
   const test = await evaluate(r.model, data.test, { batchSize: EURNN_DEFAULTS.testBatchSize, progress: false });
   await saveModel(r.model, out);
-  writeJsonAtomically(path.join(out, 'training-log.json'), {
+  writeJsonAtomically(path.join(out, TRAINING_LOG), {
     walkthrough: 'eurnn',
     command: `npm run seqmnist -- train eurnn${flags.steps ? ` --steps ${flags.steps}` : ''}${flags.limit ? ` --limit ${flags.limit}` : ''}${flags.resume ? ' --resume' : ''}`,
     backend: tf.getBackend(),

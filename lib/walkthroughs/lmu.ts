@@ -14,7 +14,7 @@ import { psmnistPermutation } from '../data/random';
 import { permutePixels, scaleImages } from '../data/transforms';
 import { deviceDescription } from '../backend';
 import { buildKerasLmuModel, buildNengoLmuModel, LmuModelOptions } from '../models/lmu';
-import { loadWeightsInto, resumeFrom, saveModel, shippedWeightsDir, writeJsonAtomically } from '../train/checkpoint';
+import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
 import { Callback, evaluate, fit, History, losses } from '../train/loop';
 import { HistoryPlot, ModelCheckpoint, ModelCheckpointState } from '../train/model-checkpoint';
 import { GradientWorkers } from '../train/parallel';
@@ -337,10 +337,7 @@ export interface LmuTrainingLog {
  * @see notebooks/01-keras-lmu-psmnist.ipynb
  */
 export function loadLmuTrainingLog(variant: LmuVariant, dir: string = lmuWeightsDir(variant)): LmuTrainingLog {
-  const file = path.join(dir, 'training-log.json');
-  const name = NAMES[checkVariant(variant)];
-  if (!fs.existsSync(file)) throw new Error(`no training log for ${name}: ${file} does not exist (written beside the weights by 'npm run seqmnist -- train ${name}'; or set doTraining = true)`);
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as LmuTrainingLog;
+  return readTrainingLog<LmuTrainingLog>(dir, NAMES[checkVariant(variant)]);
 }
 
 // ---- the CLI -------------------------------------------------------------------------------------
@@ -391,7 +388,7 @@ async function trainCommand(variant: LmuVariant, flags: CliFlags): Promise<void>
     ...(initialTestAccuracy !== undefined ? { initialTestAccuracy } : {}),
     history: r.history,
   };
-  writeJsonAtomically(path.join(out, 'training-log.json'), log);
+  writeJsonAtomically(path.join(out, TRAINING_LOG), log);
   fs.rmSync(checkpointDir, { recursive: true, force: true });
   console.log(`total ${((Date.now() - t0) / 1000).toFixed(0)} s; ${log.meanEpochSeconds.toFixed(0)} s per epoch, ${r.msPerStep.toFixed(0)} ms per step (${r.threads} threads, ${log.backend})`);
   if (atBest) console.log(`Maximum validation accuracy: ${(atBest.accuracy * 100).toFixed(2)}% (epoch ${atBest.epoch + 1})`);

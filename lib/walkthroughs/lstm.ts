@@ -17,7 +17,7 @@ import { digitDataUri } from '../plot/digit';
 import { Figure, lineChart, sliderFigure } from '../plot/charts';
 import { buildStackedLstm, buildStackedLstmPerStep, transferLstmWeights } from '../models/lstm';
 import { EarlyStopping, getLearningRate, ReduceLROnPlateau, setLearningRate } from '../train/callbacks';
-import { loadWeightsInto, resumeFrom, saveModel, shippedWeightsDir, writeJsonAtomically } from '../train/checkpoint';
+import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
 import { Callback, evaluate, fit, History, losses, TrainContext } from '../train/loop';
 import { CliFlags, registerWalkthrough } from './registry';
 
@@ -288,9 +288,7 @@ export function loadLstmWeights(variant: LstmVariant, dir: string = shippedWeigh
  * @see notebooks/05-lstm-pixel-row.ipynb
  */
 export function loadLstmHistory(variant: LstmVariant, dir: string = shippedWeightsDir(`lstm-${variant}`)): History {
-  const file = path.join(dir, 'training-log.json');
-  if (!fs.existsSync(file)) throw new Error(`no training log for lstm-${variant}: ${file} does not exist`);
-  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { history: History }).history;
+  return readTrainingLog<{ history: History }>(dir, `lstm-${variant}`).history;
 }
 
 /**
@@ -376,7 +374,7 @@ async function trainCommand(variant: LstmVariant, flags: CliFlags): Promise<void
   await saveModel(r.model, out);
   const epochs = r.history.epoch.length;
   const h = r.history.history;
-  writeJsonAtomically(path.join(out, 'training-log.json'), {
+  writeJsonAtomically(path.join(out, TRAINING_LOG), {
     walkthrough: name,
     command: `npm run seqmnist -- train ${name}${flags.epochs ? ` --epochs ${flags.epochs}` : ''}${flags.limit ? ` --limit ${flags.limit}` : ''}`,
     backend: tf.getBackend(),

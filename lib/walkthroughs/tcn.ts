@@ -14,7 +14,7 @@ import { psmnistPermutation } from '../data/random';
 import { normalize, permutePixels, scaleImages } from '../data/transforms';
 import { Figure, lineChart } from '../plot/charts';
 import { buildTcnModel, TcnModelOptions } from '../models/tcn';
-import { loadWeightsInto, resumeFrom, saveModel, shippedWeightsDir, writeJsonAtomically } from '../train/checkpoint';
+import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
 import { Callback, evaluate, fit, History, losses } from '../train/loop';
 import { GradientWorkers } from '../train/parallel';
 import { formatDuration, formatMetric, ProgressBar } from '../train/progress';
@@ -312,8 +312,7 @@ export function loadTcnWeights(options: { permute?: boolean; dir?: string } = {}
   }
   const model = buildTcnModel();
   loadWeightsInto(model, dir);
-  const logFile = path.join(dir, 'training-log.json');
-  const log = fs.existsSync(logFile) ? (JSON.parse(fs.readFileSync(logFile, 'utf8')) as TcnTrainingLog) : undefined;
+  const log = fs.existsSync(path.join(dir, TRAINING_LOG)) ? readTrainingLog<TcnTrainingLog>(dir, options.permute ? 'tcn --permute' : 'tcn') : undefined;
   return { model, log };
 }
 
@@ -351,7 +350,7 @@ async function trainCommand(flags: CliFlags): Promise<void> {
     testAccuracy,
     history: r.history,
   };
-  writeJsonAtomically(path.join(out, 'training-log.json'), log);
+  writeJsonAtomically(path.join(out, TRAINING_LOG), log);
   fs.rmSync(checkpointDir, { recursive: true, force: true });
   console.log(`test accuracy per epoch: ${r.history.history.val_accuracy.map((a) => (100 * a).toFixed(2)).join(', ')}`);
   console.log(`${r.msPerStep.toFixed(0)} ms per training step, ${r.epochSeconds.map((s) => formatDuration(s)).join(', ')} per epoch (training only)`);

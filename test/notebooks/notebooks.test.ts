@@ -11,7 +11,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { walkthroughs } from '../../lib/walkthroughs';
-import { shippedWeightsDir } from '../../lib/train/checkpoint';
+import { hasShippedWeights } from '../../lib/train/checkpoint';
 
 const root = path.resolve(__dirname, '../../..');
 const notebooksDir = path.join(root, 'notebooks');
@@ -36,7 +36,7 @@ function kernelMissing(): string | undefined {
 function weightsNotShipped(file: string): string[] {
   const rel = path.relative(root, file);
   return walkthroughs()
-    .filter((w) => w.notebook === rel && !fs.existsSync(path.join(shippedWeightsDir(w.name), 'training-log.json')))
+    .filter((w) => w.notebook === rel && !hasShippedWeights(w.name))
     .map((w) => w.name);
 }
 
