@@ -1,7 +1,8 @@
 /**
- * Keras-style callbacks tfjs lacks, for the training loop of lib/train/loop.ts: ModelCheckpoint
+ * Callbacks for the training loop of lib/train/loop.ts. Keras's that tfjs lacks: ModelCheckpoint
  * (save the model, or only when a monitored metric improves) and HistoryPlot (a chart of the
- * history, redrawn in place after every epoch).
+ * history, redrawn in place after every epoch); and EpochCheckpoint, the per-epoch timing and
+ * resume checkpoint of a long training.
  */
 import { Figure, figureBundle, lineChart, LineSeries } from '../plot/charts';
 import { newDisplayHandle, DisplayHandle } from '../plot/display';
@@ -122,6 +123,60 @@ export class ModelCheckpoint implements Callback {
   resumeFrom(state: ModelCheckpointState): void {
     if (!state || typeof state.best !== 'number') throw new Error(`resumeFrom needs a saved {best, bestEpoch} state (got ${JSON.stringify(state)})`);
     this.resumed = { best: state.best, bestEpoch: state.bestEpoch };
+  }
+}
+
+/** Options of EpochCheckpoint. */
+export interface EpochCheckpointOptions {
+  /** Folder for model, optimiser and training state after every epoch (replaced each time). Default none: only timing. */
+  dir?: string;
+  /** Seconds of the epochs trained before (a resumed run's). Default none. */
+  epochSeconds?: number[];
+  /** More state to save with each epoch (a ModelCheckpoint's best value, say). */
+  extraState?: () => Record<string, unknown>;
+}
+
+/**
+ * The bookkeeping of a resumable training: after every epoch, the seconds its training steps took
+ * (validation excluded) and, with a folder, a checkpoint that `train --resume` starts from (model,
+ * optimiser, and the state {epoch, history, epochSeconds, …extraState}). Put it after callbacks
+ * whose state it saves.
+ * @see notebooks/04-tcn-smnist.ipynb
+ */
+export class EpochCheckpoint implements Callback {
+  readonly epochSeconds: number[];
+  private stepMs = 0;
+  private steps = 0;
+  private epochStart = 0;
+  private lastBatchEnd = 0;
+
+  constructor(private readonly options: EpochCheckpointOptions = {}) {
+    this.epochSeconds = [...(options.epochSeconds ?? [])];
+  }
+
+  /** Mean milliseconds per training step in this run (NaN before the first). */
+  get msPerStep(): number {
+    return this.steps ? this.stepMs / this.steps : NaN;
+  }
+
+  onEpochBegin(): void {
+    this.epochStart = this.lastBatchEnd = Date.now();
+  }
+
+  onBatchEnd(): void {
+    const now = Date.now();
+    this.stepMs += now - this.lastBatchEnd;
+    this.steps++;
+    this.lastBatchEnd = now;
+  }
+
+  async onEpochEnd(epoch: number, _logs: Logs, ctx: TrainContext): Promise<void> {
+    this.epochSeconds[epoch] = (this.lastBatchEnd - this.epochStart) / 1000;
+    const { dir, extraState } = this.options;
+    if (dir) {
+      const state = { epoch: epoch + 1, history: ctx.history, epochSeconds: this.epochSeconds, ...extraState?.() };
+      await saveModel(ctx.model, dir, { optimizer: ctx.optimizer, state });
+    }
   }
 }
 

@@ -37,6 +37,20 @@ interface StepReply {
   error?: string;
 }
 
+/**
+ * Threads a data-parallel training step uses, the main one included: SEQMNIST_THREADS if set,
+ * else one per core on the CPU backends (tfjs-wasm runs on one thread in Node, so worker threads
+ * take the other cores) and one with tfjs-node, which has threads of its own.
+ * @see notebooks/04-tcn-smnist.ipynb
+ */
+export function trainingThreads(): number {
+  const v = process.env.SEQMNIST_THREADS;
+  if (v === undefined || v === '') return tf.getBackend() === 'tensorflow' ? 1 : os.cpus().length;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`SEQMNIST_THREADS must be a positive integer (got '${v}')`);
+  return n;
+}
+
 /** Gradients of `loss` for a batch on this thread; the caller disposes `grads`. */
 export function localGradients(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, loss: LossFn): { value: number; grads: tf.Tensor[]; correct: number } {
   const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);

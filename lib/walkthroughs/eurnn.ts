@@ -19,7 +19,7 @@ import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeights
 import { evaluate, losses } from '../train/loop';
 import { formatDuration, ProgressBar } from '../train/progress';
 import { RMSprop } from '../train/rmsprop';
-import { CliFlags, registerWalkthrough } from './registry';
+import { CliFlags, printSummary, registerWalkthrough } from './registry';
 
 /** The original notebook's constants. */
 export const EURNN_DEFAULTS = {
@@ -380,13 +380,7 @@ registerWalkthrough({
   torchPeer: 'eurnn',
   trainFlags: ['steps', 'limit', 'resume', 'out'],
   evalFlags: ['weights', 'limit'],
-  async summary() {
-    const model = buildEurnnModel();
-    model.summary();
-    const n = model.countParams();
-    model.dispose();
-    return n;
-  },
+  summary: async () => printSummary(buildEurnnModel()),
   train: trainCommand,
   evaluate: evalCommand,
   async benchStep() {

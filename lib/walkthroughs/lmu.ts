@@ -5,7 +5,6 @@
  * with Adam on batches of 100 for 10 epochs, and differ in the model, the split and the checkpoint.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { SequenceDataset } from '../data/batches';
@@ -16,9 +15,9 @@ import { deviceDescription } from '../backend';
 import { buildKerasLmuModel, buildNengoLmuModel, LmuModelOptions } from '../models/lmu';
 import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
 import { Callback, evaluate, fit, History, losses } from '../train/loop';
-import { HistoryPlot, ModelCheckpoint, ModelCheckpointState } from '../train/model-checkpoint';
-import { GradientWorkers } from '../train/parallel';
-import { CliFlags, registerWalkthrough } from './registry';
+import { EpochCheckpoint, HistoryPlot, ModelCheckpoint, ModelCheckpointState } from '../train/model-checkpoint';
+import { GradientWorkers, trainingThreads } from '../train/parallel';
+import { CliFlags, printSummary, registerWalkthrough } from './registry';
 
 /** The two walkthroughs. */
 export type LmuVariant = 'keras' | 'nengo';
@@ -45,19 +44,6 @@ function checkVariant(variant: unknown): LmuVariant {
 function positiveInteger(name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer (got ${String(v)})`);
   return v;
-}
-
-/**
- * Threads a training step uses: SEQMNIST_THREADS if set, else one per core on the CPU backends
- * (tfjs-wasm runs on one thread in Node; worker threads take the others) and one with tfjs-node.
- * @see notebooks/01-keras-lmu-psmnist.ipynb
- */
-export function lmuThreads(): number {
-  const v = process.env.SEQMNIST_THREADS;
-  if (v === undefined || v === '') return tf.getBackend() === 'tensorflow' ? 1 : os.cpus().length;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`SEQMNIST_THREADS must be a positive integer (got '${v}')`);
-  return n;
 }
 
 /**
@@ -157,7 +143,7 @@ export interface TrainLmuOptions {
   checkpointDir?: string;
   /** Continue from checkpointDir. Default false. */
   resume?: boolean;
-  /** Threads per step, the main one included (data-parallel over the batch). Default lmuThreads(). */
+  /** Threads per step, the main one included (data-parallel over the batch). Default trainingThreads(). */
   threads?: number;
   /** Progress bar label; false for none. Default 'Epoch'. */
   progress?: string | false;
@@ -193,7 +179,7 @@ export async function trainLmu(options: TrainLmuOptions): Promise<TrainLmuResult
   if (!data || !(data.train instanceof SequenceDataset)) throw new Error('data must come from loadPsmnist()');
   if (variant === 'keras' && !data.validation) throw new Error("the 'keras' walkthrough validates after every epoch: load the data with loadPsmnist({ validation: 10000 })");
   const epochs = positiveInteger('epochs', options.epochs ?? LMU_DEFAULTS.epochs);
-  const threads = positiveInteger('threads', options.threads ?? lmuThreads());
+  const threads = positiveInteger('threads', options.threads ?? trainingThreads());
   const modelOptions: LmuModelOptions = { seed: options.seed ?? 0 };
   const model = buildLmuModel(variant, modelOptions);
   const optimizer = lmuOptimizer();
@@ -213,28 +199,8 @@ export async function trainLmu(options: TrainLmuOptions): Promise<TrainLmuResult
 
   const workers =
     threads > 1 ? await GradientWorkers.start({ module: require.resolve('../models/lmu'), exportName: variant === 'keras' ? 'buildKerasLmuModel' : 'buildNengoLmuModel', args: [modelOptions] }, { threads }) : undefined;
-  let stepMs = 0;
-  let steps = 0;
-  let epochStart = 0;
-  let lastBatchEnd = 0;
-  const bookkeeping: Callback = {
-    onEpochBegin() {
-      epochStart = lastBatchEnd = Date.now();
-    },
-    onBatchEnd() {
-      const now = Date.now();
-      stepMs += now - lastBatchEnd;
-      steps++;
-      lastBatchEnd = now;
-    },
-    async onEpochEnd(epoch, _logs, ctx) {
-      epochSeconds[epoch] = (lastBatchEnd - epochStart) / 1000;
-      if (dir) {
-        await saveModel(model, dir, { optimizer, state: { epoch: epoch + 1, history: ctx.history, epochSeconds, checkpoint: checkpoint?.getState() } });
-      }
-    },
-  };
-  // the checkpoint first, so that the per-epoch state saved by the bookkeeping includes this epoch's best
+  // after the ModelCheckpoint, so that each epoch's saved state includes that epoch's best
+  const bookkeeping = new EpochCheckpoint({ dir, epochSeconds, extraState: () => ({ checkpoint: checkpoint?.getState() }) });
   const callbacks: Callback[] = [...(checkpoint ? [checkpoint] : []), bookkeeping];
   if (options.plot && variant === 'keras') callbacks.push(new HistoryPlot({ epochs }));
   try {
@@ -255,7 +221,7 @@ export async function trainLmu(options: TrainLmuOptions): Promise<TrainLmuResult
     await workers?.terminate();
   }
   if (variant === 'nengo' && options.out) await saveModel(model, options.out);
-  return { model, history, epochSeconds, msPerStep: steps ? stepMs / steps : NaN, bestEpoch: checkpoint && checkpoint.bestEpoch >= 0 ? checkpoint.bestEpoch : undefined, threads };
+  return { model, history, epochSeconds: bookkeeping.epochSeconds, msPerStep: bookkeeping.msPerStep, bestEpoch: checkpoint && checkpoint.bestEpoch >= 0 ? checkpoint.bestEpoch : undefined, threads };
 }
 
 /**
@@ -419,18 +385,12 @@ for (const variant of ['keras', 'nengo'] as const) {
     torchPeer: 'lmu-fft',
     trainFlags: ['epochs', 'limit', 'resume', 'out'],
     evalFlags: ['weights', 'limit'],
-    async summary() {
-      const model = buildLmuModel(variant, { seed: 0 });
-      model.summary();
-      const n = model.countParams();
-      model.dispose();
-      return n;
-    },
+    summary: async () => printSummary(buildLmuModel(variant, { seed: 0 })),
     train: (flags) => trainCommand(variant, flags),
     evaluate: (flags) => evalCommand(variant, flags),
     async benchStep() {
       const batchSize = LMU_DEFAULTS.batchSize;
-      const threads = lmuThreads();
+      const threads = trainingThreads();
       const modelOptions: LmuModelOptions = { seed: 0 };
       const model = buildLmuModel(variant, modelOptions);
       const optimizer = lmuOptimizer();

@@ -19,7 +19,7 @@ import { buildStackedLstm, buildStackedLstmPerStep, transferLstmWeights } from '
 import { EarlyStopping, getLearningRate, ReduceLROnPlateau, setLearningRate } from '../train/callbacks';
 import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
 import { Callback, evaluate, fit, History, losses, TrainContext } from '../train/loop';
-import { CliFlags, registerWalkthrough } from './registry';
+import { CliFlags, printSummary, registerWalkthrough } from './registry';
 
 /** The two ways of reading an image. */
 export type LstmVariant = 'pixel' | 'row';
@@ -424,13 +424,7 @@ for (const variant of ['pixel', 'row'] as const) {
     torchPeer: `lstm-${variant}`,
     trainFlags: ['epochs', 'limit', 'resume', 'out'],
     evalFlags: ['weights', 'limit'],
-    async summary() {
-      const model = buildLstmModel(variant, { seed: 0 });
-      model.summary();
-      const n = model.countParams();
-      model.dispose();
-      return n;
-    },
+    summary: async () => printSummary(buildLstmModel(variant, { seed: 0 })),
     train: (flags) => trainCommand(variant, flags),
     evaluate: (flags) => evalCommand(variant, flags),
     async benchStep() {

@@ -2,6 +2,7 @@
  * The walkthroughs the CLI knows. Each model issue adds one entry: its summary, training,
  * evaluation and one benchmark step, all built from the lib (never from notebook code).
  */
+import type * as tf from '@tensorflow/tfjs';
 
 /** Flags the CLI parses; each walkthrough says which of them its commands accept. */
 export interface CliFlags {
@@ -49,6 +50,19 @@ export interface Walkthrough {
   /** Test accuracy in [0, 1] (the CLI prints `test accuracy: XX.XX%`). */
   evaluate(flags: CliFlags): Promise<number>;
   benchStep(): Promise<BenchStep>;
+}
+
+/**
+ * Prints a freshly built model's layer table and returns its trainable parameter count (what a
+ * walkthrough's `summary` does), disposing of the model.
+ */
+export function printSummary(model: tf.LayersModel): number {
+  try {
+    model.summary();
+    return model.countParams();
+  } finally {
+    model.dispose();
+  }
 }
 
 const registry = new Map<string, Walkthrough>();

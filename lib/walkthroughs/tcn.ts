@@ -16,9 +16,10 @@ import { Figure, lineChart } from '../plot/charts';
 import { buildTcnModel, TcnModelOptions } from '../models/tcn';
 import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
 import { Callback, evaluate, fit, History, losses } from '../train/loop';
-import { GradientWorkers } from '../train/parallel';
+import { EpochCheckpoint } from '../train/model-checkpoint';
+import { GradientWorkers, trainingThreads } from '../train/parallel';
 import { formatDuration, formatMetric, ProgressBar } from '../train/progress';
-import { CliFlags, registerWalkthrough } from './registry';
+import { CliFlags, printSummary, registerWalkthrough } from './registry';
 
 /** The original notebook's settings. */
 export const TCN_DEFAULTS = {
@@ -54,18 +55,6 @@ function positiveInteger(name: string, v: unknown): number {
 export function tcnOptimizer(learningRate: number = TCN_DEFAULTS.learningRate): tf.Optimizer {
   if (!(learningRate > 0)) throw new Error(`learningRate must be a positive number (got ${learningRate})`);
   return tf.train.adam(learningRate, 0.9, 0.999, 1e-8);
-}
-
-/**
- * Threads the training steps use: SEQMNIST_THREADS if set, else one per core on the CPU backends
- * (tfjs-wasm runs on one thread in Node) and one with tfjs-node, which has its own threads.
- */
-export function tcnThreads(): number {
-  const v = process.env.SEQMNIST_THREADS;
-  if (v === undefined || v === '') return tf.getBackend() === 'tensorflow' ? 1 : os.cpus().length;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`SEQMNIST_THREADS must be a positive integer (got '${v}')`);
-  return n;
 }
 
 // ---- data ----------------------------------------------------------------------------------------
@@ -165,7 +154,7 @@ export interface TrainTcnOptions {
   learningRate?: number;
   /** Initialiser seed. Default 1111 (SEED). */
   seed?: number;
-  /** Threads per step, the main one included (data-parallel, see lib/train/parallel.ts). Default tcnThreads(). */
+  /** Threads per step, the main one included (data-parallel, see lib/train/parallel.ts). Default trainingThreads(). */
   threads?: number;
   /** Folder to save the model, the optimiser and the history to after every epoch. */
   checkpointDir?: string;
@@ -197,7 +186,7 @@ export async function trainTcn(options: TrainTcnOptions): Promise<TrainTcnResult
   const { data } = options;
   const epochs = positiveInteger('epochs', options.epochs ?? TCN_DEFAULTS.epochs);
   const batchSize = positiveInteger('batchSize', options.batchSize ?? TCN_DEFAULTS.batchSize);
-  const threads = positiveInteger('threads', options.threads ?? tcnThreads());
+  const threads = positiveInteger('threads', options.threads ?? trainingThreads());
   const modelOptions: TcnModelOptions = { seed: options.seed ?? TCN_DEFAULTS.seed, ...options.model };
   const model = buildTcnModel(modelOptions);
   const optimizer = tcnOptimizer(options.learningRate);
@@ -216,26 +205,8 @@ export async function trainTcn(options: TrainTcnOptions): Promise<TrainTcnResult
   const workers = threads > 1
     ? await GradientWorkers.start({ module: require.resolve('../models/tcn'), exportName: 'buildTcnModel', args: [modelOptions] }, { loss: 'nll', threads })
     : undefined;
-  let stepMs = 0;
-  let steps = 0;
-  let epochStart = 0;
-  let lastBatchEnd = 0;
-  const timing: Callback = {
-    onEpochBegin() {
-      epochStart = lastBatchEnd = Date.now();
-    },
-    onBatchEnd() {
-      const now = Date.now();
-      stepMs += now - lastBatchEnd;
-      steps++;
-      lastBatchEnd = now;
-    },
-    async onEpochEnd(epoch, _logs, ctx) {
-      epochSeconds.push((lastBatchEnd - epochStart) / 1000);
-      if (dir) await saveModel(model, dir, { optimizer, state: { epoch: epoch + 1, history: ctx.history, epochSeconds } });
-    },
-  };
-  const callbacks = [timing];
+  const timing = new EpochCheckpoint({ dir, epochSeconds });
+  const callbacks: Callback[] = [timing];
   if (options.progress !== false) callbacks.push(tcnProgress(data.train.numBatches(batchSize), data.test.size));
   try {
     await fit(model, data.train, {
@@ -255,7 +226,7 @@ export async function trainTcn(options: TrainTcnOptions): Promise<TrainTcnResult
   } finally {
     await workers?.terminate();
   }
-  return { model, optimizer, history, epochSeconds, msPerStep: steps ? stepMs / steps : NaN, threads };
+  return { model, optimizer, history, epochSeconds: timing.epochSeconds, msPerStep: timing.msPerStep, threads };
 }
 
 /**
@@ -324,7 +295,7 @@ async function trainCommand(flags: CliFlags): Promise<void> {
   const checkpointDir = `${out}-checkpoint`; // beside the output folder, which is replaced whole
   const epochs = flags.epochs ?? TCN_DEFAULTS.epochs;
   const data = await loadTcnData({ permute, limit: flags.limit });
-  const threads = tcnThreads();
+  const threads = trainingThreads();
   console.log(`data: ${data.train.size} training, ${data.test.size} test sequences [784, 1]${permute ? ', permuted' : ''}; ${threads} thread(s)`);
   const t0 = Date.now();
   const r = await trainTcn({ data, epochs, checkpointDir, resume: flags.resume, threads });
@@ -376,18 +347,15 @@ registerWalkthrough({
   trainFlags: ['epochs', 'limit', 'resume', 'out', 'permute'],
   evalFlags: ['weights', 'limit', 'permute'],
   async summary() {
-    const model = buildTcnModel();
-    model.summary();
-    const n = model.countParams();
+    const n = printSummary(buildTcnModel());
     console.log(`Model Size: ${(n / 1000).toFixed(2)} K`);
-    model.dispose();
     return n;
   },
   train: trainCommand,
   evaluate: evalCommand,
   async benchStep() {
     const { batchSize } = TCN_DEFAULTS;
-    const threads = tcnThreads();
+    const threads = trainingThreads();
     const model = buildTcnModel();
     const optimizer = tcnOptimizer();
     const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
