@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import type { History } from './loop';
 
 const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
@@ -201,6 +202,29 @@ export async function resumeFrom(dir: string | undefined, model: tf.LayersModel,
   loadWeightsInto(model, dir);
   await loadOptimizerState(optimizer, dir);
   return state;
+}
+
+/** Where an epoch-counted training starts: from scratch, or where its checkpoint left off. */
+export interface EpochStart {
+  initialEpoch: number;
+  history: History;
+  /** Seconds of the epochs already trained. */
+  epochSeconds: number[];
+  /** The saved training state when resuming (for callbacks' own state). */
+  state?: TrainingState;
+}
+
+/**
+ * The start of an epoch-counted training: from scratch, or with `resume` from the checkpoint in
+ * `dir` (weights and optimiser restored by resumeFrom; epochs, history and epoch times read back).
+ * @see notebooks/04-tcn-smnist.ipynb
+ */
+export async function startEpochs(resume: boolean | undefined, dir: string | undefined, model: tf.LayersModel, optimizer: tf.Optimizer, epochs: number): Promise<EpochStart> {
+  if (!resume) return { initialEpoch: 0, history: { epoch: [], history: {} }, epochSeconds: [] };
+  const state = await resumeFrom(dir, model, optimizer);
+  const initialEpoch = state.epoch ?? 0;
+  console.log(`resuming after epoch ${initialEpoch} of ${epochs}`);
+  return { initialEpoch, history: (state.history as History) ?? { epoch: [], history: {} }, epochSeconds: (state.epochSeconds as number[]) ?? [], state };
 }
 
 /**

@@ -13,7 +13,7 @@ import { psmnistPermutation } from '../data/random';
 import { permutePixels, scaleImages } from '../data/transforms';
 import { deviceDescription } from '../backend';
 import { buildKerasLmuModel, buildNengoLmuModel, LmuModelOptions } from '../models/lmu';
-import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
+import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, startEpochs, TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
 import { Callback, evaluate, fit, History, losses } from '../train/loop';
 import { EpochCheckpoint, HistoryPlot, ModelCheckpoint, ModelCheckpointState } from '../train/model-checkpoint';
 import { GradientWorkers, trainingThreads } from '../train/parallel';
@@ -185,17 +185,8 @@ export async function trainLmu(options: TrainLmuOptions): Promise<TrainLmuResult
   const optimizer = lmuOptimizer();
   const dir = options.checkpointDir;
   const checkpoint = variant === 'keras' && options.out ? new ModelCheckpoint({ filepath: options.out, monitor: 'val_loss', saveBestOnly: true, verbose: 1 }) : undefined;
-  let initialEpoch = 0;
-  let history: History = { epoch: [], history: {} };
-  let epochSeconds: number[] = [];
-  if (options.resume) {
-    const state = await resumeFrom(dir, model, optimizer);
-    initialEpoch = state.epoch ?? 0;
-    history = state.history as History;
-    epochSeconds = (state.epochSeconds as number[]) ?? [];
-    if (checkpoint && state.checkpoint) checkpoint.resumeFrom(state.checkpoint as ModelCheckpointState);
-    console.log(`resuming after epoch ${initialEpoch} of ${epochs}`);
-  }
+  const { initialEpoch, history, epochSeconds, state } = await startEpochs(options.resume, dir, model, optimizer, epochs);
+  if (checkpoint && state?.checkpoint) checkpoint.resumeFrom(state.checkpoint as ModelCheckpointState);
 
   const workers =
     threads > 1 ? await GradientWorkers.start({ module: require.resolve('../models/lmu'), exportName: variant === 'keras' ? 'buildKerasLmuModel' : 'buildNengoLmuModel', args: [modelOptions] }, { threads }) : undefined;

@@ -17,7 +17,7 @@ import { digitDataUri } from '../plot/digit';
 import { Figure, lineChart, sliderFigure } from '../plot/charts';
 import { buildStackedLstm, buildStackedLstmPerStep, transferLstmWeights } from '../models/lstm';
 import { EarlyStopping, getLearningRate, ReduceLROnPlateau, setLearningRate } from '../train/callbacks';
-import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
+import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, startEpochs, TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
 import { Callback, evaluate, fit, History, losses, TrainContext } from '../train/loop';
 import { CliFlags, printSummary, registerWalkthrough } from './registry';
 
@@ -197,17 +197,10 @@ export async function trainLstm(options: TrainLstmOptions): Promise<TrainLstmRes
   const optimizer = kerasRmsprop(LSTM_DEFAULTS.learningRate);
   const reduceLr = new ReduceLROnPlateau({ monitor: 'val_loss', factor: 0.2, patience: 10, minLr: 1e-4, verbose: 1 });
   const earlyStop = new EarlyStopping({ monitor: 'val_loss', patience: 20, restoreBestWeights: true, verbose: 1 });
-  let history: History = { epoch: [], history: {} };
-  let epochSeconds: number[] = [];
-  let initialEpoch = 0;
   const dir = options.checkpointDir;
-
-  if (options.resume) {
-    const state = await resumeFrom(dir, model, optimizer);
+  const { initialEpoch, history, epochSeconds, state } = await startEpochs(options.resume, dir, model, optimizer, epochs);
+  if (state) {
     setLearningRate(optimizer, state.learningRate as number);
-    history = state.history as History;
-    epochSeconds = (state.epochSeconds as number[]) ?? [];
-    initialEpoch = state.epoch ?? 0;
     reduceLr.resumeFrom(state.reduceLr as never);
     let best: tf.Tensor[] | undefined;
     if (fs.existsSync(path.join(bestDir(dir!), 'model.json'))) {
@@ -219,7 +212,7 @@ export async function trainLstm(options: TrainLstmOptions): Promise<TrainLstmRes
     earlyStop.resumeFrom(state.earlyStopping as never, best);
     tf.dispose(best);
     if (data.train instanceof AugmentedImageSource) data.train.setEpoch(initialEpoch);
-    console.log(`resuming after epoch ${initialEpoch} (learning rate ${getLearningRate(optimizer)})`);
+    console.log(`learning rate ${getLearningRate(optimizer)} (from the checkpoint)`);
   }
 
   let started = 0;

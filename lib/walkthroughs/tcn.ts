@@ -14,7 +14,7 @@ import { psmnistPermutation } from '../data/random';
 import { normalize, permutePixels, scaleImages } from '../data/transforms';
 import { Figure, lineChart } from '../plot/charts';
 import { buildTcnModel, TcnModelOptions } from '../models/tcn';
-import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
+import { loadWeightsInto, readTrainingLog, saveModel, shippedWeightsDir, startEpochs, TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
 import { Callback, evaluate, fit, History, losses } from '../train/loop';
 import { EpochCheckpoint } from '../train/model-checkpoint';
 import { GradientWorkers, trainingThreads } from '../train/parallel';
@@ -191,16 +191,7 @@ export async function trainTcn(options: TrainTcnOptions): Promise<TrainTcnResult
   const model = buildTcnModel(modelOptions);
   const optimizer = tcnOptimizer(options.learningRate);
   const dir = options.checkpointDir;
-  let initialEpoch = 0;
-  let history: History = { epoch: [], history: {} };
-  let epochSeconds: number[] = [];
-  if (options.resume) {
-    const state = await resumeFrom(dir, model, optimizer);
-    initialEpoch = state.epoch ?? 0;
-    history = state.history as History;
-    epochSeconds = (state.epochSeconds as number[]) ?? [];
-    console.log(`resuming after epoch ${initialEpoch} of ${epochs}`);
-  }
+  const { initialEpoch, history, epochSeconds } = await startEpochs(options.resume, dir, model, optimizer, epochs);
 
   const workers = threads > 1
     ? await GradientWorkers.start({ module: require.resolve('../models/tcn'), exportName: 'buildTcnModel', args: [modelOptions] }, { loss: 'nll', threads })
