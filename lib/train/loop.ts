@@ -119,8 +119,16 @@ export async function evaluate(
   return { loss: lossSum / seen, accuracy: correct / seen };
 }
 
-/** One optimiser step on a batch; its mean loss and number of correct predictions. */
-async function trainStep(
+/** The variables behind a model's trainable weights (what the optimiser updates). */
+export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+}
+
+/**
+ * One optimiser step on a batch, split over `workers` when given (as `fit` takes it, and `bench`
+ * times it); its mean loss and number of correct predictions.
+ */
+export async function trainStep(
   model: tf.LayersModel,
   optimizer: tf.Optimizer,
   vars: tf.Variable[],
@@ -163,7 +171,7 @@ export async function fit(model: tf.LayersModel, data: BatchSource, options: Fit
   const callbacks = options.callbacks ?? [];
   const history: History = options.history ?? { epoch: [], history: {} };
   const ctx: TrainContext = { model, optimizer, history, stopTraining: false, epochs };
-  const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  const vars = trainableVariables(model);
   const shuffleSeed = options.shuffleSeed === undefined ? 0 : options.shuffleSeed;
 
   for (const c of callbacks) await c.onTrainBegin?.(ctx);

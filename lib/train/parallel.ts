@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { losses, LossFn } from './loop';
+import { losses, LossFn, trainableVariables } from './loop';
 
 /** How a worker rebuilds the model: `require(module)[exportName](...args)` gives a LayersModel (or a promise of one). */
 export interface ModelRecipe {
@@ -53,7 +53,7 @@ export function trainingThreads(): number {
 
 /** Gradients of `loss` for a batch on this thread; the caller disposes `grads`. */
 export function localGradients(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, loss: LossFn): { value: number; grads: tf.Tensor[]; correct: number } {
-  const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  const vars = trainableVariables(model);
   let correct: tf.Tensor | undefined;
   const { value, grads } = tf.variableGrads(() => {
     const out = model.apply(x, { training: true }) as tf.Tensor;
@@ -127,7 +127,7 @@ export class GradientWorkers {
     const local = localGradients(model, mine, myY, losses[this.lossName]);
     tf.dispose([mine, myY]);
     const replies = await Promise.all(pending);
-    const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+    const vars = trainableVariables(model);
     const grads: tf.NamedTensorMap = {};
     const share = (i: number) => (bounds[i + 1] - bounds[i]) / n;
     vars.forEach((v, j) => {

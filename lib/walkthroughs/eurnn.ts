@@ -16,7 +16,7 @@ import { Figure, lineChart } from '../plot/charts';
 import { buildEurnnModel } from '../models/eunn';
 import { getEurnnEngine, getEurnnThreads } from '../kernels/eunn';
 import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
-import { evaluate, losses } from '../train/loop';
+import { evaluate, losses, trainableVariables } from '../train/loop';
 import { formatDuration, ProgressBar } from '../train/progress';
 import { RMSprop } from '../train/rmsprop';
 import { CliFlags, printSummary, registerWalkthrough } from './registry';
@@ -225,7 +225,7 @@ export async function trainEurnn(options: TrainEurnnOptions): Promise<TrainEurnn
     log(`resuming at step ${initialStep} of ${steps}`);
   }
 
-  const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  const vars = trainableVariables(model);
   const bar = options.progress === false || initialStep >= steps ? undefined : new ProgressBar(steps - initialStep, { label: `Steps ${initialStep}…${steps}` });
   const t0 = Date.now();
   const wallBefore = timing.wallSeconds;

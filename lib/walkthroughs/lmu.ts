@@ -14,7 +14,7 @@ import { permutePixels, scaleImages } from '../data/transforms';
 import { deviceDescription } from '../backend';
 import { buildKerasLmuModel, buildNengoLmuModel, LmuModelOptions } from '../models/lmu';
 import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, startEpochs, TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
-import { Callback, evaluate, fit, History, losses } from '../train/loop';
+import { Callback, evaluate, fit, History, losses, trainableVariables, trainStep } from '../train/loop';
 import { EpochCheckpoint, HistoryPlot, ModelCheckpoint, ModelCheckpointState } from '../train/model-checkpoint';
 import { GradientWorkers, trainingThreads } from '../train/parallel';
 import { CliFlags, printSummary, registerWalkthrough } from './registry';
@@ -387,21 +387,14 @@ for (const variant of ['keras', 'nengo'] as const) {
       const optimizer = lmuOptimizer();
       const workers =
         threads > 1 ? await GradientWorkers.start({ module: require.resolve('../models/lmu'), exportName: variant === 'keras' ? 'buildKerasLmuModel' : 'buildNengoLmuModel', args: [modelOptions] }, { threads }) : undefined;
+      const vars = trainableVariables(model);
       const x = tf.randomUniform([batchSize, MNIST_PIXELS, 1], 0, 1, 'float32', 1);
       const y = tf.randomUniform([batchSize], 0, 10, 'int32', 2);
       console.log(`${NAMES[variant]}: ${threads} thread${threads > 1 ? 's' : ''} per step (SEQMNIST_THREADS to change)`);
       return {
         batchSize,
         async step() {
-          if (workers) {
-            const r = await workers.gradients(model, x, y);
-            optimizer.applyGradients(r.grads);
-            tf.dispose(Object.values(r.grads));
-            return;
-          }
-          const cost = optimizer.minimize(() => losses.sparseCrossEntropyFromLogits(model.apply(x, { training: true }) as tf.Tensor, y), true);
-          await cost!.data();
-          cost!.dispose();
+          await trainStep(model, optimizer, vars, x, y, losses.sparseCrossEntropyFromLogits, workers);
         },
         dispose() {
           void workers?.terminate();

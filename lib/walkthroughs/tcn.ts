@@ -15,7 +15,7 @@ import { normalize, permutePixels, scaleImages } from '../data/transforms';
 import { Figure, lineChart } from '../plot/charts';
 import { buildTcnModel, TcnModelOptions } from '../models/tcn';
 import { loadWeightsInto, readTrainingLog, saveModel, shippedWeightsDir, startEpochs, TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
-import { Callback, evaluate, fit, History, losses } from '../train/loop';
+import { Callback, evaluate, fit, History, losses, trainableVariables, trainStep } from '../train/loop';
 import { EpochCheckpoint } from '../train/model-checkpoint';
 import { GradientWorkers, trainingThreads } from '../train/parallel';
 import { formatDuration, formatMetric, ProgressBar } from '../train/progress';
@@ -349,7 +349,7 @@ registerWalkthrough({
     const threads = trainingThreads();
     const model = buildTcnModel();
     const optimizer = tcnOptimizer();
-    const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+    const vars = trainableVariables(model);
     const x = tf.randomNormal([batchSize, 784, 1], 0, 1, 'float32', 1);
     const y = tf.randomUniform([batchSize], 0, 10, 'int32', 2);
     const workers = threads > 1
@@ -358,15 +358,7 @@ registerWalkthrough({
     return {
       batchSize,
       async step() {
-        if (workers) {
-          const r = await workers.gradients(model, x, y);
-          optimizer.applyGradients(r.grads);
-          tf.dispose(Object.values(r.grads));
-          return;
-        }
-        const cost = optimizer.minimize(() => losses.nll(model.apply(x, { training: true }) as tf.Tensor, y), true, vars)!;
-        await cost.data();
-        cost.dispose();
+        await trainStep(model, optimizer, vars, x, y, losses.nll, workers);
       },
       dispose() {
         void workers?.terminate();
