@@ -175,7 +175,7 @@ async function main(argv: string[]): Promise<void> {
       }
       await initBackend();
       console.log(`${chosen.name}: ${chosen.title}, shipped weights, test set (${chosen.notebook})`);
-      const acc = await chosen.evaluate({});
+      const acc = await (chosen.replay ? chosen.replay() : chosen.evaluate({}));
       console.log(`test accuracy: ${(acc * 100).toFixed(2)}%`);
       return;
     }

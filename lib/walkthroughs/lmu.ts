@@ -365,6 +365,31 @@ async function evalCommand(variant: LmuVariant, flags: CliFlags): Promise<number
   }
 }
 
+/**
+ * KerasLMU's walkthrough from the terminal (`npm start`): the data, the permutation, the model, the
+ * shipped training's log, then the kept model on the test set.
+ */
+async function replayKeras(): Promise<number> {
+  const data = await loadPsmnist({ validation: LMU_DEFAULTS.validation.keras });
+  console.log(`permutation: RandomState(0).permutation(784) = [${Array.from(data.permutation.subarray(0, 6)).join(', ')}, …]`);
+  for (const [name, ds] of [['Training', data.train], ['Validation', data.validation!], ['Testing', data.test]] as const) {
+    console.log(`${name} input/target shapes: (${ds.size}, 784, 1), (${ds.size},)`);
+  }
+  const log = loadLmuTrainingLog('keras');
+  const model = loadLmuModel('keras');
+  try {
+    console.log(`model: LMU(memory_d 1, order 256, theta 784, SimpleRNN(212)) + Dense(10), ${model.countParams().toLocaleString('en-US')} parameters`);
+    console.log(`trained with '${log.command}': ${log.epochs} epochs, ${log.meanEpochSeconds.toFixed(0)} s per epoch on ${log.backend} (${log.device}, ${log.threads} threads)`);
+    const acc = log.history.history.val_accuracy ?? [];
+    console.log(`validation accuracy by epoch: ${acc.map((a) => (100 * a).toFixed(2)).join(', ')}`);
+    const best = validationAccuracyAtBestLoss(log.history);
+    console.log(`Maximum validation accuracy: ${(best.accuracy * 100).toFixed(2)}% (epoch ${best.epoch + 1}, the model kept)`);
+    return (await evaluate(model, data.test, { batchSize: LMU_DEFAULTS.evalBatchSize, progress: 'Test' })).accuracy;
+  } finally {
+    model.dispose();
+  }
+}
+
 for (const variant of ['keras', 'nengo'] as const) {
   registerWalkthrough({
     name: NAMES[variant],
@@ -379,6 +404,7 @@ for (const variant of ['keras', 'nengo'] as const) {
     summary: async () => printSummary(buildLmuModel(variant, { seed: 0 })),
     train: (flags) => trainCommand(variant, flags),
     evaluate: (flags) => evalCommand(variant, flags),
+    replay: variant === 'keras' ? replayKeras : undefined,
     async benchStep() {
       const batchSize = LMU_DEFAULTS.batchSize;
       const threads = trainingThreads();

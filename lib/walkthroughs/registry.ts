@@ -49,6 +49,11 @@ export interface Walkthrough {
   train(flags: CliFlags): Promise<void>;
   /** Test accuracy in [0, 1] (the CLI prints `test accuracy: XX.XX%`). */
   evaluate(flags: CliFlags): Promise<number>;
+  /**
+   * What `npm start` runs: the walkthrough's steps from the terminal with the shipped weights,
+   * resolving to the test accuracy. Default: `evaluate({})`.
+   */
+  replay?(): Promise<number>;
   benchStep(): Promise<BenchStep>;
 }
 
