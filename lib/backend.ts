@@ -45,9 +45,21 @@ async function trySetBackend(name: BackendName): Promise<boolean> {
   }
 }
 
+function cpuDescription(): string {
+  return `${os.cpus()[0]?.model?.trim() ?? 'CPU'} (${os.cpus().length} cores)`;
+}
+
+/**
+ * What a training log records as its device: the GPU or CPU libtensorflow used, else the CPU and
+ * its cores, e.g. 'AMD EPYC (2 cores)' (the threads a training used are logged beside it).
+ */
+export function trainingDevice(): string {
+  return tf.getBackend() === 'tensorflow' ? deviceDescription('tensorflow') : cpuDescription();
+}
+
 /** Human-readable device line for the backend in use. */
 export function deviceDescription(name: BackendName = tf.getBackend() as BackendName): string {
-  const cpu = `${os.cpus()[0]?.model?.trim() ?? 'CPU'} (${os.cpus().length} cores)`;
+  const cpu = cpuDescription();
   if (name === 'tensorflow') {
     // tfjs-node-gpu reports whether it was built against CUDA; the device list is TensorFlow's own.
     const backend = tf.backend() as unknown as { isUsingGpuDevice?: boolean; isGPUPackage?: boolean };

@@ -48,3 +48,10 @@ test('data prints the full MNIST counts and the permutation head', () => {
   assert.match(r.stdout, /test: {2}10000 images/);
   assert.match(r.stdout, /693, 85, 647, 392, 765, 14, 299, 711, 55, 31, 122, 172, \.\.\. , 763, 192, 629, 559, 684/);
 });
+
+test('--seed takes a non-negative integer', () => {
+  assert.equal(parseArgs(['train', 'tcn', '--seed', '0']).flags.seed, 0);
+  assert.equal(parseArgs(['train', 'tcn', '--seed=1112']).flags.seed, 1112);
+  assert.throws(() => parseArgs(['train', 'tcn', '--seed', '-1']), /--seed must be a non-negative integer \(got '-1'\)/);
+  assert.throws(() => parseArgs(['train', 'tcn', '--seed', '1.5']), /--seed must be a non-negative integer/);
+});

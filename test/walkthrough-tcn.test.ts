@@ -101,7 +101,7 @@ test("the CLI walkthrough 'tcn': 96,040 parameters, flags, PyTorch peer", async 
   const w = getWalkthrough('tcn');
   assert.equal(w.notebook, 'notebooks/04-tcn-smnist.ipynb');
   assert.equal(w.torchPeer, 'tcn');
-  assert.deepEqual([...w.trainFlags].sort(), ['epochs', 'limit', 'out', 'permute', 'resume']);
+  assert.deepEqual([...w.trainFlags].sort(), ['epochs', 'limit', 'out', 'permute', 'resume', 'seed']);
   let n = 0;
   const printed = await captured(async () => void (n = await w.summary()));
   assert.equal(n, 96040);

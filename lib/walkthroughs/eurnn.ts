@@ -5,9 +5,9 @@
  * walkthrough 'eurnn'.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { trainingDevice } from '../backend';
 import { SequenceDataset } from '../data/batches';
 import { loadMnist, Mnist, MNIST_PIXELS } from '../data/mnist';
 import { psmnistPermutation, RandomState } from '../data/random';
@@ -340,7 +340,7 @@ async function trainCommand(flags: CliFlags): Promise<void> {
     backend: tf.getBackend(),
     engine: getEurnnEngine(),
     threads: getEurnnThreads(),
-    device: `${os.cpus()[0]?.model?.trim() ?? 'CPU'} (${os.cpus().length} cores)`,
+    device: trainingDevice(),
     tfjs: tf.version_core,
     date: new Date().toISOString(),
     params: r.model.countParams(),

@@ -11,7 +11,7 @@ import { SequenceDataset } from '../data/batches';
 import { loadMnist, Mnist, MNIST_PIXELS } from '../data/mnist';
 import { psmnistPermutation } from '../data/random';
 import { permutePixels, scaleImages } from '../data/transforms';
-import { deviceDescription } from '../backend';
+import { trainingDevice } from '../backend';
 import { buildKerasLmuModel, buildNengoLmuModel, LmuModelOptions } from '../models/lmu';
 import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, startEpochs, TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
 import { Callback, evaluate, fit, History, losses, trainableVariables, trainStep } from '../train/loop';
@@ -329,7 +329,7 @@ async function trainCommand(variant: LmuVariant, flags: CliFlags): Promise<void>
     walkthrough: name,
     command: `npm run seqmnist -- train ${name}${flags.epochs ? ` --epochs ${flags.epochs}` : ''}${flags.limit ? ` --limit ${flags.limit}` : ''}`,
     backend: tf.getBackend(),
-    device: deviceDescription(),
+    device: trainingDevice(),
     threads: r.threads,
     date: new Date().toISOString(),
     params: r.model.countParams(),

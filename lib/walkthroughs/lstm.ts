@@ -5,9 +5,9 @@
  * Registers the CLI walkthroughs 'lstm-pixel' and 'lstm-row'.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { trainingDevice } from '../backend';
 import { RandomRotation, RandomTranslation, ImageAugmentation } from '../data/augment';
 import { SequenceDataset } from '../data/batches';
 import { loadMnist, Mnist } from '../data/mnist';
@@ -371,7 +371,7 @@ async function trainCommand(variant: LstmVariant, flags: CliFlags): Promise<void
     walkthrough: name,
     command: `npm run seqmnist -- train ${name}${flags.epochs ? ` --epochs ${flags.epochs}` : ''}${flags.limit ? ` --limit ${flags.limit}` : ''}`,
     backend: tf.getBackend(),
-    device: `${os.cpus()[0]?.model?.trim() ?? 'CPU'} (${os.cpus().length} cores)`,
+    device: trainingDevice(),
     tfjs: tf.version_core,
     date: new Date().toISOString(),
     params: r.model.countParams(),

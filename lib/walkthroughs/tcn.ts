@@ -5,9 +5,9 @@
  * walkthrough 'tcn'.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { trainingDevice } from '../backend';
 import { SequenceDataset } from '../data/batches';
 import { loadMnist, Mnist, MNIST_PIXELS } from '../data/mnist';
 import { psmnistPermutation } from '../data/random';
@@ -289,19 +289,20 @@ async function trainCommand(flags: CliFlags): Promise<void> {
   const threads = trainingThreads();
   console.log(`data: ${data.train.size} training, ${data.test.size} test sequences [784, 1]${permute ? ', permuted' : ''}; ${threads} thread(s)`);
   const t0 = Date.now();
-  const r = await trainTcn({ data, epochs, checkpointDir, resume: flags.resume, threads });
+  const seed = flags.seed ?? TCN_DEFAULTS.seed;
+  const r = await trainTcn({ data, epochs, checkpointDir, resume: flags.resume, threads, seed });
   const testAccuracy = r.history.history.val_accuracy[r.history.history.val_accuracy.length - 1];
   await saveModel(r.model, out);
   const log: TcnTrainingLog = {
     walkthrough: 'tcn',
-    command: `npm run seqmnist -- train tcn${flags.epochs ? ` --epochs ${flags.epochs}` : ''}${permute ? ' --permute' : ''}${flags.limit ? ` --limit ${flags.limit}` : ''}${flags.resume ? ' --resume' : ''}`,
+    command: `npm run seqmnist -- train tcn${flags.epochs ? ` --epochs ${flags.epochs}` : ''}${permute ? ' --permute' : ''}${flags.limit ? ` --limit ${flags.limit}` : ''}${flags.seed !== undefined ? ` --seed ${flags.seed}` : ''}${flags.resume ? ' --resume' : ''}`,
     backend: tf.getBackend(),
     threads,
-    device: `${os.cpus()[0]?.model?.trim() ?? 'CPU'} (${os.cpus().length} cores)`,
+    device: trainingDevice(),
     tfjs: tf.version_core,
     date: new Date().toISOString(),
     params: r.model.countParams(),
-    seed: TCN_DEFAULTS.seed,
+    seed,
     permute,
     trainImages: data.train.size,
     testImages: data.test.size,
@@ -335,7 +336,7 @@ registerWalkthrough({
   title: 'weight-normalised dilated causal TCN (8 levels × 30 channels, kernel 7), sequential MNIST',
   notebook: 'notebooks/04-tcn-smnist.ipynb',
   torchPeer: 'tcn',
-  trainFlags: ['epochs', 'limit', 'resume', 'out', 'permute'],
+  trainFlags: ['epochs', 'limit', 'resume', 'out', 'permute', 'seed'],
   evalFlags: ['weights', 'limit', 'permute'],
   async summary() {
     const n = printSummary(buildTcnModel());
