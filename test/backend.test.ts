@@ -31,6 +31,24 @@ test('wasm gets the UnsortedSegmentSum fill, equal to the cpu kernel (gather gra
   assert.deepEqual(cpu[1], [3, 4, 0, 0, 6, 8]);
 });
 
+test('on wasm a clone shares its data (no copy) and outlives the original; strings still clone', async () => {
+  await useBackend('wasm', { quiet: true });
+  const before = tf.memory().numDataBuffers;
+  const x = tf.tensor2d([[1, 2], [3, 4]]);
+  const y = tf.clone(x);
+  assert.equal(y.dataId, x.dataId);
+  assert.equal(tf.memory().numDataBuffers - before, 1, 'one buffer for both');
+  x.dispose();
+  assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3, 4]);
+  y.dispose();
+  assert.equal(tf.memory().numDataBuffers, before);
+  const s = tf.clone(tf.tensor1d(['a', 'b'], 'string'));
+  assert.deepEqual(s.dataSync(), ['a', 'b']);
+  // the gradient of an op that saves its input (through a clone) is unchanged
+  const g = tf.grad((t: tf.Tensor) => tf.sum(tf.square(tf.reshape(t, [4]))))(tf.tensor2d([[1, 2], [3, 4]]));
+  assert.deepEqual(Array.from(g.dataSync()), [2, 4, 6, 8]);
+});
+
 function tryRequire(name: string): boolean {
   try {
     require(name);
