@@ -132,7 +132,7 @@ export interface TrainLmuOptions {
   data: PsmnistData;
   /** Default 10. */
   epochs?: number;
-  /** Seed of the weight initialisers. Default 0. */
+  /** Seed of the weight initialisers and of each epoch's shuffle (the permutation stays RandomState(0)'s). Default 0. */
   seed?: number;
   /**
    * 'keras': the ModelCheckpoint's folder (the model of lowest val_loss); 'nengo': the model after
@@ -202,6 +202,7 @@ export async function trainLmu(options: TrainLmuOptions): Promise<TrainLmuResult
       loss: losses.sparseCrossEntropyFromLogits,
       validation: variant === 'keras' ? data.validation : undefined,
       validationBatchSize: LMU_DEFAULTS.evalBatchSize,
+      shuffleSeed: modelOptions.seed,
       initialEpoch,
       history,
       callbacks,
@@ -268,6 +269,8 @@ export function loadLmuModel(variant: LmuVariant, dir: string = lmuWeightsDir(va
 export interface LmuTrainingLog {
   walkthrough: string;
   command: string;
+  /** Initialiser and shuffle seed (absent in logs written before `--seed`: 0). */
+  seed?: number;
   backend: string;
   device: string;
   threads: number;
@@ -320,14 +323,16 @@ async function trainCommand(variant: LmuVariant, flags: CliFlags): Promise<void>
   // KerasLMU's checkpoint keeps the best model inside the checkpoint folder while training runs, so
   // that the folder alone resumes a run and `out` only ever holds a finished training
   const best = path.join(checkpointDir, 'best');
-  const r = await trainLmu({ variant, data, epochs: flags.epochs, out: variant === 'keras' ? best : undefined, checkpointDir, resume: flags.resume });
+  const seed = flags.seed ?? 0;
+  const r = await trainLmu({ variant, data, epochs: flags.epochs, out: variant === 'keras' ? best : undefined, checkpointDir, resume: flags.resume, seed });
   const trained = variant === 'keras' ? loadLmuModel(variant, best) : r.model;
   await saveModel(trained, out);
   const test = await evaluate(trained, data.test, { batchSize: LMU_DEFAULTS.evalBatchSize, progress: false });
   const atBest = variant === 'keras' ? validationAccuracyAtBestLoss(r.history) : undefined;
   const log: LmuTrainingLog = {
     walkthrough: name,
-    command: `npm run seqmnist -- train ${name}${flags.epochs ? ` --epochs ${flags.epochs}` : ''}${flags.limit ? ` --limit ${flags.limit}` : ''}`,
+    command: `npm run seqmnist -- train ${name}${flags.epochs ? ` --epochs ${flags.epochs}` : ''}${flags.limit ? ` --limit ${flags.limit}` : ''}${flags.seed !== undefined ? ` --seed ${flags.seed}` : ''}`,
+    seed,
     backend: tf.getBackend(),
     device: trainingDevice(),
     threads: r.threads,
@@ -399,7 +404,7 @@ for (const variant of ['keras', 'nengo'] as const) {
         : "NengoDL's LMU example: the LMU cell from its parts (212 units, order 256, θ 784)",
     notebook: variant === 'keras' ? 'notebooks/01-keras-lmu-psmnist.ipynb' : 'notebooks/02-nengo-lmu-psmnist.ipynb',
     torchPeer: 'lmu-fft',
-    trainFlags: ['epochs', 'limit', 'resume', 'out'],
+    trainFlags: ['epochs', 'limit', 'resume', 'out', 'seed'],
     evalFlags: ['weights', 'limit'],
     summary: async () => printSummary(buildLmuModel(variant, { seed: 0 })),
     train: (flags) => trainCommand(variant, flags),
