@@ -312,10 +312,11 @@ async function trainCommand(variant: LmuVariant, flags: CliFlags): Promise<void>
   const t0 = Date.now();
   const data = await loadPsmnist({ validation: LMU_DEFAULTS.validation[variant], limit: flags.limit });
   console.log(`data: ${data.train.size} training, ${data.validation?.size ?? 0} validation, ${data.test.size} test sequences of [784, 1]`);
+  const seed = flags.seed ?? 0;
   let initialTestAccuracy: number | undefined;
   if (variant === 'nengo') {
-    // the untrained model is the same on a resumed run (seed 0), so this is measured every time
-    const initial = buildLmuModel(variant, { seed: 0 });
+    // the untrained model is the same on a resumed run (same seed), so this is measured every time
+    const initial = buildLmuModel(variant, { seed });
     initialTestAccuracy = (await evaluate(initial, data.test, { batchSize: LMU_DEFAULTS.evalBatchSize, progress: false })).accuracy;
     initial.dispose();
     console.log(`Initial test accuracy: ${(initialTestAccuracy * 100).toFixed(2)}%`);
@@ -323,7 +324,6 @@ async function trainCommand(variant: LmuVariant, flags: CliFlags): Promise<void>
   // KerasLMU's checkpoint keeps the best model inside the checkpoint folder while training runs, so
   // that the folder alone resumes a run and `out` only ever holds a finished training
   const best = path.join(checkpointDir, 'best');
-  const seed = flags.seed ?? 0;
   const r = await trainLmu({ variant, data, epochs: flags.epochs, out: variant === 'keras' ? best : undefined, checkpointDir, resume: flags.resume, seed });
   const trained = variant === 'keras' ? loadLmuModel(variant, best) : r.model;
   await saveModel(trained, out);
