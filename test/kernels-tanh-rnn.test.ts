@@ -73,7 +73,7 @@ function compare(c: Case, returnSequences: boolean): void {
 
 const cases: Case[] = [
   { batch: 5, steps: 7, units: 20 }, // row tails (5 = 4 + 1) and a column tail (5 vectors = 3 + 2)
-  { batch: 10, steps: 4, units: 28 }, // two full row groups looped inside one call, then 2 rows
+  { batch: 10, steps: 4, units: 28 }, // three row groups (4 + 4 + 2) and two full column blocks (7 vectors = 3 + 3 + 1)
   { batch: 3, steps: 1, units: 12 }, // one step
   { batch: 2, steps: 6, units: 6 }, // not a multiple of 4: the JS version
 ];

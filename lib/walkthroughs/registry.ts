@@ -18,7 +18,7 @@ export interface CliFlags {
   out?: string;
   /** Permute the pixels with RandomState(0).permutation(784) (`--permute`). */
   permute?: boolean;
-  /** Seed of the weight initialisers (`--seed N`), where a walkthrough lets it be chosen. */
+  /** Seed of the weight initialisers (`--seed N`; the LMUs also shuffle with it), where a walkthrough lets it be chosen. */
   seed?: number;
   /** Weights folder to evaluate (`--weights DIR`); defaults to the shipped weights. */
   weights?: string;
