@@ -17,7 +17,8 @@ commands:
   data                  dataset summary: counts, label histogram, the first permuted indices
   list                  the walkthroughs
   summary <name>        layer table, ending with 'params: N'
-  train <name>          train (flags: --epochs N, --steps N, --limit N, --resume, --out DIR, --permute, --seed N)
+  train <name>          train (flags: --epochs N, --steps N, --limit N, --resume, --out DIR, --permute, --seed N,
+                        --clipnorm X)
   eval <name>           evaluate shipped or given weights (--weights DIR, --limit N), ending 'test accuracy: XX.XX%'
   bench [names...]      one training step per walkthrough at its original batch size (median after warm-up)
                         --json: JSON array; --reps N (default 5); --torch: time the PyTorch peer in the same run
@@ -31,7 +32,7 @@ interface Parsed {
   given: string[];
 }
 
-const VALUE_FLAGS = new Set(['epochs', 'steps', 'limit', 'out', 'weights', 'reps', 'seed']);
+const VALUE_FLAGS = new Set(['epochs', 'steps', 'limit', 'out', 'weights', 'reps', 'seed', 'clipnorm']);
 const BOOL_FLAGS = new Set(['resume', 'permute', 'json', 'torch', 'help']);
 const INT_FLAGS = new Set(['epochs', 'steps', 'limit', 'reps']);
 
@@ -52,6 +53,10 @@ export function parseArgs(argv: string[]): Parsed {
           const n = Number(value);
           if (!Number.isInteger(n) || n < 0) throw new Error(`--seed must be a non-negative integer (got '${value}')`);
           flags[key] = n;
+        } else if (key === 'clipnorm') {
+          const x = Number(value);
+          if (!(x > 0) || !Number.isFinite(x)) throw new Error(`--clipnorm must be a positive number (got '${value}')`);
+          flags[key] = x;
         } else if (INT_FLAGS.has(key)) {
           const n = Number(value);
           if (!Number.isInteger(n) || n < 1) throw new Error(`--${key} must be a positive integer (got '${value}')`);

@@ -8,7 +8,7 @@ import { useBackend } from '../lib/backend';
 import { loadMnist } from '../lib/data/mnist';
 import { scaleImages } from '../lib/data/transforms';
 import { SequenceDataset } from '../lib/data/batches';
-import { evaluate, fit, losses } from '../lib/train/loop';
+import { clipByGlobalNorm, evaluate, fit, losses } from '../lib/train/loop';
 import { loadModel, loadOptimizerState, loadWeightsInto, readTrainingState, saveModel } from '../lib/train/checkpoint';
 
 function tinyModel(units = 16): tf.LayersModel {
@@ -125,4 +125,45 @@ test('saving and restoring optimiser state leaks no tensors', async () => {
   await loadOptimizerState(opt2, dir);
   const slots = 2 * model.trainableWeights.length;
   assert.ok(tf.memory().numTensors - before <= slots + 2, `${tf.memory().numTensors - before} new tensors for ${slots} slots`);
+});
+
+test('clipByGlobalNorm scales every gradient by clipNorm / ‖g‖ only when the global norm exceeds it (tf.clip_by_global_norm)', () => {
+  // global norm √(3² + 4² + 12²) = 13
+  const grads = () => ({ a: tf.tensor1d([3, 4]), b: tf.tensor2d([[12]]) });
+  const over = grads();
+  assert.equal(clipByGlobalNorm(over, 2.6), 13);
+  assert.deepEqual(Array.from(over.a.dataSync()).map((v) => +v.toFixed(6)), [0.6, 0.8]);
+  assert.deepEqual(Array.from(over.b.dataSync()).map((v) => +v.toFixed(6)), [2.4]);
+  assert.deepEqual(over.b.shape, [1, 1]);
+  const under = grads();
+  const a = under.a;
+  assert.equal(clipByGlobalNorm(under, 13.5), 13);
+  assert.equal(under.a, a, 'below the clip norm the gradients are kept as they are');
+  assert.deepEqual(Array.from(under.a.dataSync()), [3, 4]);
+  tf.dispose([over.a, over.b, under.a, under.b]);
+});
+
+test('fit with clipNorm takes the clipped step, logs the largest norm and the clipped steps, and rejects a bad clipNorm', async () => {
+  await useBackend('wasm', { quiet: true });
+  const data = await digits(50);
+  const x = tf.tensor3d(data.images, [50, 784, 1]);
+  const y = tf.tensor1d(data.labels, 'int32');
+  const reference = tinyModel();
+  const vars = reference.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  const { value, grads } = tf.variableGrads(() => losses.sparseCrossEntropyFromLogits(reference.apply(x) as tf.Tensor, y), vars);
+  const norm = Math.sqrt(Object.values(grads).reduce((s, g) => s + tf.sum(tf.square(g)).dataSync()[0], 0));
+  const clip = norm / 4;
+  const expected = vars.map((v) => tf.sub(v, tf.mul(grads[v.name], 0.1 * (clip / norm))));
+  const model = tinyModel();
+  const history = await fit(model, data, { epochs: 1, batchSize: 50, optimizer: tf.train.sgd(0.1), clipNorm: clip, shuffleSeed: null, progress: false });
+  assert.ok(Math.abs(history.history.max_grad_norm[0] - norm) < 1e-4 * norm, `${history.history.max_grad_norm[0]} vs ${norm}`);
+  assert.equal(history.history.clipped_steps[0], 1);
+  model.trainableWeights.forEach((w, i) => {
+    const diff = tf.max(tf.abs(tf.sub(w.read(), expected[i]))).dataSync()[0];
+    assert.ok(diff < 1e-6, `${w.name}: ${diff}`);
+  });
+  for (const bad of [0, -1, NaN, Infinity]) {
+    await assert.rejects(fit(model, data, { epochs: 1, batchSize: 50, optimizer: tf.train.sgd(0.1), clipNorm: bad, progress: false }), new RegExp(`clipNorm must be a positive number \\(got ${bad}\\)`));
+  }
+  tf.dispose([x, y, value, ...Object.values(grads), ...expected]);
 });

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { RandomState } from '../data/random';
 import { ProgressBar } from './progress';
-import type { GradientWorkers } from './parallel';
+import { localGradients, type BatchGradients, type GradientWorkers } from './parallel';
 
 /** A batch of sequences and integer labels; the loop disposes both. */
 export interface Batch {
@@ -88,6 +88,11 @@ export interface FitOptions {
   progress?: string | false;
   /** Split each batch's gradient over these worker threads (lib/train/parallel.ts); its loss replaces `loss`. */
   workers?: GradientWorkers;
+  /**
+   * Clip each step's gradients to this global L2 norm (Keras's `global_clipnorm`); each epoch's
+   * logs then also hold `max_grad_norm` (before clipping) and `clipped_steps`. Default none.
+   */
+  clipNorm?: number;
 }
 
 /** Mean loss and accuracy of the model over a batch source (no training). */
@@ -125,8 +130,38 @@ export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
 }
 
 /**
+ * Scales gradients down to global L2 norm `clipNorm` when their norm exceeds it, as Keras's
+ * `global_clipnorm` (tf.clip_by_global_norm); disposes the originals it replaces. Returns the
+ * norm before clipping.
+ */
+export function clipByGlobalNorm(grads: tf.NamedTensorMap, clipNorm: number): number {
+  const names = Object.keys(grads);
+  const norm = tf.tidy(() => tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n])))))).dataSync()[0];
+  if (norm > clipNorm) {
+    const scale = clipNorm / norm;
+    for (const n of names) {
+      const g = grads[n];
+      grads[n] = tf.mul(g, scale);
+      g.dispose();
+    }
+  }
+  return norm;
+}
+
+/** What one training step reports. */
+export interface StepResult {
+  /** The batch's mean loss. */
+  loss: number;
+  /** Correct predictions in the batch. */
+  correct: number;
+  /** The gradients' global L2 norm before clipping (only when clipping). */
+  gradNorm?: number;
+}
+
+/**
  * One optimiser step on a batch, split over `workers` when given (as `fit` takes it, and `bench`
- * times it); its mean loss and number of correct predictions.
+ * times it), with the gradients clipped to global norm `clipNorm` when given; its mean loss and
+ * number of correct predictions.
  */
 export async function trainStep(
   model: tf.LayersModel,
@@ -136,12 +171,14 @@ export async function trainStep(
   y: tf.Tensor,
   loss: LossFn,
   workers?: GradientWorkers,
-): Promise<{ loss: number; correct: number }> {
-  if (workers) {
-    const r = await workers.gradients(model, x, y);
+  clipNorm?: number,
+): Promise<StepResult> {
+  if (workers || clipNorm !== undefined) {
+    const r = workers ? await workers.gradients(model, x, y) : named(vars, localGradients(model, x, y, loss));
+    const gradNorm = clipNorm === undefined ? undefined : clipByGlobalNorm(r.grads, clipNorm);
     optimizer.applyGradients(r.grads);
     tf.dispose(Object.values(r.grads));
-    return { loss: r.loss, correct: r.correct };
+    return { loss: r.loss, correct: r.correct, gradNorm };
   }
   let acc: tf.Tensor | undefined;
   const cost = optimizer.minimize(
@@ -156,6 +193,13 @@ export async function trainStep(
   const result = { loss: (await cost.data())[0], correct: (await acc!.data())[0] };
   tf.dispose([cost, acc!]);
   return result;
+}
+
+/** localGradients' result named by variable, as GradientWorkers returns it. */
+function named(vars: tf.Variable[], r: ReturnType<typeof localGradients>): BatchGradients {
+  const grads: tf.NamedTensorMap = {};
+  vars.forEach((v, i) => (grads[v.name] = r.grads[i]));
+  return { grads, loss: r.value, correct: r.correct };
 }
 
 /**
@@ -173,6 +217,10 @@ export async function fit(model: tf.LayersModel, data: BatchSource, options: Fit
   const ctx: TrainContext = { model, optimizer, history, stopTraining: false, epochs };
   const vars = trainableVariables(model);
   const shuffleSeed = options.shuffleSeed === undefined ? 0 : options.shuffleSeed;
+  const { clipNorm } = options;
+  if (clipNorm !== undefined && !(typeof clipNorm === 'number' && clipNorm > 0 && Number.isFinite(clipNorm))) {
+    throw new Error(`clipNorm must be a positive number (got ${clipNorm})`);
+  }
 
   for (const c of callbacks) await c.onTrainBegin?.(ctx);
   for (let epoch = options.initialEpoch ?? 0; epoch < epochs && !ctx.stopTraining; epoch++) {
@@ -184,9 +232,15 @@ export async function fit(model: tf.LayersModel, data: BatchSource, options: Fit
     let correct = 0;
     let seen = 0;
     let batch = 0;
+    let maxGradNorm = 0;
+    let clipped = 0;
     for (const { x, y } of data.batches(batchSize, { shuffle })) {
       const n = y.shape[0];
-      const { loss: batchLoss, correct: batchCorrect } = await trainStep(model, optimizer, vars, x, y, loss, options.workers);
+      const { loss: batchLoss, correct: batchCorrect, gradNorm } = await trainStep(model, optimizer, vars, x, y, loss, options.workers, clipNorm);
+      if (gradNorm !== undefined) {
+        maxGradNorm = Math.max(maxGradNorm, gradNorm);
+        if (gradNorm > clipNorm!) clipped++;
+      }
       if (!Number.isFinite(batchLoss)) throw new Error(`loss became ${batchLoss} at epoch ${epoch + 1}, batch ${batch + 1}`);
       lossSum += batchLoss * n;
       correct += batchCorrect;
@@ -195,10 +249,11 @@ export async function fit(model: tf.LayersModel, data: BatchSource, options: Fit
       const logs = { loss: lossSum / seen, accuracy: correct / seen };
       batch++; // not inside bar?.update(…): optional chaining would skip it when there is no bar
       bar?.update(batch, logs);
-      for (const c of callbacks) await c.onBatchEnd?.(batch - 1, { loss: batchLoss, size: n }, ctx);
+      for (const c of callbacks) await c.onBatchEnd?.(batch - 1, { loss: batchLoss, size: n, ...(gradNorm === undefined ? {} : { grad_norm: gradNorm }) }, ctx);
     }
     const logs: Logs = { loss: lossSum / seen, accuracy: correct / seen };
     bar?.done(logs);
+    if (clipNorm !== undefined) Object.assign(logs, { max_grad_norm: maxGradNorm, clipped_steps: clipped });
     if (options.validation) {
       const v = await evaluate(model, options.validation, {
         batchSize: options.validationBatchSize ?? batchSize,

@@ -143,6 +143,11 @@ export interface TrainLmuOptions {
   checkpointDir?: string;
   /** Continue from checkpointDir. Default false. */
   resume?: boolean;
+  /**
+   * Clip each step's gradients to this global L2 norm (Keras's `global_clipnorm`; the originals
+   * do not clip). Default none.
+   */
+  clipNorm?: number;
   /** Threads per step, the main one included (data-parallel over the batch). Default trainingThreads(). */
   threads?: number;
   /** Progress bar label; false for none. Default 'Epoch'. */
@@ -208,6 +213,7 @@ export async function trainLmu(options: TrainLmuOptions): Promise<TrainLmuResult
       callbacks,
       progress: options.progress ?? 'Epoch',
       workers,
+      clipNorm: options.clipNorm,
     });
   } finally {
     await workers?.terminate();
@@ -271,6 +277,8 @@ export interface LmuTrainingLog {
   command: string;
   /** Initialiser and shuffle seed (absent in logs written before `--seed`: 0). */
   seed?: number;
+  /** The global gradient-norm clip, when the training used one (`--clipnorm`). */
+  clipNorm?: number;
   backend: string;
   device: string;
   threads: number;
@@ -324,15 +332,16 @@ async function trainCommand(variant: LmuVariant, flags: CliFlags): Promise<void>
   // KerasLMU's checkpoint keeps the best model inside the checkpoint folder while training runs, so
   // that the folder alone resumes a run and `out` only ever holds a finished training
   const best = path.join(checkpointDir, 'best');
-  const r = await trainLmu({ variant, data, epochs: flags.epochs, out: variant === 'keras' ? best : undefined, checkpointDir, resume: flags.resume, seed });
+  const r = await trainLmu({ variant, data, epochs: flags.epochs, out: variant === 'keras' ? best : undefined, checkpointDir, resume: flags.resume, seed, clipNorm: flags.clipnorm });
   const trained = variant === 'keras' ? loadLmuModel(variant, best) : r.model;
   await saveModel(trained, out);
   const test = await evaluate(trained, data.test, { batchSize: LMU_DEFAULTS.evalBatchSize, progress: false });
   const atBest = variant === 'keras' ? validationAccuracyAtBestLoss(r.history) : undefined;
   const log: LmuTrainingLog = {
     walkthrough: name,
-    command: `npm run seqmnist -- train ${name}${flags.epochs ? ` --epochs ${flags.epochs}` : ''}${flags.limit ? ` --limit ${flags.limit}` : ''}${flags.seed !== undefined ? ` --seed ${flags.seed}` : ''}`,
+    command: `npm run seqmnist -- train ${name}${flags.epochs ? ` --epochs ${flags.epochs}` : ''}${flags.limit ? ` --limit ${flags.limit}` : ''}${flags.seed !== undefined ? ` --seed ${flags.seed}` : ''}${flags.clipnorm !== undefined ? ` --clipnorm ${flags.clipnorm}` : ''}`,
     seed,
+    ...(flags.clipnorm !== undefined ? { clipNorm: flags.clipnorm } : {}),
     backend: tf.getBackend(),
     device: trainingDevice(),
     threads: r.threads,
@@ -404,7 +413,7 @@ for (const variant of ['keras', 'nengo'] as const) {
         : "NengoDL's LMU example: the LMU cell from its parts (212 units, order 256, θ 784)",
     notebook: variant === 'keras' ? 'notebooks/01-keras-lmu-psmnist.ipynb' : 'notebooks/02-nengo-lmu-psmnist.ipynb',
     torchPeer: 'lmu-fft',
-    trainFlags: ['epochs', 'limit', 'resume', 'out', 'seed'],
+    trainFlags: ['epochs', 'limit', 'resume', 'out', 'seed', 'clipnorm'],
     evalFlags: ['weights', 'limit'],
     summary: async () => printSummary(buildLmuModel(variant, { seed: 0 })),
     train: (flags) => trainCommand(variant, flags),
