@@ -55,3 +55,11 @@ test('--seed takes a non-negative integer', () => {
   assert.throws(() => parseArgs(['train', 'tcn', '--seed', '-1']), /--seed must be a non-negative integer \(got '-1'\)/);
   assert.throws(() => parseArgs(['train', 'tcn', '--seed', '1.5']), /--seed must be a non-negative integer/);
 });
+
+test('--clipnorm takes a positive number', () => {
+  assert.equal(parseArgs(['train', 'nengo-lmu', '--clipnorm', '1']).flags.clipnorm, 1);
+  assert.equal(parseArgs(['train', 'nengo-lmu', '--clipnorm=0.5']).flags.clipnorm, 0.5);
+  for (const bad of ['0', '-1', 'x', 'Infinity']) {
+    assert.throws(() => parseArgs(['train', 'nengo-lmu', '--clipnorm', bad]), new RegExp(`--clipnorm must be a positive number \\(got '${bad}'\\)`));
+  }
+});
