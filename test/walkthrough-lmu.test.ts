@@ -52,7 +52,7 @@ test('the CLI knows keras-lmu and nengo-lmu, with their parameter counts', async
   for (const [name, params] of [['keras-lmu', 101771], ['nengo-lmu', 101549]] as const) {
     const w = getWalkthrough(name);
     assert.equal(w.torchPeer, 'lmu-fft');
-    assert.deepEqual(w.trainFlags, ['epochs', 'limit', 'resume', 'out', 'seed']);
+    assert.deepEqual(w.trainFlags, ['epochs', 'limit', 'resume', 'out', 'seed', 'clipnorm']);
     assert.equal(buildLmuModel(name === 'keras-lmu' ? 'keras' : 'nengo').countParams(), params);
   }
   assert.throws(() => buildLmuModel('pytorch' as never), /variant must be 'keras' or 'nengo' \(got "pytorch"\)/);
