@@ -173,26 +173,11 @@ export async function trainStep(
   workers?: GradientWorkers,
   clipNorm?: number,
 ): Promise<StepResult> {
-  if (workers || clipNorm !== undefined) {
-    const r = workers ? await workers.gradients(model, x, y) : named(vars, localGradients(model, x, y, loss));
-    const gradNorm = clipNorm === undefined ? undefined : clipByGlobalNorm(r.grads, clipNorm);
-    optimizer.applyGradients(r.grads);
-    tf.dispose(Object.values(r.grads));
-    return { loss: r.loss, correct: r.correct, gradNorm };
-  }
-  let acc: tf.Tensor | undefined;
-  const cost = optimizer.minimize(
-    () => {
-      const out = model.apply(x, { training: true }) as tf.Tensor;
-      acc = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out, -1), y), 'int32')));
-      return loss(out, y);
-    },
-    true,
-    vars,
-  ) as tf.Scalar;
-  const result = { loss: (await cost.data())[0], correct: (await acc!.data())[0] };
-  tf.dispose([cost, acc!]);
-  return result;
+  const r = workers ? await workers.gradients(model, x, y) : named(vars, localGradients(model, x, y, loss));
+  const gradNorm = clipNorm === undefined ? undefined : clipByGlobalNorm(r.grads, clipNorm);
+  optimizer.applyGradients(r.grads);
+  tf.dispose(Object.values(r.grads));
+  return { loss: r.loss, correct: r.correct, gradNorm };
 }
 
 /** localGradients' result named by variable, as GradientWorkers returns it. */
