@@ -18,7 +18,7 @@ commands:
   list                  the walkthroughs
   summary <name>        layer table, ending with 'params: N'
   train <name>          train (flags: --epochs N, --steps N, --limit N, --resume, --out DIR, --permute, --seed N,
-                        --clipnorm X)
+                        --clipnorm X, --fresh)
   eval <name>           evaluate shipped or given weights (--weights DIR, --limit N), ending 'test accuracy: XX.XX%'
   bench [names...]      one training step per walkthrough at its original batch size (median after warm-up)
                         --json: JSON array; --reps N (default 5); --torch: time the PyTorch peer in the same run
@@ -33,7 +33,7 @@ interface Parsed {
 }
 
 const VALUE_FLAGS = new Set(['epochs', 'steps', 'limit', 'out', 'weights', 'reps', 'seed', 'clipnorm']);
-const BOOL_FLAGS = new Set(['resume', 'permute', 'json', 'torch', 'help']);
+const BOOL_FLAGS = new Set(['resume', 'permute', 'fresh', 'json', 'torch', 'help']);
 const INT_FLAGS = new Set(['epochs', 'steps', 'limit', 'reps']);
 
 /** Parses argv; unknown or malformed flags throw. */

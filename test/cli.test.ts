@@ -56,6 +56,11 @@ test('--seed takes a non-negative integer', () => {
   assert.throws(() => parseArgs(['train', 'tcn', '--seed', '1.5']), /--seed must be a non-negative integer/);
 });
 
+test('--fresh is a switch', () => {
+  assert.equal(parseArgs(['train', 'lstm-row', '--fresh']).flags.fresh, true);
+  assert.throws(() => parseArgs(['train', 'lstm-row', '--fresh=1']), /flag --fresh takes no value \(got '1'\)/);
+});
+
 test('--clipnorm takes a positive number', () => {
   assert.equal(parseArgs(['train', 'nengo-lmu', '--clipnorm', '1']).flags.clipnorm, 1);
   assert.equal(parseArgs(['train', 'nengo-lmu', '--clipnorm=0.5']).flags.clipnorm, 0.5);

@@ -40,6 +40,9 @@ test('loadLstmData: cached augmented training set, 1,000-or-fewer test images, b
   assert.deepEqual(Array.from((again.train as SequenceDataset).images.subarray(0, 500)), Array.from(train.images.subarray(0, 500)));
   const other = await loadLstmData({ variant: 'pixel', mnist, limit: 150, seed: 4 });
   assert.notDeepEqual(Array.from((other.train as SequenceDataset).images.subarray(0, 500)), Array.from(train.images.subarray(0, 500)));
+  // the test set is the same 1,000 (here 150) images whatever the training seed
+  assert.deepEqual(Array.from(other.test.labels), Array.from(pixel.test.labels));
+  assert.deepEqual(Array.from(other.test.images), Array.from(pixel.test.images));
   const full = await loadLstmData({ variant: 'row', mnist, limit: 1500 });
   assert.equal(full.test.size, 1000);
   await assert.rejects(loadLstmData({ variant: 'column' as 'row', mnist }), /variant must be 'pixel' or 'row' \(got "column"\)/);
@@ -69,11 +72,13 @@ test('trainLstm learns on a small set, checkpoints each epoch and resumes where 
     assert.ok(first.history.history.loss[1] < first.history.history.loss[0]);
     const state = JSON.parse(fs.readFileSync(path.join(dir, 'ck', 'state.json'), 'utf8'));
     assert.equal(state.epoch, 2);
+    assert.deepEqual([state.seed, state.freshEachEpoch], [0, false]);
     assert.ok(fs.existsSync(path.join(dir, 'ck-best', 'model.json')));
     const resumed = await trainLstm({ data, epochs: 3, checkpointDir: path.join(dir, 'ck'), resume: true, progress: false });
     assert.deepEqual(resumed.history.epoch, [0, 1, 2]);
     assert.equal(resumed.epochSeconds.length, 3);
     [first.model, resumed.model].forEach((m) => m.dispose());
+    await assert.rejects(trainLstm({ data, epochs: 4, seed: 5, checkpointDir: path.join(dir, 'ck'), resume: true, progress: false }), /the checkpoint in .*ck was trained with seed 0; resume with the same \(got seed 5\)/);
     await assert.rejects(trainLstm({ data, epochs: 1, checkpointDir: path.join(dir, 'none'), resume: true }), /nothing to resume: .*state.json not found/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -111,6 +116,6 @@ test('CLI walkthroughs lstm-pixel and lstm-row: summary counts and one benchmark
   assert.equal(bench.batchSize, 512);
   await bench.step();
   bench.dispose();
-  assert.deepEqual(getWalkthrough('lstm-row').trainFlags, ['epochs', 'limit', 'resume', 'out']);
+  assert.deepEqual(getWalkthrough('lstm-row').trainFlags, ['epochs', 'limit', 'resume', 'out', 'seed', 'fresh']);
   assert.throws(() => kerasRmsprop(0), /learningRate must be a positive number \(got 0\)/);
 });

@@ -36,6 +36,8 @@ export const LSTM_DEFAULTS = {
   learningRate: 1e-2,
   shuffleBuffer: 1024,
   testSize: 1000,
+  /** Seed of the test set's 1,024-buffer shuffle: the same 1,000 test images whatever the training seed. */
+  testShuffleSeed: 1,
 } as const;
 
 function checkVariant(variant: unknown): LstmVariant {
@@ -75,7 +77,7 @@ export interface LstmDataOptions {
   variant: LstmVariant;
   /** Use only the first `limit` training and test images (quick runs). Default: all. */
   limit?: number;
-  /** Seed of the shuffles and the augmentation. Default 0. */
+  /** Seed of the training set's shuffle and augmentation. Default 0. (The test set is always the same 1,000 images.) */
   seed?: number;
   /**
    * Draw the shuffle and augmentation afresh every epoch instead of once. Default false, as the
@@ -136,7 +138,7 @@ export async function loadLstmData(options: LstmDataOptions): Promise<LstmData> 
   }
   const testImages = mnist.testImages.subarray(0, nTest * 784);
   const testLabels = mnist.testLabels.subarray(0, nTest);
-  const testOrder = shuffleBufferOrder(nTest, LSTM_DEFAULTS.shuffleBuffer, new RandomState(seed + 1)).subarray(0, Math.min(LSTM_DEFAULTS.testSize, nTest));
+  const testOrder = shuffleBufferOrder(nTest, LSTM_DEFAULTS.shuffleBuffer, new RandomState(LSTM_DEFAULTS.testShuffleSeed)).subarray(0, Math.min(LSTM_DEFAULTS.testSize, nTest));
   const test = asSequences(prepareImages({ images: testImages, labels: testLabels, order: testOrder }));
   const testAll = asSequences(prepareImages({ images: testImages, labels: testLabels }));
   return { variant, train, test, testAll };
@@ -199,7 +201,16 @@ export async function trainLstm(options: TrainLstmOptions): Promise<TrainLstmRes
   const earlyStop = new EarlyStopping({ monitor: 'val_loss', patience: 20, restoreBestWeights: true, verbose: 1 });
   const dir = options.checkpointDir;
   const { initialEpoch, history, epochSeconds, state } = await startEpochs(options.resume, dir, model, optimizer, epochs);
+  const seed = options.seed ?? 0;
+  const freshEachEpoch = data.train instanceof AugmentedImageSource;
   if (state) {
+    // checkpoints from before these were recorded hold neither
+    const was = { seed: state.seed ?? seed, freshEachEpoch: state.freshEachEpoch ?? freshEachEpoch };
+    if (was.seed !== seed || was.freshEachEpoch !== freshEachEpoch) {
+      model.dispose();
+      optimizer.dispose();
+      throw new Error(`the checkpoint in ${dir} was trained with seed ${was.seed}${was.freshEachEpoch ? ', fresh augmentation each epoch' : ''}; resume with the same (got seed ${seed}${freshEachEpoch ? ', fresh' : ''})`);
+    }
     setLearningRate(optimizer, state.learningRate as number);
     reduceLr.resumeFrom(state.reduceLr as never);
     let best: tf.Tensor[] | undefined;
@@ -233,6 +244,8 @@ export async function trainLstm(options: TrainLstmOptions): Promise<TrainLstmRes
         optimizer: ctx.optimizer,
         state: {
           epoch: epoch + 1,
+          seed,
+          freshEachEpoch,
           learningRate: getLearningRate(ctx.optimizer),
           reduceLr: reduceLr.getState(),
           earlyStopping: earlyStop.getState(),
@@ -359,9 +372,12 @@ async function trainCommand(variant: LstmVariant, flags: CliFlags): Promise<void
   // beside the output folder, which is replaced whole at each save
   const checkpointDir = `${out}-checkpoint`;
   const t0 = Date.now();
-  const data = await loadLstmData({ variant, limit: flags.limit });
-  console.log(`data: ${data.train.size} training images (augmented once, as the original's cache), ${data.test.size} test images, [${LSTM_SEQUENCES[variant].join(', ')}] sequences`);
-  const r = await trainLstm({ data, epochs: flags.epochs, checkpointDir, resume: flags.resume });
+  const seed = flags.seed ?? 0;
+  const fresh = flags.fresh ?? false;
+  const data = await loadLstmData({ variant, limit: flags.limit, seed, freshEachEpoch: fresh });
+  const drawn = fresh ? 'shuffled and augmented afresh every epoch (--fresh)' : "augmented once, as the original's cache";
+  console.log(`data: ${data.train.size} training images (${drawn}), ${data.test.size} test images, [${LSTM_SEQUENCES[variant].join(', ')}] sequences; seed ${seed}`);
+  const r = await trainLstm({ data, epochs: flags.epochs, seed, checkpointDir, resume: flags.resume });
   const test = await evaluate(r.model, data.test, { batchSize: LSTM_DEFAULTS.testSize, loss: losses.sparseCrossEntropy, progress: false });
   const all = await evaluate(r.model, data.testAll, { batchSize: 1000, loss: losses.sparseCrossEntropy, progress: false });
   await saveModel(r.model, out);
@@ -369,12 +385,14 @@ async function trainCommand(variant: LstmVariant, flags: CliFlags): Promise<void
   const h = r.history.history;
   writeJsonAtomically(path.join(out, TRAINING_LOG), {
     walkthrough: name,
-    command: `npm run seqmnist -- train ${name}${flags.epochs ? ` --epochs ${flags.epochs}` : ''}${flags.limit ? ` --limit ${flags.limit}` : ''}`,
+    command: `npm run seqmnist -- train ${name}${flags.epochs ? ` --epochs ${flags.epochs}` : ''}${flags.limit ? ` --limit ${flags.limit}` : ''}${flags.seed !== undefined ? ` --seed ${seed}` : ''}${fresh ? ' --fresh' : ''}`,
     backend: tf.getBackend(),
     device: trainingDevice(),
     tfjs: tf.version_core,
     date: new Date().toISOString(),
     params: r.model.countParams(),
+    seed,
+    augmentation: fresh ? 'fresh each epoch' : 'once (cached, as the original)',
     trainImages: data.train.size,
     testImages: data.test.size,
     epochs,
@@ -415,7 +433,7 @@ for (const variant of ['pixel', 'row'] as const) {
     title: `stacked LSTM, ${variant === 'pixel' ? 'pixel by pixel (196 steps)' : 'row by row (14 steps)'}, 14×14 augmented MNIST`,
     notebook: 'notebooks/05-lstm-pixel-row.ipynb',
     torchPeer: `lstm-${variant}`,
-    trainFlags: ['epochs', 'limit', 'resume', 'out'],
+    trainFlags: ['epochs', 'limit', 'resume', 'out', 'seed', 'fresh'],
     evalFlags: ['weights', 'limit'],
     summary: async () => printSummary(buildLstmModel(variant, { seed: 0 })),
     train: (flags) => trainCommand(variant, flags),

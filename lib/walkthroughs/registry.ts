@@ -20,6 +20,8 @@ export interface CliFlags {
   permute?: boolean;
   /** Seed of the weight initialisers (`--seed N`; the LMUs also shuffle with it), where a walkthrough lets it be chosen. */
   seed?: number;
+  /** Shuffle and augment the training set afresh every epoch instead of once (`--fresh`), where a walkthrough augments. */
+  fresh?: boolean;
   /** Clip each step's gradients to this global L2 norm (`--clipnorm X`, Keras's `global_clipnorm`), where a walkthrough offers it. */
   clipnorm?: number;
   /** Weights folder to evaluate (`--weights DIR`); defaults to the shipped weights. */
