@@ -14,6 +14,7 @@ import {
   kerasRmsprop,
   loadLstmData,
   loadLstmWeights,
+  lstmMilestones,
   perStepFigure,
   perStepPredictions,
   trainLstm,
@@ -97,6 +98,21 @@ test('per-step predictions: one per step, the last equal to the classifier\'s; t
   assert.equal((fig.layout.sliders as { steps: unknown[] }[])[0].steps.length, 14);
   assert.throws(() => perStepPredictions(model, 'pixel', sample.subarray(0, 100)), /sequence must hold 196×1 values \(got 100\)/);
   model.dispose();
+});
+
+test('lstmMilestones reads the assignment\'s milestones from a history', () => {
+  const history = (val: number[]) => ({ epoch: val.map((_, i) => i), history: { val_accuracy: val } });
+  // row: ≥ 90% within 10 epochs; reached at epoch 12 here
+  const row = [0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.86, 0.87, 0.88, 0.89, 0.895, 0.91];
+  assert.deepEqual(lstmMilestones(history(row), 'row'), ['≥ 90% validation accuracy within 10 epochs: not met; best 89.0% in epochs 1–10, first reached at epoch 12']);
+  row[8] = 0.9;
+  assert.match(lstmMilestones(history(row), 'row')[0], /: met; best 90\.0% in epochs 1–10, first reached at epoch 9$/);
+  const pixel = lstmMilestones(history([0.3, 0.55]), 'pixel');
+  assert.deepEqual(pixel, [
+    '≥ 50% validation accuracy within 10 epochs: met; best 55.0% in epochs 1–2, first reached at epoch 2',
+    '≥ 80% validation accuracy within 50 epochs: not yet (2 epochs run); best 55.0% in epochs 1–2, never reached in 2 epochs',
+  ]);
+  assert.throws(() => lstmMilestones({ epoch: [], history: {} }, 'row'), /the history has no val_accuracy/);
 });
 
 test('missing weights are named with the way to make them', () => {

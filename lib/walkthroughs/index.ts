@@ -4,7 +4,7 @@
  */
 export * from './registry';
 import './lstm';
-export { buildLstmModel, kerasRmsprop, lstmAugmentation, loadLstmData, trainLstm, loadLstmWeights, perStepPredictions, perStepFigure, loadLstmHistory, plotLstmHistory, LSTM_SEQUENCES, LSTM_DEFAULTS } from './lstm';
+export { buildLstmModel, kerasRmsprop, lstmAugmentation, loadLstmData, trainLstm, loadLstmWeights, perStepPredictions, perStepFigure, loadLstmHistory, plotLstmHistory, lstmMilestones, LSTM_MILESTONES, LSTM_SEQUENCES, LSTM_DEFAULTS } from './lstm';
 export type { LstmVariant, LstmData, LstmDataOptions, TrainLstmOptions, TrainLstmResult } from './lstm';
 export * from './eurnn';
 export * from './tcn';

@@ -297,6 +297,34 @@ export function loadLstmHistory(variant: LstmVariant, dir: string = shippedWeigh
   return readTrainingLog<{ history: History }>(dir, `lstm-${variant}`).history;
 }
 
+/** The assignment's milestones: validation accuracy of at least `level` within the first `epochs` epochs. */
+export const LSTM_MILESTONES: Record<LstmVariant, { level: number; epochs: number }[]> = {
+  pixel: [
+    { level: 0.5, epochs: 10 },
+    { level: 0.8, epochs: 50 },
+  ],
+  row: [{ level: 0.9, epochs: 10 }],
+};
+
+/**
+ * One line per milestone of the variant, read from a training history: whether it was met, the
+ * best validation accuracy within its epochs, and the first epoch at or above its level.
+ * @see notebooks/05-lstm-pixel-row.ipynb
+ */
+export function lstmMilestones(history: History, variant: LstmVariant): string[] {
+  const val = history.history.val_accuracy;
+  if (!Array.isArray(val) || val.length === 0) throw new Error('the history has no val_accuracy (train with validation)');
+  const pct = (a: number) => `${(100 * a).toFixed(1)}%`;
+  return LSTM_MILESTONES[checkVariant(variant)].map(({ level, epochs }) => {
+    const within = val.slice(0, epochs);
+    const best = Math.max(...within);
+    const first = val.findIndex((a) => a >= level);
+    const verdict = best >= level ? 'met' : within.length < epochs ? `not yet (${within.length} epochs run)` : 'not met';
+    const reached = first < 0 ? `never reached in ${val.length} epochs` : `first reached at epoch ${first + 1}`;
+    return `≥ ${Math.round(100 * level)}% validation accuracy within ${epochs} epochs: ${verdict}; best ${pct(best)} in epochs 1–${within.length}, ${reached}`;
+  });
+}
+
 /**
  * Loss (left axis) and accuracy (right axis), training and validation, by epoch.
  * @see notebooks/05-lstm-pixel-row.ipynb
