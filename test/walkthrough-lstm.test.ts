@@ -9,6 +9,7 @@ import { AugmentedImageSource } from '../lib/data/pipeline';
 import { loadMnist, Mnist } from '../lib/data/mnist';
 import { SequenceDataset } from '../lib/data/batches';
 import { getWalkthrough } from '../lib/walkthroughs';
+import { fit, losses } from '../lib/train/loop';
 import {
   buildLstmModel,
   kerasRmsprop,
@@ -97,6 +98,26 @@ test('per-step predictions: one per step, the last equal to the classifier\'s; t
   const fig = perStepFigure(sample, steps, 'row', { label: data.test.labels[0], display: false });
   assert.equal((fig.layout.sliders as { steps: unknown[] }[])[0].steps.length, 14);
   assert.throws(() => perStepPredictions(model, 'pixel', sample.subarray(0, 100)), /sequence must hold 196×1 values \(got 100\)/);
+  model.dispose();
+});
+
+test('training steps equal PyTorch\'s: the row model, clipped softmax cross-entropy and Keras\'s RMSprop (fixture)', async () => {
+  // test/fixtures/lstm-torch.py: 6 full-batch steps on 32 random sequences, weights in Keras's layout
+  const torch = JSON.parse(fs.readFileSync(path.join(__dirname, '../../test/fixtures/lstm-torch.json'), 'utf8')) as {
+    x: number[]; y: number[]; initial: number[][]; losses: number[]; final: number[][];
+  };
+  const model = buildLstmModel('row');
+  model.setWeights(model.getWeights().map((w, i) => tf.tensor(torch.initial[i], w.shape)));
+  const data = new SequenceDataset({ images: Float32Array.from(torch.x), labels: Int32Array.from(torch.y), steps: 14, features: 14 });
+  const optimizer = kerasRmsprop(1e-2);
+  const history = await fit(model, data, { epochs: torch.losses.length, batchSize: 32, optimizer, loss: losses.sparseCrossEntropy, shuffleSeed: null, progress: false });
+  history.history.loss.forEach((l, k) => assert.ok(Math.abs(l - torch.losses[k]) < 1e-5, `step ${k}: loss ${l} vs PyTorch ${torch.losses[k]}`));
+  model.getWeights().forEach((w, i) => {
+    const ours = w.dataSync();
+    const worst = Math.max(...torch.final[i].map((v, j) => Math.abs(v - ours[j])));
+    assert.ok(worst < 1e-4, `${model.weights[i].name}: largest difference from PyTorch ${worst}`);
+  });
+  optimizer.dispose();
   model.dispose();
 });
 
