@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { parseArgs } from '../bin/seqmnist';
+import { trainCommandLine } from '../lib/walkthroughs/registry';
 
 const cli = path.resolve(__dirname, '../bin/seqmnist.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
@@ -67,4 +68,14 @@ test('--clipnorm takes a positive number', () => {
   for (const bad of ['0', '-1', 'x', 'Infinity']) {
     assert.throws(() => parseArgs(['train', 'nengo-lmu', '--clipnorm', bad]), new RegExp(`--clipnorm must be a positive number \\(got '${bad}'\\)`));
   }
+});
+
+test('trainCommandLine records the given training flags in one order, leaving out local folders', () => {
+  assert.equal(trainCommandLine('tcn', {}), 'npm run seqmnist -- train tcn');
+  assert.equal(
+    trainCommandLine('lstm-row', { resume: true, fresh: true, seed: 0, epochs: 10, out: '/tmp/x', limit: 600 }),
+    'npm run seqmnist -- train lstm-row --epochs 10 --limit 600 --seed 0 --fresh --resume',
+  );
+  assert.equal(trainCommandLine('nengo-lmu', { clipnorm: 1, seed: 0, permute: false }), 'npm run seqmnist -- train nengo-lmu --seed 0 --clipnorm 1');
+  assert.equal(trainCommandLine('tcn', { permute: true, seed: 1114 }), 'npm run seqmnist -- train tcn --permute --seed 1114');
 });

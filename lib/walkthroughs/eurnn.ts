@@ -19,7 +19,7 @@ import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeights
 import { evaluate, losses, trainableVariables } from '../train/loop';
 import { formatDuration, ProgressBar } from '../train/progress';
 import { RMSprop } from '../train/rmsprop';
-import { CliFlags, printSummary, registerWalkthrough } from './registry';
+import { CliFlags, printSummary, registerWalkthrough, trainCommandLine } from './registry';
 
 /** The original notebook's constants. */
 export const EURNN_DEFAULTS = {
@@ -336,7 +336,7 @@ async function trainCommand(flags: CliFlags): Promise<void> {
   await saveModel(r.model, out);
   writeJsonAtomically(path.join(out, TRAINING_LOG), {
     walkthrough: 'eurnn',
-    command: `npm run seqmnist -- train eurnn${flags.steps ? ` --steps ${flags.steps}` : ''}${flags.limit ? ` --limit ${flags.limit}` : ''}${flags.resume ? ' --resume' : ''}`,
+    command: trainCommandLine('eurnn', flags),
     backend: tf.getBackend(),
     engine: getEurnnEngine(),
     threads: getEurnnThreads(),

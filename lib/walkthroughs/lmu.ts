@@ -17,7 +17,7 @@ import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeights
 import { Callback, evaluate, fit, History, losses, trainableVariables, trainStep } from '../train/loop';
 import { EpochCheckpoint, HistoryPlot, ModelCheckpoint, ModelCheckpointState } from '../train/model-checkpoint';
 import { GradientWorkers, trainingThreads } from '../train/parallel';
-import { CliFlags, printSummary, registerWalkthrough } from './registry';
+import { CliFlags, printSummary, registerWalkthrough, trainCommandLine } from './registry';
 
 /** The two walkthroughs. */
 export type LmuVariant = 'keras' | 'nengo';
@@ -339,7 +339,7 @@ async function trainCommand(variant: LmuVariant, flags: CliFlags): Promise<void>
   const atBest = variant === 'keras' ? validationAccuracyAtBestLoss(r.history) : undefined;
   const log: LmuTrainingLog = {
     walkthrough: name,
-    command: `npm run seqmnist -- train ${name}${flags.epochs ? ` --epochs ${flags.epochs}` : ''}${flags.limit ? ` --limit ${flags.limit}` : ''}${flags.seed !== undefined ? ` --seed ${flags.seed}` : ''}${flags.clipnorm !== undefined ? ` --clipnorm ${flags.clipnorm}` : ''}`,
+    command: trainCommandLine(name, flags),
     seed,
     ...(flags.clipnorm !== undefined ? { clipNorm: flags.clipnorm } : {}),
     backend: tf.getBackend(),

@@ -19,7 +19,7 @@ import { buildStackedLstm, buildStackedLstmPerStep, transferLstmWeights } from '
 import { EarlyStopping, getLearningRate, ReduceLROnPlateau, setLearningRate } from '../train/callbacks';
 import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, startEpochs, TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
 import { Callback, evaluate, fit, History, losses, TrainContext } from '../train/loop';
-import { CliFlags, printSummary, registerWalkthrough } from './registry';
+import { CliFlags, printSummary, registerWalkthrough, trainCommandLine } from './registry';
 
 /** The two ways of reading an image. */
 export type LstmVariant = 'pixel' | 'row';
@@ -195,14 +195,14 @@ export async function trainLstm(options: TrainLstmOptions): Promise<TrainLstmRes
   const { data } = options;
   const epochs = options.epochs ?? LSTM_DEFAULTS.epochs;
   if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`epochs must be a positive integer (got ${epochs})`);
-  const model = buildLstmModel(data.variant, { seed: options.seed ?? 0 });
+  const seed = options.seed ?? 0;
+  const freshEachEpoch = data.train instanceof AugmentedImageSource;
+  const model = buildLstmModel(data.variant, { seed });
   const optimizer = kerasRmsprop(LSTM_DEFAULTS.learningRate);
   const reduceLr = new ReduceLROnPlateau({ monitor: 'val_loss', factor: 0.2, patience: 10, minLr: 1e-4, verbose: 1 });
   const earlyStop = new EarlyStopping({ monitor: 'val_loss', patience: 20, restoreBestWeights: true, verbose: 1 });
   const dir = options.checkpointDir;
   const { initialEpoch, history, epochSeconds, state } = await startEpochs(options.resume, dir, model, optimizer, epochs);
-  const seed = options.seed ?? 0;
-  const freshEachEpoch = data.train instanceof AugmentedImageSource;
   if (state) {
     // checkpoints from before these were recorded hold neither
     const was = { seed: state.seed ?? seed, freshEachEpoch: state.freshEachEpoch ?? freshEachEpoch };
@@ -413,7 +413,7 @@ async function trainCommand(variant: LstmVariant, flags: CliFlags): Promise<void
   const h = r.history.history;
   writeJsonAtomically(path.join(out, TRAINING_LOG), {
     walkthrough: name,
-    command: `npm run seqmnist -- train ${name}${flags.epochs ? ` --epochs ${flags.epochs}` : ''}${flags.limit ? ` --limit ${flags.limit}` : ''}${flags.seed !== undefined ? ` --seed ${seed}` : ''}${fresh ? ' --fresh' : ''}`,
+    command: trainCommandLine(name, flags),
     backend: tf.getBackend(),
     device: trainingDevice(),
     tfjs: tf.version_core,

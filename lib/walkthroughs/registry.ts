@@ -76,6 +76,18 @@ export function printSummary(model: tf.LayersModel): number {
   }
 }
 
+/** The flags a training log records, in this order (`--out` and `--weights` name local folders). */
+const RECORDED_FLAGS: FlagName[] = ['epochs', 'steps', 'limit', 'permute', 'seed', 'clipnorm', 'fresh', 'resume'];
+
+/**
+ * The command line that ran a training, as its training log records it:
+ * `npm run seqmnist -- train <name>` and the recorded flags that were given.
+ */
+export function trainCommandLine(name: string, flags: CliFlags): string {
+  const given = RECORDED_FLAGS.filter((f) => flags[f] !== undefined && flags[f] !== false);
+  return [`npm run seqmnist -- train ${name}`, ...given.map((f) => (flags[f] === true ? `--${f}` : `--${f} ${flags[f]}`))].join(' ');
+}
+
 const registry = new Map<string, Walkthrough>();
 
 /** Adds a walkthrough to the CLI (called by each walkthrough module under lib/walkthroughs/). */

@@ -19,7 +19,7 @@ import { Callback, evaluate, fit, History, losses, trainableVariables, trainStep
 import { EpochCheckpoint } from '../train/model-checkpoint';
 import { GradientWorkers, trainingThreads } from '../train/parallel';
 import { formatDuration, formatMetric, ProgressBar } from '../train/progress';
-import { CliFlags, printSummary, registerWalkthrough } from './registry';
+import { CliFlags, printSummary, registerWalkthrough, trainCommandLine } from './registry';
 
 /** The original notebook's settings. */
 export const TCN_DEFAULTS = {
@@ -295,7 +295,7 @@ async function trainCommand(flags: CliFlags): Promise<void> {
   await saveModel(r.model, out);
   const log: TcnTrainingLog = {
     walkthrough: 'tcn',
-    command: `npm run seqmnist -- train tcn${flags.epochs ? ` --epochs ${flags.epochs}` : ''}${permute ? ' --permute' : ''}${flags.limit ? ` --limit ${flags.limit}` : ''}${flags.seed !== undefined ? ` --seed ${flags.seed}` : ''}${flags.resume ? ' --resume' : ''}`,
+    command: trainCommandLine('tcn', flags),
     backend: tf.getBackend(),
     threads,
     device: trainingDevice(),
