@@ -38,7 +38,7 @@ export * from './train/rmsprop';
 // models
 export * from './models/tcn';
 export * from './models/lstm';
-export * from './models/eunn';
+export * from './models/eurnn';
 export * from './models/lmu';
 
 // the CLI's walkthroughs

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../lib/backend';
 import { loadMnist, Mnist } from '../lib/data/mnist';
 import { permutePixels, scaleImages } from '../lib/data/transforms';
-import { buildEurnnModel } from '../lib/models/eunn';
+import { buildEurnnModel } from '../lib/models/eurnn';
 import { eurnnHistoryChart, formatValidationLine, loadEurnnData, loadEurnnWeights, trainEurnn } from '../lib/walkthroughs/eurnn';
 import { getWalkthrough } from '../lib/walkthroughs';
 

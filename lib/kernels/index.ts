@@ -142,6 +142,6 @@ export * from './conv2d-backprop-filter';
 
 // ---- fused kernels of our own, for every backend (kept last: they call defineJsKernel) ---------
 export * from './lstm';
-export * from './eunn';
+export * from './eurnn';
 export * from './matmul';
 export * from './tanh-rnn';

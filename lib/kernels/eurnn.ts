@@ -8,10 +8,10 @@
  * training step at batch 100, backward and the recomputed forward included). Here each sample's
  * state stays in a few kilobytes while all its steps run.
  *
- * Two engines compute the same arithmetic: WebAssembly SIMD (lib/kernels/eunn-wasm.ts: four
+ * Two engines compute the same arithmetic: WebAssembly SIMD (lib/kernels/eurnn-wasm.ts: four
  * samples per instruction, the batch split over worker threads, default) and plain JavaScript
  * (the reference, and the fallback where WebAssembly SIMD is missing). Both are tested against
- * the tfjs composition in lib/models/eunn.ts (test/kernels-eunn.test.ts).
+ * the tfjs composition in lib/models/eurnn.ts (test/kernels-eurnn.test.ts).
  *
  * The backward pass keeps no tape between calls: it runs each group's forward pass again with a
  * tape of its pre-activations (a few MB, cache-resident), then goes back through time, undoing the
@@ -23,10 +23,10 @@ import * as path from 'path';
 import { MessageChannel, MessagePort, Worker, receiveMessageOnPort } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { defineJsKernel, KernelArray } from './index';
-import { EurnnBatch, EurnnGradSums, EurnnJob, EurnnReply, EurnnWeights, LANES, MODRELU_EPS, eurnnWasmAvailable, mixingCoefficients, runJob } from './eunn-wasm';
+import { EurnnBatch, EurnnGradSums, EurnnJob, EurnnReply, EurnnWeights, LANES, MODRELU_EPS, eurnnWasmAvailable, mixingCoefficients, runJob } from './eurnn-wasm';
 
-export type { EurnnBatch, EurnnGradSums, EurnnShape, EurnnWeights } from './eunn-wasm';
-export { eurnnWasmAvailable } from './eunn-wasm';
+export type { EurnnBatch, EurnnGradSums, EurnnShape, EurnnWeights } from './eurnn-wasm';
+export { eurnnWasmAvailable } from './eurnn-wasm';
 
 /** Kernel names (registered for every backend). */
 export const EURNN_SEQUENCE = 'SeqmnistEurnnSequence';
@@ -279,7 +279,7 @@ export function eurnnBackwardJs(a: EurnnBatch, w: EurnnWeights, dyRe: Float32Arr
 // ---- threads --------------------------------------------------------------------------------------
 
 const WORKER_TIMEOUT_MS = 600_000;
-const WORKER_FILE = path.join(__dirname, 'eunn-worker.js');
+const WORKER_FILE = path.join(__dirname, 'eurnn-worker.js');
 let workerFileFound: boolean | undefined;
 
 /**

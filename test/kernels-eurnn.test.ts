@@ -13,9 +13,9 @@ import {
   getEurnnThreads,
   setEurnnEngine,
   setEurnnThreads,
-} from '../lib/kernels/eunn';
-import { EurnnWasm } from '../lib/kernels/eunn-wasm';
-import { eurnnSequencePlain } from '../lib/models/eunn';
+} from '../lib/kernels/eurnn';
+import { EurnnWasm } from '../lib/kernels/eurnn-wasm';
+import { eurnnSequencePlain } from '../lib/models/eurnn';
 
 /** Deterministic uniform numbers in [lo, hi). */
 function uniform(n: number, lo: number, hi: number, seed: number): Float32Array {

@@ -10,7 +10,7 @@
  * kernels on the wasm backend, hence the pairs.
  */
 import * as tf from '@tensorflow/tfjs';
-import { eurnnSequence } from '../kernels/eunn';
+import { eurnnSequence } from '../kernels/eurnn';
 
 const shapeText = (s: readonly (number | null)[]) => `[${s.join(', ')}]`;
 
@@ -302,7 +302,7 @@ export interface EurnnArgs extends EunnLayerBaseArgs {
  * real linear input layer (the input enters the real part) and U the efficient unitary layer;
  * returns (a view of) the last state. Input [batch, steps, features]. Weights: kernel
  * [features, N], bias [N], angles [N, capacity], modBias [N]. The whole sequence runs in one fused
- * kernel (lib/kernels/eunn.ts).
+ * kernel (lib/kernels/eurnn.ts).
  *
  * Porting note: torch_eunn's EURNN returns every step's output and the state; only the last
  * state's view is offered here, which is all the walkthrough reads.

@@ -1,10 +1,10 @@
 /**
- * A worker thread of the EURNN wasm engine (lib/kernels/eunn.ts): it answers each job posted on its
+ * A worker thread of the EURNN wasm engine (lib/kernels/eurnn.ts): it answers each job posted on its
  * port with the result, then bumps the shared signal so that the blocked calling thread wakes.
- * It loads only lib/kernels/eunn-wasm.ts (no tfjs).
+ * It loads only lib/kernels/eurnn-wasm.ts (no tfjs).
  */
 import { MessagePort, workerData } from 'worker_threads';
-import { EurnnJob, EurnnReply, runJob } from './eunn-wasm';
+import { EurnnJob, EurnnReply, runJob } from './eurnn-wasm';
 
 const { port, signal } = workerData as { port: MessagePort; signal: Int32Array };
 

@@ -5,8 +5,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../lib/backend';
-import { eurnnSequence, eurnnWasmAvailable, setEurnnEngine } from '../lib/kernels/eunn';
-import { EUNN, EURNN, ModReLU, buildEurnnModel, eunnApply, modRelu } from '../lib/models/eunn';
+import { eurnnSequence, eurnnWasmAvailable, setEurnnEngine } from '../lib/kernels/eurnn';
+import { EUNN, EURNN, ModReLU, buildEurnnModel, eunnApply, modRelu } from '../lib/models/eurnn';
 import { loadModel, loadWeightsInto, saveModel } from '../lib/train/checkpoint';
 
 interface TorchCase {

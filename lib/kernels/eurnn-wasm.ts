@@ -2,10 +2,10 @@
  * The EURNN recurrence in WebAssembly SIMD, generated at run time with lib/kernels/wasm-asm.ts.
  *
  * Four samples run side by side, one per f32x4 lane, so every instruction is the scalar
- * recurrence of lib/kernels/eunn.ts (`eurnnForwardJs`, `eurnnBackwardJs`) done for four
+ * recurrence of lib/kernels/eurnn.ts (`eurnnForwardJs`, `eurnnBackwardJs`) done for four
  * sequences at once: no shuffles, the angles broadcast. A module is generated for one
  * (hiddenSize, capacity, features) and runs any number of steps. One `EurnnWasm` holds one module
- * instance with its own memory; each thread (the main one and the workers of lib/kernels/eunn.ts)
+ * instance with its own memory; each thread (the main one and the workers of lib/kernels/eurnn.ts)
  * has its own. No tfjs here: the workers load this file alone.
  *
  * Memory (bytes; a slot is one complex number of 4 lanes, re then im, 32 bytes):
@@ -530,7 +530,7 @@ export class EurnnWasm {
 
 // ---- jobs: what the calling thread and the workers run ------------------------------------------
 
-/** A request to a worker and its answer (lib/kernels/eunn-worker.ts). */
+/** A request to a worker and its answer (lib/kernels/eurnn-worker.ts). */
 export type EurnnJob =
   | { op: 'forward'; batch: EurnnBatch; weights: EurnnWeights }
   | { op: 'backward'; batch: EurnnBatch; weights: EurnnWeights; dyRe: Float32Array; dyIm: Float32Array };
