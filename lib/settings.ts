@@ -1,8 +1,10 @@
 /**
- * Run-time switches the notebooks and the CLI share, read from the environment so that the
- * committed notebooks run unchanged in CI: SEQMNIST_QUICK=1 (a few hundred images, real shapes)
- * and SEQMNIST_TRAIN=1|0 (override a notebook's `doTraining` switch).
+ * Every run-time switch the notebooks and the CLI share, read from the environment here and
+ * nowhere else, so that the committed notebooks run unchanged in CI: SEQMNIST_QUICK=1 (a few
+ * hundred images, real shapes), SEQMNIST_TRAIN=1|0 (override a notebook's `doTraining` switch),
+ * SEQMNIST_BACKEND (the tfjs backend) and SEQMNIST_THREADS (threads per training step).
  */
+import { positiveInteger } from './checks';
 
 function flag(name: string): boolean | undefined {
   const v = process.env[name];
@@ -34,4 +36,24 @@ export function trainingSwitch(committed: boolean): boolean {
  */
 export function quickOr<T>(full: T, quick: T): T {
   return quickMode() ? quick : full;
+}
+
+/**
+ * The backend SEQMNIST_BACKEND asks for (e.g. 'wasm'), or undefined to pick the fastest that works.
+ * @see notebooks/00-data-psmnist.ipynb
+ */
+export function requestedBackend(): string | undefined {
+  return process.env.SEQMNIST_BACKEND || undefined;
+}
+
+/**
+ * Threads per training step that SEQMNIST_THREADS asks for, or undefined for the default.
+ * @see notebooks/04-tcn-smnist.ipynb
+ */
+export function requestedThreads(): number | undefined {
+  const v = process.env.SEQMNIST_THREADS;
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`SEQMNIST_THREADS must be a positive integer (got '${v}')`);
+  return positiveInteger('SEQMNIST_THREADS', n);
 }
