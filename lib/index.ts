@@ -19,6 +19,7 @@ export * from './data/transforms';
 export * from './data/batches';
 export * from './data/augment';
 export * from './data/pipeline';
+export * from './data/psmnist';
 
 // plots and progress
 export * from './plot/display';

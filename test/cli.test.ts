@@ -2,8 +2,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
-import { parseArgs } from '../bin/seqmnist';
-import { trainCommandLine } from '../lib/walkthroughs/registry';
+import { parseArgs } from '../lib/cli/args';
+import { trainCommandLine } from '../lib/cli/training-log';
 
 const cli = path.resolve(__dirname, '../bin/seqmnist.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
@@ -78,4 +78,40 @@ test('trainCommandLine records the given training flags in one order, leaving ou
   );
   assert.equal(trainCommandLine('nengo-lmu', { clipnorm: 1, seed: 0, permute: false }), 'npm run seqmnist -- train nengo-lmu --seed 0 --clipnorm 1');
   assert.equal(trainCommandLine('tcn', { permute: true, seed: 1114 }), 'npm run seqmnist -- train tcn --permute --seed 1114');
+});
+
+test('data --limit N summarises the first N images, and refuses a bad N', () => {
+  const r = run('data', '--limit', '5');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /train: 5 images of 28x28 \(the first 5 of 60000: --limit 5\)/);
+  assert.match(r.stdout, /test: {2}5 images of 28x28 \(the first 5 of 10000: --limit 5\)/);
+  const counts = /^ {2}train((?: +\d+){10})$/m.exec(r.stdout);
+  assert.ok(counts, r.stdout);
+  assert.equal(counts[1].trim().split(/ +/).map(Number).reduce((a, b) => a + b, 0), 5);
+  const bad = run('data', '--limit', '0');
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /^seqmnist: --limit must be a positive integer \(got '0'\)$/m);
+});
+
+test('bench --json prints one JSON array and nothing else, even for walkthroughs split over threads', () => {
+  const r = spawnSync(process.execPath, [cli, 'bench', 'keras-lmu', 'lstm-row', '--json', '--reps', '1'], {
+    encoding: 'utf8',
+    env: { ...process.env, SEQMNIST_THREADS: '2' },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const results = JSON.parse(r.stdout) as { name: string; threads: number; batchSize: number; msPerStep: number }[];
+  assert.deepEqual(
+    results.map((x) => [x.name, x.threads, x.batchSize]),
+    [
+      ['keras-lmu', 2, 100],
+      ['lstm-row', 1, 512],
+    ],
+  );
+  for (const x of results) assert.ok(x.msPerStep > 0);
+});
+
+test('a value flag followed by another flag, or a switch given a value, is refused', () => {
+  assert.throws(() => parseArgs(['train', 'tcn', '--epochs', '--permute']), /flag --epochs needs a value/);
+  assert.throws(() => parseArgs(['eval', 'tcn', '--permute=no']), /flag --permute takes no value \(got 'no'\)/);
+  assert.deepEqual(parseArgs(['bench', 'tcn', 'eurnn', '-h']).flags, { help: true });
 });

@@ -9,7 +9,7 @@ import { loadMnist, Mnist } from '../lib/data/mnist';
 import { permutePixels, scaleImages } from '../lib/data/transforms';
 import { buildEurnnModel } from '../lib/models/eurnn';
 import { eurnnHistoryChart, formatValidationLine, loadEurnnData, loadEurnnWeights, trainEurnn } from '../lib/walkthroughs/eurnn';
-import { getWalkthrough } from '../lib/walkthroughs';
+import { getWalkthrough } from '../lib/cli/main';
 
 const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, '../../test/fixtures/eurnn-torch.json'), 'utf8')) as { permutation: number[]; shuffle70000Head: number[] };
 

@@ -8,10 +8,11 @@ import { useBackend } from '../lib/backend';
 import { loadMnist } from '../lib/data/mnist';
 import { psmnistPermutation } from '../lib/data/random';
 import { loadModel, readTrainingState, saveModel } from '../lib/train/checkpoint';
-import { getWalkthrough } from '../lib/walkthroughs';
+import { getWalkthrough } from '../lib/cli/main';
+import { loadPsmnist } from '../lib/data/psmnist';
 import { historyChart, ModelCheckpoint } from '../lib/train/model-checkpoint';
 import { TrainContext } from '../lib/train/loop';
-import { buildLmuModel, LMU_DEFAULTS, lmuOptimizer, lmuWeightsDir, loadLmuModel, loadLmuTrainingLog, loadPsmnist, trainLmu, validationAccuracyAtBestLoss } from '../lib/walkthroughs/lmu';
+import { buildLmuModel, LMU_DEFAULTS, lmuOptimizer, lmuWeightsDir, loadLmuModel, loadLmuTrainingLog, trainLmu, validationAccuracyAtBestLoss } from '../lib/walkthroughs/lmu';
 
 test.before(async () => {
   await useBackend('wasm', { quiet: true });

@@ -7,19 +7,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { trainingDevice } from '../backend';
 import { SequenceDataset } from '../data/batches';
 import { loadMnist, Mnist, MNIST_PIXELS } from '../data/mnist';
 import { psmnistPermutation, RandomState } from '../data/random';
 import { inversePermutation, permutePixels, scaleImages } from '../data/transforms';
 import { Figure, lineChart } from '../plot/charts';
 import { buildEurnnModel } from '../models/eurnn';
-import { getEurnnEngine, getEurnnThreads } from '../kernels/eurnn';
-import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
+import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, TRAINING_LOG } from '../train/checkpoint';
 import { evaluate, losses, trainableVariables } from '../train/loop';
-import { formatDuration, ProgressBar } from '../train/progress';
+import { ProgressBar } from '../train/progress';
 import { RMSprop } from '../train/rmsprop';
-import { CliFlags, printSummary, registerWalkthrough, trainCommandLine } from './registry';
+import type { TrainingLog } from './training-log';
 
 /** The original notebook's constants. */
 export const EURNN_DEFAULTS = {
@@ -295,13 +293,16 @@ export function eurnnWeightsDir(): string {
 }
 
 /** What train writes beside the weights (training-log.json). */
-export interface EurnnTrainingLog {
-  history: EurnnHistory;
-  testAccuracy: number;
+export interface EurnnTrainingLog extends TrainingLog<EurnnHistory> {
+  /** The EURNN kernel's engine ('wasm' or 'js'). */
+  engine: string;
+  validImages: number;
   steps: number;
-  msPerStep: number;
+  validationSeconds: number;
+  /** Wall-clock seconds of the training loops, over every run of a resumed training. */
   totalSeconds: number;
-  [key: string]: unknown;
+  timing: EurnnTiming;
+  testLoss: number;
 }
 
 /**
@@ -320,87 +321,17 @@ export function loadEurnnWeights(dir: string = eurnnWeightsDir()): { model: tf.L
   return { model, log };
 }
 
-// ---- the CLI ------------------------------------------------------------------------------------
-
-async function trainCommand(flags: CliFlags): Promise<void> {
-  const out = path.resolve(flags.out ?? eurnnWeightsDir());
-  const checkpointDir = `${out}-checkpoint`; // beside the output folder, which is replaced whole
-  const steps = flags.steps ?? EURNN_DEFAULTS.numSteps;
-  const data = await loadEurnnData({ limit: flags.limit });
-  console.log(
-    `data: ${data.train.size} training, ${data.valid.size} validation, ${data.test.size} test sequences [784, 1]; ` +
-      `EURNN engine ${getEurnnEngine()}, ${getEurnnThreads()} threads`,
-  );
-  const r = await trainEurnn({ data, steps, checkpointDir, resume: flags.resume });
-  const test = await evaluate(r.model, data.test, { batchSize: EURNN_DEFAULTS.testBatchSize, progress: false });
-  await saveModel(r.model, out);
-  writeJsonAtomically(path.join(out, TRAINING_LOG), {
-    walkthrough: 'eurnn',
-    command: trainCommandLine('eurnn', flags),
-    backend: tf.getBackend(),
-    engine: getEurnnEngine(),
-    threads: getEurnnThreads(),
-    device: trainingDevice(),
-    tfjs: tf.version_core,
-    date: new Date().toISOString(),
-    params: r.model.countParams(),
-    trainImages: data.train.size,
-    validImages: data.valid.size,
-    testImages: data.test.size,
-    steps,
-    msPerStep: r.msPerStep,
-    validationSeconds: r.timing.validationMs / 1000,
-    totalSeconds: r.timing.wallSeconds,
-    timing: r.timing,
-    testAccuracy: test.accuracy,
-    testLoss: test.loss,
-    history: r.history,
-  });
-  fs.rmSync(checkpointDir, { recursive: true, force: true });
-  const t = r.timing;
-  console.log(`${t.steps} steps in ${formatDuration(t.wallSeconds)}: ${r.msPerStep.toFixed(1)} ms per training step, ${formatDuration(t.validationMs / 1000)} validating`);
-  console.log(`saved ${out} (model.json, weights.bin, training-log.json)`);
-  console.log(`Test Accuracy = ${(100 * test.accuracy).toFixed(2)}`);
-  r.model.dispose();
-  r.optimizer.dispose();
+/**
+ * Test accuracy in [0, 1] of trained weights (default the shipped ones) on the walkthrough's test
+ * split (the first `limit` of it when given).
+ * @see notebooks/03-eurnn-psmnist.ipynb
+ */
+export async function evaluateEurnn(options: { dir?: string; limit?: number } = {}): Promise<number> {
+  const { model } = loadEurnnWeights(options.dir);
+  try {
+    const data = await loadEurnnData({ limit: options.limit });
+    return (await evaluate(model, data.test, { batchSize: EURNN_DEFAULTS.testBatchSize, progress: false })).accuracy;
+  } finally {
+    model.dispose();
+  }
 }
-
-async function evalCommand(flags: CliFlags): Promise<number> {
-  const { model } = loadEurnnWeights(flags.weights ? path.resolve(flags.weights) : undefined);
-  const data = await loadEurnnData({ limit: flags.limit });
-  const test = await evaluate(model, data.test, { batchSize: EURNN_DEFAULTS.testBatchSize, progress: false });
-  model.dispose();
-  return test.accuracy;
-}
-
-registerWalkthrough({
-  name: 'eurnn',
-  title: 'efficient unitary RNN (capacity 2, modReLU, 256 complex units), permuted pixel MNIST',
-  notebook: 'notebooks/03-eurnn-psmnist.ipynb',
-  torchPeer: 'eurnn',
-  trainFlags: ['steps', 'limit', 'resume', 'out'],
-  evalFlags: ['weights', 'limit'],
-  summary: async () => printSummary(buildEurnnModel()),
-  train: trainCommand,
-  evaluate: evalCommand,
-  async benchStep() {
-    const { batchSize } = EURNN_DEFAULTS;
-    const model = buildEurnnModel();
-    const optimizer = new RMSprop({ learningRate: EURNN_DEFAULTS.learningRate });
-    const x = tf.randomUniform([batchSize, 784, 1], 0, 1, 'float32', 1);
-    const y = tf.randomUniform([batchSize], 0, 10, 'int32', 2);
-    return {
-      batchSize,
-      async step() {
-        const cost = optimizer.minimize(() => losses.sparseCrossEntropyFromLogits(model.apply(x, { training: true }) as tf.Tensor, y), true)!;
-        await cost.data();
-        cost.dispose();
-      },
-      dispose() {
-        tf.dispose([x, y]);
-        optimizer.dispose();
-        model.dispose();
-      },
-    };
-  },
-});

@@ -7,17 +7,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { oneOf, positiveInteger, positiveNumber } from '../checks';
 import { SequenceDataset } from '../data/batches';
-import { loadMnist, Mnist, MNIST_PIXELS } from '../data/mnist';
-import { psmnistPermutation } from '../data/random';
-import { permutePixels, scaleImages } from '../data/transforms';
-import { trainingDevice } from '../backend';
+import { loadPsmnist, PsmnistData } from '../data/psmnist';
 import { buildKerasLmuModel, buildNengoLmuModel, LmuModelOptions } from '../models/lmu';
-import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, startEpochs, TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
-import { Callback, evaluate, fit, History, losses, trainableVariables, trainStep } from '../train/loop';
+import { loadWeightsInto, readTrainingLog, saveModel, shippedWeightsDir, startEpochs } from '../train/checkpoint';
+import { Callback, evaluate, fit, History, losses } from '../train/loop';
 import { EpochCheckpoint, HistoryPlot, ModelCheckpoint, ModelCheckpointState } from '../train/model-checkpoint';
-import { GradientWorkers, trainingThreads } from '../train/parallel';
-import { CliFlags, printSummary, registerWalkthrough, trainCommandLine } from './registry';
+import { GradientWorkers, ModelRecipe, trainingThreads } from '../train/parallel';
+import type { TrainingLog } from './training-log';
 
 /** The two walkthroughs. */
 export type LmuVariant = 'keras' | 'nengo';
@@ -34,16 +32,11 @@ export const LMU_DEFAULTS = {
   evalBatchSize: 200,
 } as const;
 
-const NAMES: Record<LmuVariant, string> = { keras: 'keras-lmu', nengo: 'nengo-lmu' };
+/** The CLI names of the two walkthroughs. */
+export const LMU_NAMES: Record<LmuVariant, string> = { keras: 'keras-lmu', nengo: 'nengo-lmu' };
 
 function checkVariant(variant: unknown): LmuVariant {
-  if (variant !== 'keras' && variant !== 'nengo') throw new Error(`variant must be 'keras' or 'nengo' (got ${JSON.stringify(variant)})`);
-  return variant;
-}
-
-function positiveInteger(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer (got ${String(v)})`);
-  return v;
+  return oneOf('variant', variant, ['keras', 'nengo'] as const);
 }
 
 /**
@@ -51,8 +44,7 @@ function positiveInteger(name: string, v: unknown): number {
  * @see notebooks/01-keras-lmu-psmnist.ipynb
  */
 export function lmuOptimizer(learningRate: number = LMU_DEFAULTS.learningRate): tf.Optimizer {
-  if (!(learningRate > 0) || !Number.isFinite(learningRate)) throw new Error(`learningRate must be a positive number (got ${learningRate})`);
-  return tf.train.adam(learningRate, 0.9, 0.999, 1e-7);
+  return tf.train.adam(positiveNumber('learningRate', learningRate), 0.9, 0.999, 1e-7);
 }
 
 /**
@@ -63,63 +55,13 @@ export function buildLmuModel(variant: LmuVariant, options: LmuModelOptions = {}
   return checkVariant(variant) === 'keras' ? buildKerasLmuModel(options) : buildNengoLmuModel(options);
 }
 
-// ---- data ----------------------------------------------------------------------------------------
-
-/** Options of loadPsmnist. */
-export interface PsmnistOptions {
-  /** Training images kept for validation, from the end of the training set. Default 0 (KerasLMU: 10,000). */
-  validation?: number;
-  /** Keep only the first `limit` training and test images (the validation share scaled to 1/6 of them). Default all. */
-  limit?: number;
-  /** Seed of the permutation. Default 0. */
-  seed?: number;
-  /** MNIST already loaded. Default: loadMnist(). */
-  mnist?: Mnist;
-}
-
-/** psMNIST as the walkthroughs use it: [N, 784, 1] sequences in [0, 1], permuted. */
-export interface PsmnistData {
-  train: SequenceDataset;
-  /** The last `validation` training images, when asked for. */
-  validation?: SequenceDataset;
-  test: SequenceDataset;
-  /** RandomState(seed).permutation(784): step i reads pixel permutation[i]. */
-  permutation: Int32Array;
-}
-
 /**
- * Loads MNIST, scales it to [0, 1], flattens each image to 784 steps of one pixel and permutes
- * the steps with RandomState(seed).permutation(784); the last `validation` training images
- * become the validation set (KerasLMU: X_train[50000:]).
+ * How a gradient worker thread rebuilds the walkthrough's model (lib/train/parallel.ts).
  * @see notebooks/01-keras-lmu-psmnist.ipynb
  */
-export async function loadPsmnist(options: PsmnistOptions = {}): Promise<PsmnistData> {
-  const seed = options.seed ?? 0;
-  if (!Number.isInteger(seed) || seed < 0) throw new Error(`seed must be a non-negative integer (got ${seed})`);
-  const limit = options.limit === undefined ? Infinity : positiveInteger('limit', options.limit);
-  const mnist = options.mnist ?? (await loadMnist());
-  const permutation = psmnistPermutation(seed);
-  const nAll = Math.min(limit, mnist.trainLabels.length);
-  let nValidation = options.validation ?? 0;
-  if (!Number.isInteger(nValidation) || nValidation < 0 || nValidation >= mnist.trainLabels.length) {
-    throw new Error(`validation must be an integer in [0, ${mnist.trainLabels.length}) (got ${options.validation})`);
-  }
-  if (options.limit !== undefined) nValidation = Math.round((nValidation * nAll) / mnist.trainLabels.length);
-  const nTrain = nAll - nValidation;
-  const nTest = Math.min(limit, mnist.testLabels.length);
-  const sequences = (bytes: Uint8Array, labels: Uint8Array, from: number, to: number) =>
-    new SequenceDataset({
-      images: permutePixels(scaleImages(bytes.subarray(from * MNIST_PIXELS, to * MNIST_PIXELS)), permutation),
-      labels: labels.subarray(from, to),
-      steps: MNIST_PIXELS,
-      features: 1,
-    });
-  return {
-    train: sequences(mnist.trainImages, mnist.trainLabels, 0, nTrain),
-    validation: nValidation > 0 ? sequences(mnist.trainImages, mnist.trainLabels, nTrain, nAll) : undefined,
-    test: sequences(mnist.testImages, mnist.testLabels, 0, nTest),
-    permutation,
-  };
+export function lmuModelRecipe(variant: LmuVariant, options: LmuModelOptions = {}): ModelRecipe {
+  const exportName = checkVariant(variant) === 'keras' ? 'buildKerasLmuModel' : 'buildNengoLmuModel';
+  return { module: require.resolve('../models/lmu'), exportName, args: [options] };
 }
 
 // ---- training -----------------------------------------------------------------------------------
@@ -193,8 +135,7 @@ export async function trainLmu(options: TrainLmuOptions): Promise<TrainLmuResult
   const { initialEpoch, history, epochSeconds, state } = await startEpochs(options.resume, dir, model, optimizer, epochs);
   if (checkpoint && state?.checkpoint) checkpoint.resumeFrom(state.checkpoint as ModelCheckpointState);
 
-  const workers =
-    threads > 1 ? await GradientWorkers.start({ module: require.resolve('../models/lmu'), exportName: variant === 'keras' ? 'buildKerasLmuModel' : 'buildNengoLmuModel', args: [modelOptions] }, { threads }) : undefined;
+  const workers = threads > 1 ? await GradientWorkers.start(lmuModelRecipe(variant, modelOptions), { threads }) : undefined;
   // after the ModelCheckpoint, so that each epoch's saved state includes that epoch's best
   const bookkeeping = new EpochCheckpoint({ dir, epochSeconds, extraState: () => ({ checkpoint: checkpoint?.getState() }) });
   const callbacks: Callback[] = [...(checkpoint ? [checkpoint] : []), bookkeeping];
@@ -245,7 +186,7 @@ export function validationAccuracyAtBestLoss(history: History): { epoch: number;
  * @see notebooks/01-keras-lmu-psmnist.ipynb
  */
 export function lmuWeightsDir(variant: LmuVariant): string {
-  return shippedWeightsDir(NAMES[checkVariant(variant)]);
+  return shippedWeightsDir(LMU_NAMES[checkVariant(variant)]);
 }
 
 /**
@@ -254,7 +195,7 @@ export function lmuWeightsDir(variant: LmuVariant): string {
  * @see notebooks/01-keras-lmu-psmnist.ipynb
  */
 export function loadLmuModel(variant: LmuVariant, dir: string = lmuWeightsDir(variant)): tf.LayersModel {
-  const name = NAMES[checkVariant(variant)];
+  const name = LMU_NAMES[checkVariant(variant)];
   for (const file of ['model.json', 'weights.bin']) {
     const p = path.join(dir, file);
     if (!fs.existsSync(p)) {
@@ -271,33 +212,34 @@ export function loadLmuModel(variant: LmuVariant, dir: string = lmuWeightsDir(va
   return model;
 }
 
+/**
+ * Test accuracy in [0, 1] of trained weights (default the shipped ones) on psMNIST's test images
+ * (the first `limit` of them when given).
+ * @see notebooks/01-keras-lmu-psmnist.ipynb
+ */
+export async function evaluateLmu(variant: LmuVariant, options: { dir?: string; limit?: number; progress?: string | false } = {}): Promise<number> {
+  const model = loadLmuModel(variant, options.dir);
+  try {
+    const data = await loadPsmnist({ limit: options.limit });
+    return (await evaluate(model, data.test, { batchSize: LMU_DEFAULTS.evalBatchSize, progress: options.progress ?? false })).accuracy;
+  } finally {
+    model.dispose();
+  }
+}
+
 /** What the CLI's `train` writes beside the weights (training-log.json). */
-export interface LmuTrainingLog {
-  walkthrough: string;
-  command: string;
-  /** Initialiser and shuffle seed (absent in logs written before `--seed`: 0). */
-  seed?: number;
+export interface LmuTrainingLog extends TrainingLog<History> {
   /** The global gradient-norm clip, when the training used one (`--clipnorm`). */
   clipNorm?: number;
-  backend: string;
-  device: string;
-  threads: number;
-  date: string;
-  params: number;
-  trainImages: number;
   validationImages: number;
-  testImages: number;
   epochs: number;
   epochSeconds: number[];
   meanEpochSeconds: number;
-  msPerStep: number;
-  testAccuracy: number;
   /** 'keras': the epoch (1-based) whose model was kept, and KerasLMU's "Maximum validation accuracy". */
   bestEpoch?: number;
   maxValidationAccuracy?: number;
   /** 'nengo': the test accuracy before training. */
   initialTestAccuracy?: number;
-  history: History;
 }
 
 /**
@@ -305,144 +247,5 @@ export interface LmuTrainingLog {
  * @see notebooks/01-keras-lmu-psmnist.ipynb
  */
 export function loadLmuTrainingLog(variant: LmuVariant, dir: string = lmuWeightsDir(variant)): LmuTrainingLog {
-  return readTrainingLog<LmuTrainingLog>(dir, NAMES[checkVariant(variant)]);
-}
-
-// ---- the CLI -------------------------------------------------------------------------------------
-
-const mean = (a: number[]) => (a.length ? a.reduce((s, v) => s + v, 0) / a.length : NaN);
-
-async function trainCommand(variant: LmuVariant, flags: CliFlags): Promise<void> {
-  const name = NAMES[variant];
-  const out = path.resolve(flags.out ?? lmuWeightsDir(variant));
-  // beside the output folder, which is replaced whole at each save
-  const checkpointDir = `${out}-checkpoint`;
-  const t0 = Date.now();
-  const data = await loadPsmnist({ validation: LMU_DEFAULTS.validation[variant], limit: flags.limit });
-  console.log(`data: ${data.train.size} training, ${data.validation?.size ?? 0} validation, ${data.test.size} test sequences of [784, 1]`);
-  const seed = flags.seed ?? 0;
-  let initialTestAccuracy: number | undefined;
-  if (variant === 'nengo') {
-    // the untrained model is the same on a resumed run (same seed), so this is measured every time
-    const initial = buildLmuModel(variant, { seed });
-    initialTestAccuracy = (await evaluate(initial, data.test, { batchSize: LMU_DEFAULTS.evalBatchSize, progress: false })).accuracy;
-    initial.dispose();
-    console.log(`Initial test accuracy: ${(initialTestAccuracy * 100).toFixed(2)}%`);
-  }
-  // KerasLMU's checkpoint keeps the best model inside the checkpoint folder while training runs, so
-  // that the folder alone resumes a run and `out` only ever holds a finished training
-  const best = path.join(checkpointDir, 'best');
-  const r = await trainLmu({ variant, data, epochs: flags.epochs, out: variant === 'keras' ? best : undefined, checkpointDir, resume: flags.resume, seed, clipNorm: flags.clipnorm });
-  const trained = variant === 'keras' ? loadLmuModel(variant, best) : r.model;
-  await saveModel(trained, out);
-  const test = await evaluate(trained, data.test, { batchSize: LMU_DEFAULTS.evalBatchSize, progress: false });
-  const atBest = variant === 'keras' ? validationAccuracyAtBestLoss(r.history) : undefined;
-  const log: LmuTrainingLog = {
-    walkthrough: name,
-    command: trainCommandLine(name, flags),
-    seed,
-    ...(flags.clipnorm !== undefined ? { clipNorm: flags.clipnorm } : {}),
-    backend: tf.getBackend(),
-    device: trainingDevice(),
-    threads: r.threads,
-    date: new Date().toISOString(),
-    params: r.model.countParams(),
-    trainImages: data.train.size,
-    validationImages: data.validation?.size ?? 0,
-    testImages: data.test.size,
-    epochs: r.history.epoch.length,
-    epochSeconds: r.epochSeconds,
-    meanEpochSeconds: mean(r.epochSeconds),
-    msPerStep: r.msPerStep,
-    testAccuracy: test.accuracy,
-    ...(atBest ? { bestEpoch: atBest.epoch + 1, maxValidationAccuracy: atBest.accuracy } : {}),
-    ...(initialTestAccuracy !== undefined ? { initialTestAccuracy } : {}),
-    history: r.history,
-  };
-  writeJsonAtomically(path.join(out, TRAINING_LOG), log);
-  fs.rmSync(checkpointDir, { recursive: true, force: true });
-  console.log(`total ${((Date.now() - t0) / 1000).toFixed(0)} s; ${log.meanEpochSeconds.toFixed(0)} s per epoch, ${r.msPerStep.toFixed(0)} ms per step (${r.threads} threads, ${log.backend})`);
-  if (atBest) console.log(`Maximum validation accuracy: ${(atBest.accuracy * 100).toFixed(2)}% (epoch ${atBest.epoch + 1})`);
-  console.log(`saved ${out} (model.json, weights.bin, training-log.json)`);
-  console.log(`${variant === 'nengo' ? 'Final test accuracy' : 'Test accuracy'}: ${(test.accuracy * 100).toFixed(2)}%`);
-  if (trained !== r.model) trained.dispose();
-  r.model.dispose();
-}
-
-async function evalCommand(variant: LmuVariant, flags: CliFlags): Promise<number> {
-  const model = loadLmuModel(variant, flags.weights ? path.resolve(flags.weights) : undefined);
-  try {
-    const data = await loadPsmnist({ limit: flags.limit });
-    return (await evaluate(model, data.test, { batchSize: LMU_DEFAULTS.evalBatchSize, progress: false })).accuracy;
-  } finally {
-    model.dispose();
-  }
-}
-
-/**
- * KerasLMU's walkthrough from the terminal (`npm start`): the data, the permutation, the model, the
- * shipped training's log, then the kept model on the test set.
- */
-async function replayKeras(): Promise<number> {
-  const data = await loadPsmnist({ validation: LMU_DEFAULTS.validation.keras });
-  console.log(`permutation: RandomState(0).permutation(784) = [${Array.from(data.permutation.subarray(0, 6)).join(', ')}, …]`);
-  for (const [name, ds] of [['Training', data.train], ['Validation', data.validation!], ['Testing', data.test]] as const) {
-    console.log(`${name} input/target shapes: (${ds.size}, 784, 1), (${ds.size},)`);
-  }
-  const log = loadLmuTrainingLog('keras');
-  const model = loadLmuModel('keras');
-  try {
-    console.log(`model: LMU(memory_d 1, order 256, theta 784, SimpleRNN(212)) + Dense(10), ${model.countParams().toLocaleString('en-US')} parameters`);
-    console.log(`trained with '${log.command}': ${log.epochs} epochs, ${log.meanEpochSeconds.toFixed(0)} s per epoch on ${log.backend} (${log.device}, ${log.threads} threads)`);
-    const acc = log.history.history.val_accuracy ?? [];
-    console.log(`validation accuracy by epoch: ${acc.map((a) => (100 * a).toFixed(2)).join(', ')}`);
-    const best = validationAccuracyAtBestLoss(log.history);
-    console.log(`Maximum validation accuracy: ${(best.accuracy * 100).toFixed(2)}% (epoch ${best.epoch + 1}, the model kept)`);
-    return (await evaluate(model, data.test, { batchSize: LMU_DEFAULTS.evalBatchSize, progress: 'Test' })).accuracy;
-  } finally {
-    model.dispose();
-  }
-}
-
-for (const variant of ['keras', 'nengo'] as const) {
-  registerWalkthrough({
-    name: NAMES[variant],
-    title:
-      variant === 'keras'
-        ? "KerasLMU's psMNIST example: LMU(order 256, θ 784, SimpleRNN 212) + Dense(10)"
-        : "NengoDL's LMU example: the LMU cell from its parts (212 units, order 256, θ 784)",
-    notebook: variant === 'keras' ? 'notebooks/01-keras-lmu-psmnist.ipynb' : 'notebooks/02-nengo-lmu-psmnist.ipynb',
-    torchPeer: 'lmu-fft',
-    trainFlags: ['epochs', 'limit', 'resume', 'out', 'seed', 'clipnorm'],
-    evalFlags: ['weights', 'limit'],
-    summary: async () => printSummary(buildLmuModel(variant, { seed: 0 })),
-    train: (flags) => trainCommand(variant, flags),
-    evaluate: (flags) => evalCommand(variant, flags),
-    replay: variant === 'keras' ? replayKeras : undefined,
-    async benchStep() {
-      const batchSize = LMU_DEFAULTS.batchSize;
-      const threads = trainingThreads();
-      const modelOptions: LmuModelOptions = { seed: 0 };
-      const model = buildLmuModel(variant, modelOptions);
-      const optimizer = lmuOptimizer();
-      const workers =
-        threads > 1 ? await GradientWorkers.start({ module: require.resolve('../models/lmu'), exportName: variant === 'keras' ? 'buildKerasLmuModel' : 'buildNengoLmuModel', args: [modelOptions] }, { threads }) : undefined;
-      const vars = trainableVariables(model);
-      const x = tf.randomUniform([batchSize, MNIST_PIXELS, 1], 0, 1, 'float32', 1);
-      const y = tf.randomUniform([batchSize], 0, 10, 'int32', 2);
-      console.log(`${NAMES[variant]}: ${threads} thread${threads > 1 ? 's' : ''} per step (SEQMNIST_THREADS to change)`);
-      return {
-        batchSize,
-        async step() {
-          await trainStep(model, optimizer, vars, x, y, losses.sparseCrossEntropyFromLogits, workers);
-        },
-        dispose() {
-          void workers?.terminate();
-          tf.dispose([x, y]);
-          optimizer.dispose();
-          model.dispose();
-        },
-      };
-    },
-  });
+  return readTrainingLog<LmuTrainingLog>(dir, LMU_NAMES[checkVariant(variant)]);
 }

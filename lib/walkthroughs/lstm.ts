@@ -2,12 +2,11 @@
  * The LSTM walkthrough (notebooks/05-lstm-pixel-row.ipynb): MNIST resized to 14×14, read
  * pixel by pixel (196 steps of 1) or row by row (14 steps of 14) by three stacked 8-unit LSTMs,
  * trained with RMSprop, ReduceLROnPlateau and EarlyStopping on an augmented training set.
- * Registers the CLI walkthroughs 'lstm-pixel' and 'lstm-row'.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { trainingDevice } from '../backend';
+import { oneOf, positiveInteger, positiveNumber } from '../checks';
 import { RandomRotation, RandomTranslation, ImageAugmentation } from '../data/augment';
 import { SequenceDataset } from '../data/batches';
 import { loadMnist, Mnist } from '../data/mnist';
@@ -17,9 +16,9 @@ import { digitDataUri } from '../plot/digit';
 import { Figure, lineChart, sliderFigure } from '../plot/charts';
 import { buildStackedLstm, buildStackedLstmPerStep, transferLstmWeights } from '../models/lstm';
 import { EarlyStopping, getLearningRate, ReduceLROnPlateau, setLearningRate } from '../train/callbacks';
-import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, startEpochs, TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
+import { loadWeightsInto, readTrainingLog, saveModel, shippedWeightsDir, startEpochs } from '../train/checkpoint';
 import { Callback, evaluate, fit, History, losses, TrainContext } from '../train/loop';
-import { CliFlags, printSummary, registerWalkthrough, trainCommandLine } from './registry';
+import type { TrainingLog } from './training-log';
 
 /** The two ways of reading an image. */
 export type LstmVariant = 'pixel' | 'row';
@@ -41,8 +40,7 @@ export const LSTM_DEFAULTS = {
 } as const;
 
 function checkVariant(variant: unknown): LstmVariant {
-  if (variant !== 'pixel' && variant !== 'row') throw new Error(`variant must be 'pixel' or 'row' (got ${JSON.stringify(variant)})`);
-  return variant;
+  return oneOf('variant', variant, ['pixel', 'row'] as const);
 }
 
 /**
@@ -55,8 +53,7 @@ function checkVariant(variant: unknown): LstmVariant {
  * @see notebooks/05-lstm-pixel-row.ipynb
  */
 export function kerasRmsprop(learningRate: number = LSTM_DEFAULTS.learningRate): tf.Optimizer {
-  if (!(learningRate > 0) || !Number.isFinite(learningRate)) throw new Error(`learningRate must be a positive number (got ${learningRate})`);
-  return tf.train.rmsprop(learningRate, 0.9, 0, 1e-7, false);
+  return tf.train.rmsprop(positiveNumber('learningRate', learningRate), 0.9, 0, 1e-7, false);
 }
 
 /**
@@ -116,9 +113,7 @@ export async function loadLstmData(options: LstmDataOptions): Promise<LstmData> 
   const variant = checkVariant(options.variant);
   const seed = options.seed ?? 0;
   if (!Number.isInteger(seed)) throw new Error(`seed must be an integer (got ${seed})`);
-  if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1)) {
-    throw new Error(`limit must be a positive integer (got ${options.limit})`);
-  }
+  if (options.limit !== undefined) positiveInteger('limit', options.limit);
   const mnist = options.mnist ?? (await loadMnist({ source: options.source }));
   const nTrain = Math.min(options.limit ?? Infinity, mnist.trainLabels.length);
   const nTest = Math.min(options.limit ?? Infinity, mnist.testLabels.length);
@@ -193,8 +188,7 @@ const bestDir = (dir: string) => `${dir}-best`;
  */
 export async function trainLstm(options: TrainLstmOptions): Promise<TrainLstmResult> {
   const { data } = options;
-  const epochs = options.epochs ?? LSTM_DEFAULTS.epochs;
-  if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`epochs must be a positive integer (got ${epochs})`);
+  const epochs = positiveInteger('epochs', options.epochs ?? LSTM_DEFAULTS.epochs);
   const seed = options.seed ?? 0;
   const freshEachEpoch = data.train instanceof AugmentedImageSource;
   const model = buildLstmModel(data.variant, { seed });
@@ -392,99 +386,38 @@ export function perStepFigure(image: ArrayLike<number>, predictions: number[][],
   });
 }
 
-// ---- the CLI ------------------------------------------------------------------------------------
-
-async function trainCommand(variant: LstmVariant, flags: CliFlags): Promise<void> {
-  const name = `lstm-${variant}`;
-  const out = path.resolve(flags.out ?? shippedWeightsDir(name));
-  // beside the output folder, which is replaced whole at each save
-  const checkpointDir = `${out}-checkpoint`;
-  const t0 = Date.now();
-  const seed = flags.seed ?? 0;
-  const fresh = flags.fresh ?? false;
-  const data = await loadLstmData({ variant, limit: flags.limit, seed, freshEachEpoch: fresh });
-  const drawn = fresh ? 'shuffled and augmented afresh every epoch (--fresh)' : "augmented once, as the original's cache";
-  console.log(`data: ${data.train.size} training images (${drawn}), ${data.test.size} test images, [${LSTM_SEQUENCES[variant].join(', ')}] sequences; seed ${seed}`);
-  const r = await trainLstm({ data, epochs: flags.epochs, seed, checkpointDir, resume: flags.resume });
-  const test = await evaluate(r.model, data.test, { batchSize: LSTM_DEFAULTS.testSize, loss: losses.sparseCrossEntropy, progress: false });
-  const all = await evaluate(r.model, data.testAll, { batchSize: 1000, loss: losses.sparseCrossEntropy, progress: false });
-  await saveModel(r.model, out);
-  const epochs = r.history.epoch.length;
-  const h = r.history.history;
-  writeJsonAtomically(path.join(out, TRAINING_LOG), {
-    walkthrough: name,
-    command: trainCommandLine(name, flags),
-    backend: tf.getBackend(),
-    device: trainingDevice(),
-    tfjs: tf.version_core,
-    date: new Date().toISOString(),
-    params: r.model.countParams(),
-    seed,
-    augmentation: fresh ? 'fresh each epoch' : 'once (cached, as the original)',
-    trainImages: data.train.size,
-    testImages: data.test.size,
-    epochs,
-    weightsFromEpoch: r.weightsFromEpoch,
-    epochSeconds: r.epochSeconds,
-    meanEpochSeconds: r.epochSeconds.length ? r.epochSeconds.reduce((a, b) => a + b, 0) / r.epochSeconds.length : null,
-    totalSeconds: (Date.now() - t0) / 1000,
-    testAccuracy: test.accuracy,
-    testLoss: test.loss,
-    fullTestAccuracy: all.accuracy,
-    fullTestImages: data.testAll.size,
-    history: r.history,
-  });
-  fs.rmSync(checkpointDir, { recursive: true, force: true });
-  fs.rmSync(`${checkpointDir}-best`, { recursive: true, force: true });
-  console.log(`epochs: ${epochs}; best val_accuracy ${Math.max(...(h.val_accuracy ?? [0])).toFixed(4)}; weights from epoch ${r.weightsFromEpoch}`);
-  console.log(`saved ${out} (model.json, weights.bin, training-log.json)`);
-  console.log(`test accuracy: ${(test.accuracy * 100).toFixed(2)}%`);
-  console.log(`full test set (${data.testAll.size} images) accuracy: ${(all.accuracy * 100).toFixed(2)}%`);
-  r.model.dispose();
+/** What `train lstm-pixel|lstm-row` writes beside the weights (training-log.json). */
+export interface LstmTrainingLog extends TrainingLog<History> {
+  seed: number;
+  /** 'once (cached, as the original)' or 'fresh each epoch'. */
+  augmentation: string;
+  epochs: number;
+  /** The epoch (1-based) whose weights were saved (early stopping restores the best). */
+  weightsFromEpoch: number;
+  epochSeconds: number[];
+  meanEpochSeconds: number | null;
+  testLoss: number;
+  /** Accuracy on all test images (or `--limit` of them), beside the walkthrough's 1,000. */
+  fullTestAccuracy: number;
+  fullTestImages: number;
 }
 
-async function evalCommand(variant: LstmVariant, flags: CliFlags): Promise<number> {
-  const model = loadLstmWeights(variant, flags.weights ? path.resolve(flags.weights) : undefined);
-  const data = await loadLstmData({ variant, limit: flags.limit });
-  const test = await evaluate(model, data.test, { batchSize: LSTM_DEFAULTS.testSize, loss: losses.sparseCrossEntropy, progress: false });
-  const all = await evaluate(model, data.testAll, { batchSize: 1000, loss: losses.sparseCrossEntropy, progress: false });
-  // the CLI prints 'test accuracy' (the walkthrough's 1,000 images) from the return value
-  console.log(`full test set (${data.testAll.size} images) accuracy: ${(all.accuracy * 100).toFixed(2)}%`);
-  model.dispose();
-  return test.accuracy;
-}
-
-for (const variant of ['pixel', 'row'] as const) {
-  const [steps, features] = LSTM_SEQUENCES[variant];
-  registerWalkthrough({
-    name: `lstm-${variant}`,
-    title: `stacked LSTM, ${variant === 'pixel' ? 'pixel by pixel (196 steps)' : 'row by row (14 steps)'}, 14×14 augmented MNIST`,
-    notebook: 'notebooks/05-lstm-pixel-row.ipynb',
-    torchPeer: `lstm-${variant}`,
-    trainFlags: ['epochs', 'limit', 'resume', 'out', 'seed', 'fresh'],
-    evalFlags: ['weights', 'limit'],
-    summary: async () => printSummary(buildLstmModel(variant, { seed: 0 })),
-    train: (flags) => trainCommand(variant, flags),
-    evaluate: (flags) => evalCommand(variant, flags),
-    async benchStep() {
-      const batchSize = LSTM_DEFAULTS.batchSize;
-      const model = buildLstmModel(variant, { seed: 0 });
-      const optimizer = kerasRmsprop();
-      const x = tf.randomUniform([batchSize, steps, features], 0, 1, 'float32', 1);
-      const y = tf.randomUniform([batchSize], 0, 10, 'int32', 2);
-      return {
-        batchSize,
-        async step() {
-          const cost = optimizer.minimize(() => losses.sparseCrossEntropy(model.apply(x, { training: true }) as tf.Tensor, y), true);
-          await cost!.data();
-          cost!.dispose();
-        },
-        dispose() {
-          tf.dispose([x, y]);
-          optimizer.dispose();
-          model.dispose();
-        },
-      };
-    },
-  });
+/**
+ * Test accuracy in [0, 1] of trained weights (default the shipped ones) on the walkthrough's 1,000
+ * test images, and on all test images (the first `limit` of them when given).
+ * @see notebooks/05-lstm-pixel-row.ipynb
+ */
+export async function evaluateLstm(
+  variant: LstmVariant,
+  options: { dir?: string; limit?: number } = {},
+): Promise<{ accuracy: number; fullAccuracy: number; fullImages: number }> {
+  const model = loadLstmWeights(variant, options.dir);
+  try {
+    const data = await loadLstmData({ variant, limit: options.limit });
+    const test = await evaluate(model, data.test, { batchSize: LSTM_DEFAULTS.testSize, loss: losses.sparseCrossEntropy, progress: false });
+    const all = await evaluate(model, data.testAll, { batchSize: 1000, loss: losses.sparseCrossEntropy, progress: false });
+    return { accuracy: test.accuracy, fullAccuracy: all.accuracy, fullImages: data.testAll.size };
+  } finally {
+    model.dispose();
+  }
 }

@@ -7,19 +7,19 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { trainingDevice } from '../backend';
+import { positiveInteger, positiveNumber } from '../checks';
 import { SequenceDataset } from '../data/batches';
 import { loadMnist, Mnist, MNIST_PIXELS } from '../data/mnist';
 import { psmnistPermutation } from '../data/random';
 import { normalize, permutePixels, scaleImages } from '../data/transforms';
 import { Figure, lineChart } from '../plot/charts';
 import { buildTcnModel, TcnModelOptions } from '../models/tcn';
-import { loadWeightsInto, readTrainingLog, saveModel, shippedWeightsDir, startEpochs, TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
-import { Callback, evaluate, fit, History, losses, trainableVariables, trainStep } from '../train/loop';
+import { loadWeightsInto, readTrainingLog, shippedWeightsDir, startEpochs, TRAINING_LOG } from '../train/checkpoint';
+import { Callback, evaluate, fit, History, losses } from '../train/loop';
 import { EpochCheckpoint } from '../train/model-checkpoint';
-import { GradientWorkers, trainingThreads } from '../train/parallel';
-import { formatDuration, formatMetric, ProgressBar } from '../train/progress';
-import { CliFlags, printSummary, registerWalkthrough, trainCommandLine } from './registry';
+import { GradientWorkers, ModelRecipe, trainingThreads } from '../train/parallel';
+import { formatMetric, ProgressBar } from '../train/progress';
+import type { TrainingLog } from './training-log';
 
 /** The original notebook's settings. */
 export const TCN_DEFAULTS = {
@@ -43,18 +43,12 @@ export const TCN_DEFAULTS = {
   std: 0.3081,
 } as const;
 
-function positiveInteger(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer (got ${String(v)})`);
-  return v;
-}
-
 /**
  * Adam as PyTorch sets it up (β 0.9 / 0.999, ε 1e-8; tfjs defaults to ε 1e-7).
  * @see notebooks/04-tcn-smnist.ipynb
  */
 export function tcnOptimizer(learningRate: number = TCN_DEFAULTS.learningRate): tf.Optimizer {
-  if (!(learningRate > 0)) throw new Error(`learningRate must be a positive number (got ${learningRate})`);
-  return tf.train.adam(learningRate, 0.9, 0.999, 1e-8);
+  return tf.train.adam(positiveNumber('learningRate', learningRate), 0.9, 0.999, 1e-8);
 }
 
 // ---- data ----------------------------------------------------------------------------------------
@@ -94,6 +88,14 @@ export async function loadTcnData(options: TcnDataOptions = {}): Promise<TcnData
     return new SequenceDataset({ images, labels: labels.subarray(0, n), steps: MNIST_PIXELS, features: 1 });
   };
   return { train: split(mnist.trainImages, mnist.trainLabels), test: split(mnist.testImages, mnist.testLabels), permutation };
+}
+
+/**
+ * How a gradient worker thread rebuilds the walkthrough's model (lib/train/parallel.ts).
+ * @see notebooks/04-tcn-smnist.ipynb
+ */
+export function tcnModelRecipe(options: TcnModelOptions = {}): ModelRecipe {
+  return { module: require.resolve('../models/tcn'), exportName: 'buildTcnModel', args: [options] };
 }
 
 // ---- training ------------------------------------------------------------------------------------
@@ -193,9 +195,7 @@ export async function trainTcn(options: TrainTcnOptions): Promise<TrainTcnResult
   const dir = options.checkpointDir;
   const { initialEpoch, history, epochSeconds } = await startEpochs(options.resume, dir, model, optimizer, epochs);
 
-  const workers = threads > 1
-    ? await GradientWorkers.start({ module: require.resolve('../models/tcn'), exportName: 'buildTcnModel', args: [modelOptions] }, { loss: 'nll', threads })
-    : undefined;
+  const workers = threads > 1 ? await GradientWorkers.start(tcnModelRecipe(modelOptions), { loss: 'nll', threads }) : undefined;
   const timing = new EpochCheckpoint({ dir, epochSeconds });
   const callbacks: Callback[] = [timing];
   if (options.progress !== false) callbacks.push(tcnProgress(data.train.numBatches(batchSize), data.test.size));
@@ -251,14 +251,11 @@ export function tcnWeightsDir(permute = false): string {
 }
 
 /** What `train tcn` writes beside the weights (training-log.json). */
-export interface TcnTrainingLog {
-  history: History;
-  epochSeconds: number[];
-  msPerStep: number;
-  testAccuracy: number;
+export interface TcnTrainingLog extends TrainingLog<History> {
   seed: number;
   permute: boolean;
-  [key: string]: unknown;
+  epochs: number;
+  epochSeconds: number[];
 }
 
 /**
@@ -278,95 +275,17 @@ export function loadTcnWeights(options: { permute?: boolean; dir?: string } = {}
   return { model, log };
 }
 
-// ---- the CLI -------------------------------------------------------------------------------------
-
-async function trainCommand(flags: CliFlags): Promise<void> {
-  const permute = flags.permute ?? false;
-  const out = path.resolve(flags.out ?? tcnWeightsDir(permute));
-  const checkpointDir = `${out}-checkpoint`; // beside the output folder, which is replaced whole
-  const epochs = flags.epochs ?? TCN_DEFAULTS.epochs;
-  const data = await loadTcnData({ permute, limit: flags.limit });
-  const threads = trainingThreads();
-  console.log(`data: ${data.train.size} training, ${data.test.size} test sequences [784, 1]${permute ? ', permuted' : ''}; ${threads} thread(s)`);
-  const t0 = Date.now();
-  const seed = flags.seed ?? TCN_DEFAULTS.seed;
-  const r = await trainTcn({ data, epochs, checkpointDir, resume: flags.resume, threads, seed });
-  const testAccuracy = r.history.history.val_accuracy[r.history.history.val_accuracy.length - 1];
-  await saveModel(r.model, out);
-  const log: TcnTrainingLog = {
-    walkthrough: 'tcn',
-    command: trainCommandLine('tcn', flags),
-    backend: tf.getBackend(),
-    threads,
-    device: trainingDevice(),
-    tfjs: tf.version_core,
-    date: new Date().toISOString(),
-    params: r.model.countParams(),
-    seed,
-    permute,
-    trainImages: data.train.size,
-    testImages: data.test.size,
-    epochs,
-    msPerStep: r.msPerStep,
-    epochSeconds: r.epochSeconds,
-    wallSecondsThisRun: (Date.now() - t0) / 1000,
-    testAccuracy,
-    history: r.history,
-  };
-  writeJsonAtomically(path.join(out, TRAINING_LOG), log);
-  fs.rmSync(checkpointDir, { recursive: true, force: true });
-  console.log(`test accuracy per epoch: ${r.history.history.val_accuracy.map((a) => (100 * a).toFixed(2)).join(', ')}`);
-  console.log(`${r.msPerStep.toFixed(0)} ms per training step, ${r.epochSeconds.map((s) => formatDuration(s)).join(', ')} per epoch (training only)`);
-  console.log(`saved ${out} (model.json, weights.bin, training-log.json)`);
-  r.model.dispose();
-  r.optimizer.dispose();
+/**
+ * Test accuracy in [0, 1] of trained weights (default the shipped ones) on the test images (the
+ * first `limit` of them when given), permuted when `permute`.
+ * @see notebooks/04-tcn-smnist.ipynb
+ */
+export async function evaluateTcn(options: { permute?: boolean; dir?: string; limit?: number } = {}): Promise<number> {
+  const { model } = loadTcnWeights({ permute: options.permute, dir: options.dir });
+  try {
+    const data = await loadTcnData({ permute: options.permute, limit: options.limit });
+    return (await evaluate(model, data.test, { batchSize: 500, loss: losses.nll, progress: false })).accuracy;
+  } finally {
+    model.dispose();
+  }
 }
-
-async function evalCommand(flags: CliFlags): Promise<number> {
-  const permute = flags.permute ?? false;
-  const { model } = loadTcnWeights({ permute, dir: flags.weights ? path.resolve(flags.weights) : undefined });
-  const data = await loadTcnData({ permute, limit: flags.limit });
-  const test = await evaluate(model, data.test, { batchSize: 500, loss: losses.nll, progress: false });
-  model.dispose();
-  return test.accuracy;
-}
-
-registerWalkthrough({
-  name: 'tcn',
-  title: 'weight-normalised dilated causal TCN (8 levels × 30 channels, kernel 7), sequential MNIST',
-  notebook: 'notebooks/04-tcn-smnist.ipynb',
-  torchPeer: 'tcn',
-  trainFlags: ['epochs', 'limit', 'resume', 'out', 'permute', 'seed'],
-  evalFlags: ['weights', 'limit', 'permute'],
-  async summary() {
-    const n = printSummary(buildTcnModel());
-    console.log(`Model Size: ${(n / 1000).toFixed(2)} K`);
-    return n;
-  },
-  train: trainCommand,
-  evaluate: evalCommand,
-  async benchStep() {
-    const { batchSize } = TCN_DEFAULTS;
-    const threads = trainingThreads();
-    const model = buildTcnModel();
-    const optimizer = tcnOptimizer();
-    const vars = trainableVariables(model);
-    const x = tf.randomNormal([batchSize, 784, 1], 0, 1, 'float32', 1);
-    const y = tf.randomUniform([batchSize], 0, 10, 'int32', 2);
-    const workers = threads > 1
-      ? await GradientWorkers.start({ module: require.resolve('../models/tcn'), exportName: 'buildTcnModel', args: [{}] }, { loss: 'nll', threads })
-      : undefined;
-    return {
-      batchSize,
-      async step() {
-        await trainStep(model, optimizer, vars, x, y, losses.nll, workers);
-      },
-      dispose() {
-        void workers?.terminate();
-        tf.dispose([x, y]);
-        optimizer.dispose();
-        model.dispose();
-      },
-    };
-  },
-});

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { walkthroughs } from '../../lib/walkthroughs';
+import { WALKTHROUGHS } from '../../lib/cli/main';
 import { hasShippedWeights } from '../../lib/train/checkpoint';
 
 const root = path.resolve(__dirname, '../../..');
@@ -35,7 +35,7 @@ function kernelMissing(): string | undefined {
  */
 function weightsNotShipped(file: string): string[] {
   const rel = path.relative(root, file);
-  return walkthroughs()
+  return WALKTHROUGHS
     .filter((w) => w.notebook === rel && !hasShippedWeights(w.name))
     .map((w) => w.name);
 }

@@ -1,0 +1,70 @@
+/** The CLI's 'eurnn': training with the original's console output, and evaluation. */
+import * as fs from 'fs';
+import * as path from 'path';
+import { getEurnnEngine, getEurnnThreads } from '../kernels/eurnn';
+import { MNIST_PIXELS } from '../data/mnist';
+import { buildEurnnModel } from '../models/eurnn';
+import { saveModel } from '../train/checkpoint';
+import { evaluate, losses } from '../train/loop';
+import { formatDuration } from '../train/progress';
+import { RMSprop } from '../train/rmsprop';
+import { EURNN_DEFAULTS, EurnnTrainingLog, eurnnWeightsDir, evaluateEurnn, loadEurnnData, trainEurnn } from '../walkthroughs/eurnn';
+import type { CliFlags } from './args';
+import type { WalkthroughCommands } from './commands';
+import { writeTrainingLog } from './training-log';
+
+async function train(flags: CliFlags): Promise<void> {
+  const out = path.resolve(flags.out ?? eurnnWeightsDir());
+  const checkpointDir = `${out}-checkpoint`; // beside the output folder, which is replaced whole
+  const steps = flags.steps ?? EURNN_DEFAULTS.numSteps;
+  const startedAt = Date.now();
+  const data = await loadEurnnData({ limit: flags.limit });
+  console.log(
+    `data: ${data.train.size} training, ${data.valid.size} validation, ${data.test.size} test sequences [784, 1]; ` +
+      `EURNN engine ${getEurnnEngine()}, ${getEurnnThreads()} threads`,
+  );
+  const r = await trainEurnn({ data, steps, checkpointDir, resume: flags.resume });
+  const test = await evaluate(r.model, data.test, { batchSize: EURNN_DEFAULTS.testBatchSize, progress: false });
+  await saveModel(r.model, out);
+  writeTrainingLog<EurnnTrainingLog>(out, { name: 'eurnn', flags, model: r.model, threads: getEurnnThreads(), startedAt }, {
+    engine: getEurnnEngine(),
+    trainImages: data.train.size,
+    validImages: data.valid.size,
+    testImages: data.test.size,
+    steps,
+    msPerStep: r.msPerStep,
+    validationSeconds: r.timing.validationMs / 1000,
+    totalSeconds: r.timing.wallSeconds,
+    timing: r.timing,
+    testAccuracy: test.accuracy,
+    testLoss: test.loss,
+    history: r.history,
+  });
+  fs.rmSync(checkpointDir, { recursive: true, force: true });
+  const t = r.timing;
+  console.log(`${t.steps} steps in ${formatDuration(t.wallSeconds)}: ${r.msPerStep.toFixed(1)} ms per training step, ${formatDuration(t.validationMs / 1000)} validating`);
+  console.log(`Test Accuracy = ${(100 * test.accuracy).toFixed(2)}`);
+  r.model.dispose();
+  r.optimizer.dispose();
+}
+
+/** The CLI's EURNN walkthrough. */
+export const eurnn: WalkthroughCommands = {
+  name: 'eurnn',
+  title: 'efficient unitary RNN (capacity 2, modReLU, 256 complex units), permuted pixel MNIST',
+  notebook: 'notebooks/03-eurnn-psmnist.ipynb',
+  torchPeer: 'eurnn',
+  trainFlags: ['steps', 'limit', 'resume', 'out'],
+  evalFlags: ['weights', 'limit'],
+  bench: {
+    batchSize: EURNN_DEFAULTS.batchSize,
+    input: [MNIST_PIXELS, 1],
+    model: () => buildEurnnModel(),
+    optimizer: () => new RMSprop({ learningRate: EURNN_DEFAULTS.learningRate }),
+    loss: losses.sparseCrossEntropyFromLogits,
+    // the fused kernel splits the batch over threads of its own
+    threads: getEurnnThreads,
+  },
+  train,
+  evaluate: (flags) => evaluateEurnn({ dir: flags.weights ? path.resolve(flags.weights) : undefined, limit: flags.limit }),
+};
