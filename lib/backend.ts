@@ -5,7 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as os from 'os';
-import { registerKernelFills } from './kernels';
+import { requestedBackend } from './settings';
+import { usesGpuDevice } from './tfjs-internals';
+import { registerKernelFills } from './kernels/registry';
+// the fills for kernels wasm lacks register themselves on load (the fused kernels load with their ops)
+import './kernels/unsorted-segment-sum';
+import './kernels/conv2d-backprop-filter';
 
 /** The backends this project knows, fastest first. */
 export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -25,7 +30,6 @@ function loadBackendModule(name: BackendName): boolean {
   try {
     if (name === 'tensorflow') {
       // Optional dependency: absent or without libtensorflow/CUDA, this throws and we fall back.
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
       require('@tensorflow/tfjs-node-gpu');
     } else if (name === 'wasm') {
       require('@tensorflow/tfjs-backend-wasm');
@@ -62,8 +66,7 @@ export function deviceDescription(name: BackendName = tf.getBackend() as Backend
   const cpu = cpuDescription();
   if (name === 'tensorflow') {
     // tfjs-node-gpu reports whether it was built against CUDA; the device list is TensorFlow's own.
-    const backend = tf.backend() as unknown as { isUsingGpuDevice?: boolean; isGPUPackage?: boolean };
-    return backend.isUsingGpuDevice || backend.isGPUPackage ? 'GPU (CUDA, libtensorflow)' : `${cpu} (libtensorflow)`;
+    return usesGpuDevice() ? 'GPU (CUDA, libtensorflow)' : `${cpu} (libtensorflow)`;
   }
   if (name === 'wasm') return `${cpu}, WebAssembly SIMD, 1 thread`;
   return `${cpu}, pure JavaScript`;
@@ -92,8 +95,7 @@ async function select(requested?: string): Promise<BackendName> {
  */
 export function initBackend(options: { quiet?: boolean } = {}): Promise<BackendName> {
   if (!ready) {
-    const requested = process.env.SEQMNIST_BACKEND || undefined;
-    ready = select(requested).then((name) => {
+    ready = select(requestedBackend()).then((name) => {
       if (!options.quiet) console.log(`backend: ${name} on ${deviceDescription(name)}`);
       return name;
     });

@@ -48,7 +48,9 @@ export function optionalSeed(value: unknown, name = 'seed'): number | undefined 
 /** `value` as one of `allowed`, else an error listing them. */
 export function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
   if (!(allowed as readonly unknown[]).includes(value)) {
-    throw new Error(`${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')} (got ${JSON.stringify(value)})`);
+    const names = allowed.map((a) => `'${a}'`);
+    const expected = names.length === 2 ? `${names[0]} or ${names[1]}` : `one of ${names.join(', ')}`;
+    throw new Error(`${name} must be ${expected} (got ${JSON.stringify(value)})`);
   }
   return value as T;
 }

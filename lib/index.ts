@@ -26,14 +26,15 @@ export * from './plot/display';
 export * from './plot/png';
 export * from './plot/digit';
 export * from './plot/charts';
+export * from './plot/history';
 export * from './train/progress';
 
 // training utilities
+export * from './train/gradients';
 export * from './train/loop';
-export * from './train/checkpoint';
+export * from './train/saving';
 export * from './train/parallel';
 export * from './train/callbacks';
-export * from './train/model-checkpoint';
 export * from './train/rmsprop';
 
 // models

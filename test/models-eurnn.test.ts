@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../lib/backend';
 import { eurnnSequence, eurnnWasmAvailable, setEurnnEngine } from '../lib/kernels/eurnn';
 import { EUNN, EURNN, ModReLU, buildEurnnModel, eunnApply, modRelu } from '../lib/models/eurnn';
-import { loadModel, loadWeightsInto, saveModel } from '../lib/train/checkpoint';
+import { loadModel, loadWeightsInto, saveModel } from '../lib/train/saving';
 
 interface TorchCase {
   hiddenSize: number;

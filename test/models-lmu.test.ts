@@ -16,7 +16,7 @@ import {
   matrixExponential,
   NengoLMU,
 } from '../lib/models/lmu';
-import { loadModel, saveModel } from '../lib/train/checkpoint';
+import { loadModel, saveModel } from '../lib/train/saving';
 
 interface Fixtures {
   zoh: { order: number; theta: number; A: number[]; B: number[] }[];
@@ -264,6 +264,23 @@ test('option hiddenCell null: the layer outputs the memory (and the input)', () 
 
 test('a hidden cell the fused kernel does not run (relu) runs step by step after the parallel memory', () => {
   checkAgainstReference(base, 1, 14, ['recurrent', 'parallel'], 'relu');
+});
+
+test("a hidden cell's dropout masks are drawn anew for each sequence, for its batch", () => {
+  for (const implementation of ['parallel', 'recurrent'] as const) {
+    const cell = tf.layers.simpleRNNCell({ units: 3, dropout: 0.5, recurrentDropout: 0.5 });
+    const layer = new LMU({ memoryD: 1, order: 4, theta: 5, hiddenCell: cell, inputToHidden: true, implementation, seed: 1 });
+    const x = tf.ones([2, 6, 1]);
+    const run = (input: tf.Tensor) => tf.tidy(() => (layer.apply(input, { training: true }) as tf.Tensor).arraySync() as number[][]);
+    const first = run(x);
+    const before = tf.memory().numTensors;
+    const outputs = Array.from({ length: 4 }, () => run(x));
+    assert.equal(tf.memory().numTensors, before, `${implementation}: the old masks are disposed`);
+    assert.ok(outputs.some((o) => JSON.stringify(o) !== JSON.stringify(first)), `${implementation}: new masks`);
+    const three = tf.ones([3, 6, 1]);
+    assert.equal(run(three).length, 3);
+    tf.dispose([x, three]);
+  }
 });
 
 test('option returnSequences off: the last step only', () => {

@@ -6,7 +6,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../lib/backend';
 import { buildStackedLstm, buildStackedLstmPerStep, FusedLSTM, fusedLstm, transferLstmWeights } from '../lib/models/lstm';
-import { loadModel, saveModel } from '../lib/train/checkpoint';
+import { loadModel, saveModel } from '../lib/train/saving';
 
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   assert.equal(a.length, b.length);
@@ -75,7 +75,7 @@ test('bad options name the value', () => {
   assert.throws(() => fusedLstm({ units: 8, activation: 'relu' as 'tanh' }), /activation must be 'tanh', the only one the fused LSTM implements \(got "relu"\)/);
   assert.throws(() => fusedLstm({ units: 8, recurrentActivation: 'hardSigmoid' as 'sigmoid' }), /recurrentActivation must be 'sigmoid'.*\(got "hardSigmoid"\)/);
   assert.throws(() => fusedLstm({ units: 8, kernelInitializer: 'bogus' as 'zeros' }), /kernelInitializer must be one of glorotUniform, .* \(got "bogus"\)/);
-  assert.throws(() => fusedLstm({ units: 8, seed: 1.5 }), /seed must be an integer \(got 1.5\)/);
+  assert.throws(() => fusedLstm({ units: 8, seed: 1.5 }), /seed must be a non-negative integer \(got 1.5\)/);
   assert.throws(() => buildStackedLstm({ steps: 196, features: 0 }), /features must be a positive integer \(got 0\)/);
   assert.throws(() => buildStackedLstm({ steps: 196, features: 1, layers: -1 }), /layers must be a positive integer \(got -1\)/);
 });

@@ -14,8 +14,8 @@ import {
   TemporalConvNet,
   weightNorm,
 } from '../lib/models/tcn';
-import { loadModel, saveModel } from '../lib/train/checkpoint';
-import { losses } from '../lib/train/loop';
+import { losses } from '../lib/train/gradients';
+import { loadModel, saveModel } from '../lib/train/saving';
 import { GradientWorkers } from '../lib/train/parallel';
 
 interface TorchFixture {
@@ -319,9 +319,9 @@ test('gradients split over a worker thread (the TCN rebuilt from its recipe) equ
   model.weights.forEach((w) => tf.tidy(() => void w.write(tf.add(w.read(), 0.01)))); // differ from the worker's initial weights
   const x = tf.randomNormal([9, 40, 1], 0, 1, 'float32', 8);
   const y = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7, 8], 'int32');
-  const pool = await GradientWorkers.start({ module: require.resolve('../lib/models/tcn'), exportName: 'buildTcnModel', args: [options] }, { loss: 'nll', threads: 2 });
+  const pool = await GradientWorkers.start({ module: require.resolve('../lib/models/tcn'), exportName: 'buildTcnModel', args: [options] }, { threads: 2 });
   try {
-    const split = await pool.gradients(model, x, y);
+    const split = await pool.gradients(model, x, y, losses.nll);
     const whole = gradients(model, () => losses.nll(model.apply(x, { training: true }) as tf.Tensor, y));
     assert.ok(Math.abs(split.loss - whole.value) < 1e-5, `${split.loss} vs ${whole.value}`);
     varsOf(model).forEach((v, i) => close(split.grads[v.name], whole.grads[i], 1e-5, `gradient ${i}`));

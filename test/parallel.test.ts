@@ -1,12 +1,13 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../lib/backend';
 import { loadMnist } from '../lib/data/mnist';
 import { scaleImages } from '../lib/data/transforms';
-import { GradientWorkers, localGradients } from '../lib/train/parallel';
-import { losses } from '../lib/train/loop';
+import { localGradients, losses } from '../lib/train/gradients';
+import { GradientWorkers, trainingThreads } from '../lib/train/parallel';
 import { tinyModel } from './helpers/models';
 
 test('gradients split over a worker thread equal the one-thread gradients of the whole batch', async () => {
@@ -20,7 +21,9 @@ test('gradients split over a worker thread equal the one-thread gradients of the
   model.weights.forEach((w) => tf.tidy(() => void w.write(tf.add(w.read(), 0.01))));
   const pool = await GradientWorkers.start({ module: path.join(__dirname, 'helpers', 'models'), exportName: 'tinyModel' }, { threads: 2 });
   try {
-    const split = await pool.gradients(model, x, y);
+    const split = await pool.gradients(model, x, y, losses.sparseCrossEntropyFromLogits);
+    // the loss travels by name: a function of one's own cannot be sent
+    await assert.rejects(pool.gradients(model, x, y, (out, labels) => losses.nll(out, labels)), /must be one of losses/);
     const whole = localGradients(model, x, y, losses.sparseCrossEntropyFromLogits);
     assert.ok(Math.abs(split.loss - whole.value) < 1e-5, `${split.loss} vs ${whole.value}`);
     assert.equal(split.correct, whole.correct);
@@ -42,4 +45,20 @@ test('a worker whose recipe is wrong fails to start with the reason', async () =
     /gradient worker failed to start: .*has no function 'noSuchBuilder'/,
   );
   await assert.rejects(GradientWorkers.start({ module: 'x', exportName: 'y' }, { threads: 0 }), /threads must be a positive integer \(got 0\)/);
+});
+
+test('trainingThreads: SEQMNIST_THREADS when set, else one per core on the CPU backends', async () => {
+  await useBackend('wasm', { quiet: true });
+  const saved = process.env.SEQMNIST_THREADS;
+  try {
+    process.env.SEQMNIST_THREADS = '3';
+    assert.equal(trainingThreads(), 3);
+    process.env.SEQMNIST_THREADS = 'two';
+    assert.throws(() => trainingThreads(), /SEQMNIST_THREADS must be a positive integer \(got 'two'\)/);
+    delete process.env.SEQMNIST_THREADS;
+    assert.equal(trainingThreads(), os.cpus().length);
+  } finally {
+    if (saved === undefined) delete process.env.SEQMNIST_THREADS;
+    else process.env.SEQMNIST_THREADS = saved;
+  }
 });

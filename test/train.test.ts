@@ -8,16 +8,13 @@ import { useBackend } from '../lib/backend';
 import { loadMnist } from '../lib/data/mnist';
 import { scaleImages } from '../lib/data/transforms';
 import { SequenceDataset } from '../lib/data/batches';
-import { clipByGlobalNorm, evaluate, fit, losses } from '../lib/train/loop';
-import { loadModel, loadOptimizerState, loadWeightsInto, readTrainingState, saveModel } from '../lib/train/checkpoint';
-
-function tinyModel(units = 16): tf.LayersModel {
-  const m = tf.sequential();
-  m.add(tf.layers.flatten({ inputShape: [784, 1] }));
-  m.add(tf.layers.dense({ units, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }));
-  m.add(tf.layers.dense({ units: 10, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }));
-  return m;
-}
+import { RandomState } from '../lib/data/random';
+import { buildEurnnModel } from '../lib/models/eurnn';
+import { clipByGlobalNorm, lossName, losses, trainableVariables } from '../lib/train/gradients';
+import { Batch, Callback, evaluate, fit, trainStep } from '../lib/train/loop';
+import { RMSprop } from '../lib/train/rmsprop';
+import { loadModel, loadOptimizerState, loadWeightsInto, readTrainingState, saveModel } from '../lib/train/saving';
+import { tinyModel } from './helpers/models';
 
 async function digits(n: number): Promise<SequenceDataset> {
   const mnist = await loadMnist();
@@ -166,4 +163,71 @@ test('fit with clipNorm takes the clipped step, logs the largest norm and the cl
     await assert.rejects(fit(model, data, { epochs: 1, batchSize: 50, optimizer: tf.train.sgd(0.1), clipNorm: bad, progress: false }), new RegExp(`clipNorm must be a positive number \\(got ${bad}\\)`));
   }
   tf.dispose([x, y, value, ...Object.values(grads), ...expected]);
+});
+
+test('step-counted fit: a batch drawn per step, validation before step 0, every validateEvery and the last step; resuming does not validate twice', async () => {
+  await useBackend('wasm', { quiet: true });
+  const data = await digits(200);
+  const rng = new RandomState(1);
+  const sample = (): Batch => data.batches(20, { order: rng.randint(0, data.size, 20) }).next().value as Batch;
+  const model = tinyModel();
+  const optimizer = tf.train.adam(1e-2);
+  const events: string[] = [];
+  const recorder: Callback = {
+    onBatchBegin: (step) => void events.push(`begin ${step}`),
+    onBatchEnd: (step, logs) => void events.push(`end ${step} ${logs.size}`),
+    onValidationEnd: (step, logs) => void events.push(`valid ${step} ${logs.val_accuracy >= 0 && logs.val_loss > 0}`),
+  };
+  const options = { validation: data.take(50), validationBatchSize: 25, validateEvery: 4, optimizer, callbacks: [recorder], progress: false as const };
+  const tensors = tf.memory().numTensors;
+  const history = await fit(model, sample, { steps: 10, ...options });
+  assert.deepEqual(history.step, [0, 4, 8, 9]);
+  assert.deepEqual(history.epoch, []);
+  assert.equal(history.history.val_loss.length, 4);
+  assert.ok(history.history.val_loss[3] < history.history.val_loss[0], `val_loss ${history.history.val_loss}`);
+  assert.deepEqual(events.slice(0, 5), ['valid 0 true', 'begin 0', 'end 0 20', 'begin 1', 'end 1 20']);
+  assert.deepEqual(events.filter((e) => e.startsWith('valid')), ['valid 0 true', 'valid 4 true', 'valid 8 true', 'valid 9 true']);
+  assert.equal(events.filter((e) => e.startsWith('end')).length, 10);
+  // only the optimiser's two moment slots per weight (and its step counters) remain
+  assert.ok(tf.memory().numTensors - tensors <= 2 * model.trainableWeights.length + 2, `${tf.memory().numTensors - tensors} tensors left`);
+  // resumed at step 9 (its checkpoint saved after that validation): on to 12, validating before 11 only
+  events.length = 0;
+  const resumed = await fit(model, sample, { steps: 12, initialStep: 9, history, ...options });
+  assert.deepEqual(resumed.step, [0, 4, 8, 9, 11]);
+  assert.deepEqual(events, ['begin 9', 'end 9 20', 'begin 10', 'end 10 20', 'valid 11 true', 'begin 11', 'end 11 20']);
+  // a callback stops it; bad settings and a diverging loss are named
+  const stopped: number[] = [];
+  await fit(model, sample, { steps: 10, optimizer, progress: false, callbacks: [{ onBatchEnd: (s, _l, ctx) => void (stopped.push(s), s === 2 && (ctx.stopTraining = true)) }] });
+  assert.deepEqual(stopped, [0, 1, 2]);
+  await assert.rejects(fit(model, sample, { steps: 0, optimizer }), /steps must be a positive integer \(got 0\)/);
+  await assert.rejects(fit(model, sample, { steps: 3, optimizer, validation: data }), /validateEvery must be a positive integer \(got undefined\)/);
+  const nan = (): Batch => ({ x: tf.fill([2, 784, 1], NaN), y: tf.tensor1d([0, 1], 'int32') });
+  await assert.rejects(fit(tinyModel(), nan, { steps: 3, optimizer: tf.train.sgd(0.1), progress: false }), /loss became NaN at step 0/);
+});
+
+test("trainStep takes the same step as optimizer.minimize, bit for bit (EURNN's RMSprop on its model)", async () => {
+  await useBackend('wasm', { quiet: true });
+  const data = await digits(60);
+  const ours = buildEurnnModel({ hiddenSize: 8, seed: 3 });
+  const theirs = buildEurnnModel({ hiddenSize: 8, seed: 3 });
+  const [a, b] = [new RMSprop({ learningRate: 1e-2 }), new RMSprop({ learningRate: 1e-2 })];
+  for (const batch of data.batches(20)) {
+    const r = await trainStep(ours, batch, { optimizer: a, loss: losses.sparseCrossEntropyFromLogits });
+    const cost = b.minimize(() => losses.sparseCrossEntropyFromLogits(theirs.apply(batch.x, { training: true }) as tf.Tensor, batch.y), true, trainableVariables(theirs))!;
+    assert.equal(r.loss, cost.dataSync()[0]);
+    assert.ok(r.correct >= 0 && r.correct <= 20 && r.gradNorm === undefined);
+    tf.dispose([batch.x, batch.y, cost]);
+  }
+  ours.getWeights().forEach((w, i) => assert.deepEqual(Array.from(w.dataSync()), Array.from(theirs.getWeights()[i].dataSync()), `weight ${i}`));
+  ours.dispose();
+  theirs.dispose();
+  a.dispose();
+  b.dispose();
+});
+
+test('a loss is named for worker threads only when it is one of losses', () => {
+  assert.equal(lossName(losses.nll), 'nll');
+  assert.equal(lossName(losses.sparseCrossEntropyFromLogits), 'sparseCrossEntropyFromLogits');
+  const own = (out: tf.Tensor, y: tf.Tensor) => losses.nll(out, y);
+  assert.throws(() => lossName(own), /a loss split over worker threads must be one of losses \(sparseCrossEntropyFromLogits, sparseCrossEntropy, nll\)/);
 });

@@ -74,7 +74,7 @@ test('training prints the validation lines, learns, checkpoints and resumes to t
   b.model.getWeights().forEach((w, i) => assert.deepEqual(Array.from(w.dataSync()), aWeights[i], `weight ${i}`));
   b.model.dispose();
   b.optimizer.dispose();
-  // a run leaves no tensors behind (checkpoints aside: lib/train/checkpoint.ts keeps the optimiser's iteration scalars)
+  // a run leaves no tensors behind (checkpoints aside: lib/train/saving.ts keeps the optimiser's iteration scalars)
   const tensors = tf.memory().numTensors;
   const c = await trainEurnn({ data: await loadEurnnData({ mnist: m, limit: 50 }), model: buildEurnnModel(small), steps: 3, progress: false, log: () => undefined });
   c.model.dispose();

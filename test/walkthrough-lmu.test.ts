@@ -7,10 +7,11 @@ import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../lib/backend';
 import { loadMnist } from '../lib/data/mnist';
 import { psmnistPermutation } from '../lib/data/random';
-import { loadModel, readTrainingState, saveModel } from '../lib/train/checkpoint';
+import { loadModel, readTrainingState, saveModel } from '../lib/train/saving';
 import { getWalkthrough } from '../lib/cli/main';
 import { loadPsmnist } from '../lib/data/psmnist';
-import { historyChart, ModelCheckpoint } from '../lib/train/model-checkpoint';
+import { historyChart } from '../lib/plot/history';
+import { ModelCheckpoint } from '../lib/train/callbacks';
 import { TrainContext } from '../lib/train/loop';
 import { buildLmuModel, LMU_DEFAULTS, lmuOptimizer, lmuWeightsDir, loadLmuModel, loadLmuTrainingLog, trainLmu, validationAccuracyAtBestLoss } from '../lib/walkthroughs/lmu';
 
@@ -112,7 +113,7 @@ test('ModelCheckpoint keeps the model of the best monitored value, with Keras me
 
 test("historyChart draws KerasLMU's post-epoch accuracies (ticks 1–10, y 0.85–1) and names a missing metric", () => {
   const h = { epoch: [0, 1], history: { accuracy: [0.9, 0.95], val_accuracy: [0.92, 0.96], loss: [0.3, 0.2] } };
-  const fig = historyChart(h, { epochs: 10, display: false });
+  const fig = historyChart(h, { epochs: 10, ...LMU_DEFAULTS.historyChart, display: false });
   assert.deepEqual(fig.data.map((t) => t.name), ['Validation', 'Training']);
   const layout = fig.layout as { yaxis: { range: number[] }; xaxis: { tickvals: number[] }; title: { text: string } };
   assert.deepEqual(layout.yaxis.range, [0.85, 1]);

@@ -11,7 +11,8 @@ import { SequenceDataset } from '../lib/data/batches';
 import { timeSteps } from '../lib/cli/bench';
 import { printSummary } from '../lib/cli/commands';
 import { getWalkthrough } from '../lib/cli/main';
-import { fit, losses } from '../lib/train/loop';
+import { losses } from '../lib/train/gradients';
+import { fit } from '../lib/train/loop';
 import {
   buildLstmModel,
   kerasRmsprop,

@@ -7,7 +7,7 @@ import { spawnSync } from 'child_process';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
-import { losses, LossFn, trainableVariables, trainStep } from '../train/loop';
+import { trainStep } from '../train/loop';
 import { GradientWorkers } from '../train/parallel';
 import type { BenchRecipe, WalkthroughCommands } from './commands';
 
@@ -35,15 +35,14 @@ export async function timeSteps(recipe: BenchRecipe, reps: number): Promise<numb
   const threads = recipe.threads();
   const model = recipe.model();
   const optimizer = recipe.optimizer();
-  const workers = recipe.workers && threads > 1 ? await GradientWorkers.start(recipe.workers, { threads, loss: lossName(recipe.loss) }) : undefined;
-  const vars = trainableVariables(model);
+  const workers = recipe.workers && threads > 1 ? await GradientWorkers.start(recipe.workers, { threads }) : undefined;
   const x = tf.randomUniform([recipe.batchSize, ...recipe.input], 0, 1, 'float32', 1);
   const y = tf.randomUniform([recipe.batchSize], 0, 10, 'int32', 2);
   try {
     const times: number[] = [];
     for (let i = 0; i <= reps; i++) {
       const t0 = process.hrtime.bigint();
-      await trainStep(model, optimizer, vars, x, y, recipe.loss, workers);
+      await trainStep(model, { x, y }, { optimizer, loss: recipe.loss, workers });
       if (i > 0) times.push(Number(process.hrtime.bigint() - t0) / 1e6); // step 0 warms up: compilation, first allocations
     }
     return times;
@@ -53,12 +52,6 @@ export async function timeSteps(recipe: BenchRecipe, reps: number): Promise<numb
     optimizer.dispose();
     model.dispose();
   }
-}
-
-function lossName(loss: LossFn): keyof typeof losses {
-  const name = (Object.keys(losses) as (keyof typeof losses)[]).find((k) => losses[k] === loss);
-  if (!name) throw new Error('a loss split over worker threads must be one of losses');
-  return name;
 }
 
 /** Times the PyTorch peers in this same run; ms/step by peer name. */

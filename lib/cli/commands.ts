@@ -4,7 +4,7 @@
  * the walkthrough's recipe in lib/walkthroughs/ (never from notebook code).
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { LossFn } from '../train/loop';
+import type { LossFn } from '../train/gradients';
 import type { ModelRecipe } from '../train/parallel';
 import type { CliFlags, FlagName } from './args';
 

@@ -6,8 +6,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { loadPsmnist } from '../data/psmnist';
 import { MNIST_PIXELS } from '../data/mnist';
-import { evaluate, losses } from '../train/loop';
-import { saveModel } from '../train/checkpoint';
+import { losses } from '../train/gradients';
+import { evaluate } from '../train/loop';
+import { saveModel } from '../train/saving';
 import { trainingThreads } from '../train/parallel';
 import {
   buildLmuModel,

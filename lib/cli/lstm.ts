@@ -1,8 +1,9 @@
 /** The CLI's 'lstm-pixel' and 'lstm-row': training with Keras's console output, and evaluation. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { saveModel, shippedWeightsDir } from '../train/checkpoint';
-import { evaluate, losses } from '../train/loop';
+import { losses } from '../train/gradients';
+import { evaluate } from '../train/loop';
+import { saveModel, shippedWeightsDir } from '../train/saving';
 import {
   buildLstmModel,
   evaluateLstm,

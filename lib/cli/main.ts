@@ -3,7 +3,7 @@
  * one line on stderr and a non-zero exit (bin/seqmnist.ts).
  */
 import { initBackend } from '../backend';
-import { hasShippedWeights, shippedWeightsDir } from '../train/checkpoint';
+import { hasShippedWeights, shippedWeightsDir } from '../train/saving';
 import { allowOnly, parseArgs, Parsed } from './args';
 import { bench } from './bench';
 import { printSummary, WalkthroughCommands } from './commands';

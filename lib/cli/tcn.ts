@@ -2,8 +2,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { MNIST_PIXELS } from '../data/mnist';
-import { saveModel } from '../train/checkpoint';
-import { losses } from '../train/loop';
+import { losses } from '../train/gradients';
+import { saveModel } from '../train/saving';
 import { trainingThreads } from '../train/parallel';
 import { formatDuration } from '../train/progress';
 import { buildTcnModel } from '../models/tcn';

@@ -6,7 +6,7 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { trainingDevice } from '../backend';
-import { TRAINING_LOG, writeJsonAtomically } from '../train/checkpoint';
+import { TRAINING_LOG, writeJsonAtomically } from '../train/saving';
 import type { TrainingLog } from '../walkthroughs/training-log';
 import type { CliFlags, FlagName } from './args';
 

@@ -8,6 +8,7 @@
  * Porting note: Keras draws its random factors from TensorFlow's generator; here they come from a
  * seeded NumPy-exact RandomState, so the same seed gives other (equally distributed) draws.
  */
+import { positiveInteger } from '../checks';
 import { RandomState } from './random';
 
 /** How points outside the image are filled (Keras `fill_mode`). */
@@ -101,9 +102,9 @@ export function transformImages(
   const interpolation = options.interpolation ?? 'bilinear';
   const fillValue = options.fillValue ?? 0;
   checkFillAndInterpolation(fillMode, interpolation);
-  for (const [name, v] of [['n', n], ['height', height], ['width', width]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer (got ${v})`);
-  }
+  positiveInteger('n', n);
+  positiveInteger('height', height);
+  positiveInteger('width', width);
   if (images.length !== n * height * width) {
     throw new Error(`images length ${images.length} does not match [n, height, width] = [${n}, ${height}, ${width}]`);
   }

@@ -2,6 +2,7 @@
  * Minibatches of sequences as tensors, cut from one float array materialised once.
  */
 import * as tf from '@tensorflow/tfjs';
+import { positiveInteger } from '../checks';
 import type { RandomState } from './random';
 import type { LabelArray } from './transforms';
 
@@ -38,12 +39,6 @@ export interface SequenceDatasetArgs {
   features: number;
 }
 
-function checkBatchSize(batchSize: number): void {
-  if (!Number.isInteger(batchSize) || batchSize <= 0) {
-    throw new Error(`batchSize must be a positive integer (got ${batchSize})`);
-  }
-}
-
 /**
  * Sequences and labels held as flat typed arrays, cut into tensors one batch at a time:
  * unshuffled batches are views of `images` (no copy on our side), shuffled ones copy one batch.
@@ -71,9 +66,8 @@ export class SequenceDataset {
     if (!(labels instanceof Int32Array || labels instanceof Uint8Array)) {
       throw new Error(`labels must be an Int32Array or Uint8Array (got ${Object.prototype.toString.call(labels)})`);
     }
-    for (const [name, v] of [['steps', steps], ['features', features]] as const) {
-      if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} must be a positive integer (got ${v})`);
-    }
+    positiveInteger('steps', steps);
+    positiveInteger('features', features);
     const per = steps * features;
     if (images.length !== labels.length * per) {
       throw new Error(
@@ -89,7 +83,7 @@ export class SequenceDataset {
 
   /** Batches per epoch of `size` examples (or `order.length`). */
   numBatches(batchSize: number, dropRemainder = false, size = this.size): number {
-    checkBatchSize(batchSize);
+    positiveInteger('batchSize', batchSize);
     return dropRemainder ? Math.floor(size / batchSize) : Math.ceil(size / batchSize);
   }
 
@@ -121,7 +115,7 @@ export class SequenceDataset {
    * breaking out of the loop leaves later batches uncreated.
    */
   *batches(batchSize: number, options: BatchOptions = {}): Generator<SequenceBatch, void, undefined> {
-    checkBatchSize(batchSize);
+    positiveInteger('batchSize', batchSize);
     const { shuffle, dropRemainder = false } = options;
     if (shuffle && options.order) throw new Error('batches takes either shuffle or order, not both');
     const order = options.order ?? shuffle?.permutation(this.size);

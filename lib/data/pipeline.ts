@@ -4,6 +4,7 @@
  * drawn afresh every epoch.
  */
 import * as tf from '@tensorflow/tfjs';
+import { nonNegativeInteger, positiveInteger } from '../checks';
 import { augmentImages, ImageAugmentation } from './augment';
 import { SequenceDataset } from './batches';
 import { MNIST_SIDE } from './mnist';
@@ -17,8 +18,8 @@ import { resizeBilinear } from './transforms';
  * @see notebooks/05-lstm-pixel-row.ipynb
  */
 export function shuffleBufferOrder(n: number, bufferSize: number, rng: RandomState): Int32Array {
-  if (!Number.isInteger(n) || n < 0) throw new Error(`n must be a non-negative integer (got ${n})`);
-  if (!Number.isInteger(bufferSize) || bufferSize < 1) throw new Error(`bufferSize must be a positive integer (got ${bufferSize})`);
+  nonNegativeInteger('n', n);
+  positiveInteger('bufferSize', bufferSize);
   const order = new Int32Array(n);
   const buffer: number[] = [];
   let next = 0;

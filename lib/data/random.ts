@@ -9,6 +9,7 @@
  * `use_masked=True`). Everything here follows those paths; test/fixtures/random-state.json pins
  * outputs taken from NumPy 1.24.
  */
+import { nonNegativeInteger } from '../checks';
 
 const N = 624;
 const M = 397;
@@ -29,13 +30,6 @@ export interface RandomStateState {
 
 /** An index-writable array of numbers: a typed array or a plain `number[]`. */
 export type NumericArray = { length: number; [index: number]: number };
-
-function checkSize(size: number, name = 'size'): number {
-  if (!Number.isInteger(size) || size < 0) {
-    throw new Error(`${name} must be a non-negative integer (got ${size})`);
-  }
-  return size;
-}
 
 /** Smallest all-ones bit mask ≥ max, for max < 2**32. */
 function maskFor(max: number): number {
@@ -148,7 +142,7 @@ export class RandomState {
   randomSample(size: number): Float64Array;
   randomSample(size?: number): number | Float64Array {
     if (size === undefined) return this.nextDouble();
-    const out = new Float64Array(checkSize(size));
+    const out = new Float64Array(nonNegativeInteger('size', size));
     for (let i = 0; i < out.length; i++) out[i] = this.nextDouble();
     return out;
   }
@@ -173,7 +167,7 @@ export class RandomState {
     if (low >= high) throw new Error(`randint needs low < high (got low=${low}, high=${high})`);
     const range = high - low - 1;
     if (size === undefined) return low + this.interval(range);
-    const out = new Int32Array(checkSize(size));
+    const out = new Int32Array(nonNegativeInteger('size', size));
     for (let i = 0; i < out.length; i++) out[i] = low + this.interval(range);
     return out;
   }
@@ -220,7 +214,7 @@ export class RandomState {
       throw new Error(`uniform needs finite bounds with a finite difference (got low=${low}, high=${high})`);
     }
     if (size === undefined) return low + range * this.nextDouble();
-    const out = new Float64Array(checkSize(size));
+    const out = new Float64Array(nonNegativeInteger('size', size));
     for (let i = 0; i < out.length; i++) out[i] = low + range * this.nextDouble();
     return out;
   }

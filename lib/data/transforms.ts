@@ -3,16 +3,13 @@
  * pixels = side × side. Each returns a new array (or a view, where it says so) and never builds
  * per-pixel JS arrays.
  */
+import { positiveInteger } from '../checks';
 import { MNIST_PIXELS, MNIST_SIDE } from './mnist';
 
 /** A flat image batch, as bytes or floats. */
 export type ImageArray = Uint8Array | Float32Array;
 /** Labels as bytes (from the IDX files) or int32 (for tf.Tensor int32). */
 export type LabelArray = Uint8Array | Int32Array;
-
-function checkPositiveInt(value: number, name: string): void {
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer (got ${value})`);
-}
 
 function checkWhole(length: number, per: number, what: string, perName: string): number {
   if (length % per !== 0) {
@@ -53,7 +50,7 @@ export function scaleImages(images: Uint8Array): Float32Array {
  * @see notebooks/01-keras-lmu-psmnist.ipynb
  */
 export function permutePixels<T extends ImageArray>(images: T, perm: Int32Array, pixels = MNIST_PIXELS): T {
-  checkPositiveInt(pixels, 'pixels');
+  positiveInteger('pixels', pixels);
   checkPermutation(perm, pixels);
   const n = checkWhole(images.length, pixels, 'images', 'pixels');
   const out = new (images.constructor as { new (length: number): T })(images.length);
@@ -118,9 +115,9 @@ function halfPixelTaps(from: number, to: number): Taps {
  * @see notebooks/05-lstm-pixel-row.ipynb
  */
 export function resizeBilinear(images: Float32Array, n: number, from = MNIST_SIDE, to = 14): Float32Array {
-  checkPositiveInt(n, 'n');
-  checkPositiveInt(from, 'from');
-  checkPositiveInt(to, 'to');
+  positiveInteger('n', n);
+  positiveInteger('from', from);
+  positiveInteger('to', to);
   if (images.length !== n * from * from) {
     throw new Error(`images length ${images.length} does not match [n, from, from] = [${n}, ${from}, ${from}] (${n * from * from})`);
   }
@@ -164,7 +161,7 @@ export interface SequenceLayout {
  * @see notebooks/05-lstm-pixel-row.ipynb
  */
 export function toRowSequences(images: Float32Array, side = MNIST_SIDE): SequenceLayout {
-  checkPositiveInt(side, 'side');
+  positiveInteger('side', side);
   checkWhole(images.length, side * side, 'images', 'side·side');
   return { images, steps: side, features: side };
 }
@@ -175,7 +172,7 @@ export function toRowSequences(images: Float32Array, side = MNIST_SIDE): Sequenc
  * @see notebooks/01-keras-lmu-psmnist.ipynb
  */
 export function toPixelSequences(images: Float32Array, pixels = MNIST_PIXELS): SequenceLayout {
-  checkPositiveInt(pixels, 'pixels');
+  positiveInteger('pixels', pixels);
   checkWhole(images.length, pixels, 'images', 'pixels');
   return { images, steps: pixels, features: 1 };
 }
@@ -201,7 +198,7 @@ export function splitTrainValidation<T extends ImageArray, L extends LabelArray>
   pixels = MNIST_PIXELS,
   nTrain = 50000,
 ): { train: LabelledImages<T, L>; validation: LabelledImages<T, L> } {
-  checkPositiveInt(pixels, 'pixels');
+  positiveInteger('pixels', pixels);
   const n = labels.length;
   if (images.length !== n * pixels) {
     throw new Error(`images length ${images.length} does not match ${n} labels × ${pixels} pixels (${n * pixels})`);

@@ -5,7 +5,7 @@
  * "'Conv2DBackpropFilter' not registered for backend 'wasm'").
  */
 import * as tf from '@tensorflow/tfjs';
-import { defineJsKernel, KernelArray } from './index';
+import { defineJsKernel, KernelArray } from './registry';
 
 /** Attributes tfjs passes to Conv2DBackpropFilter (see tfjs-core's conv2d_backprop_filter). */
 export interface Conv2DBackpropFilterAttrs {

@@ -22,7 +22,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { MessageChannel, MessagePort, Worker, receiveMessageOnPort } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { defineJsKernel, KernelArray } from './index';
+import { positiveInteger } from '../checks';
+import { EngineSwitch, FusedEngine } from './engine';
+import { defineJsKernel, KernelArray } from './registry';
 import { EurnnBatch, EurnnGradSums, EurnnJob, EurnnReply, EurnnWeights, LANES, MODRELU_EPS, eurnnWasmAvailable, mixingCoefficients, runJob } from './eurnn-wasm';
 
 export type { EurnnBatch, EurnnGradSums, EurnnShape, EurnnWeights } from './eurnn-wasm';
@@ -33,9 +35,9 @@ export const EURNN_SEQUENCE = 'SeqmnistEurnnSequence';
 export const EURNN_SEQUENCE_GRAD = 'SeqmnistEurnnSequenceGrad';
 
 /** Which implementation runs the recurrence. */
-export type EurnnEngine = 'wasm-simd' | 'js';
+export type EurnnEngine = FusedEngine;
 
-let engine: EurnnEngine | undefined;
+const engine = new EngineSwitch('EURNN', eurnnWasmAvailable);
 let threads: number | undefined;
 
 /**
@@ -44,14 +46,12 @@ let threads: number | undefined;
  * @see notebooks/03-eurnn-psmnist.ipynb
  */
 export function setEurnnEngine(name: EurnnEngine): void {
-  if (name !== 'wasm-simd' && name !== 'js') throw new Error(`EURNN engine must be 'wasm-simd' or 'js' (got '${name}')`);
-  if (name === 'wasm-simd' && !eurnnWasmAvailable()) throw new Error('EURNN engine wasm-simd is not available here (WebAssembly SIMD missing)');
-  engine = name;
+  engine.set(name);
 }
 
 /** The implementation in use. */
 export function getEurnnEngine(): EurnnEngine {
-  return (engine ??= eurnnWasmAvailable() ? 'wasm-simd' : 'js');
+  return engine.get();
 }
 
 /**
@@ -60,8 +60,7 @@ export function getEurnnEngine(): EurnnEngine {
  * @see notebooks/03-eurnn-psmnist.ipynb
  */
 export function setEurnnThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`EURNN threads must be a positive integer (got ${n})`);
-  threads = n;
+  threads = positiveInteger('EURNN threads', n);
 }
 
 /** Threads the wasm-simd engine uses. */

@@ -6,7 +6,40 @@
  * gates and cell states (steps × 5·units floats) stay in a scratch area in the cache.
  */
 import { assembleModule, emitSigmoid, emitTanh, FunctionBuilder, I32, V128, wasmSimdAvailable } from './wasm-asm';
-import type { LstmBackwardArrays, LstmBackwardResult, LstmForwardArrays } from './lstm';
+
+/** The arrays of one LSTM layer over a batch, row-major. */
+export interface LstmForwardArrays {
+  /** [batch, steps, features] inputs. */
+  x: Float32Array;
+  /** [features, 4·units] input kernel W. */
+  kernel: Float32Array;
+  /** [units, 4·units] recurrent kernel U. */
+  recurrentKernel: Float32Array;
+  /** [4·units] bias. */
+  bias: Float32Array;
+  batch: number;
+  steps: number;
+  features: number;
+  units: number;
+}
+
+/** The backward pass's inputs: the forward's and dL/dh for every step. */
+export interface LstmBackwardArrays extends LstmForwardArrays {
+  /** [batch, steps, units] gradient of the loss with respect to h_t. */
+  dh: Float32Array;
+}
+
+/** Gradients of the loss with respect to the layer's inputs and weights. */
+export interface LstmBackwardResult {
+  /** [batch, steps, features] */
+  dx: Float32Array;
+  /** [features, 4·units] */
+  dKernel: Float32Array;
+  /** [units, 4·units] */
+  dRecurrentKernel: Float32Array;
+  /** [4·units] */
+  dBias: Float32Array;
+}
 
 /** Hidden sizes the WebAssembly version handles (unrolled code grows with units²). */
 export function lstmWasmSupports(units: number, features = 1): boolean {

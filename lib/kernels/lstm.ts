@@ -12,8 +12,19 @@
  * (Keras's recurrent_activation='sigmoid'), the candidate c and the output use tanh.
  */
 import * as tf from '@tensorflow/tfjs';
-import { defineJsKernel, KernelArray } from './index';
-import { lstmWasmAvailable, lstmWasmBackward, lstmWasmForward, lstmWasmSupports } from './lstm-wasm';
+import { EngineSwitch, FusedEngine } from './engine';
+import { defineJsKernel, KernelArray } from './registry';
+import {
+  type LstmBackwardArrays,
+  type LstmBackwardResult,
+  type LstmForwardArrays,
+  lstmWasmAvailable,
+  lstmWasmBackward,
+  lstmWasmForward,
+  lstmWasmSupports,
+} from './lstm-wasm';
+
+export type { LstmBackwardArrays, LstmBackwardResult, LstmForwardArrays } from './lstm-wasm';
 
 /** Kernel names (registered for every backend). */
 export const LSTM_SEQUENCE = 'SeqmnistLstmSequence';
@@ -23,9 +34,9 @@ export const LSTM_SEQUENCE_GRAD = 'SeqmnistLstmSequenceGrad';
  * Which implementation runs the recurrence: WebAssembly SIMD where the runtime has it (for units a
  * multiple of 4 up to 32), else plain JS.
  */
-export type LstmEngine = 'wasm-simd' | 'js';
+export type LstmEngine = FusedEngine;
 
-let engine: LstmEngine | undefined;
+const engine = new EngineSwitch('LSTM', lstmWasmAvailable);
 
 /**
  * Picks the implementation of the fused recurrence ('wasm-simd' by default where available, 'js'
@@ -33,33 +44,15 @@ let engine: LstmEngine | undefined;
  * @see notebooks/05-lstm-pixel-row.ipynb
  */
 export function setLstmEngine(name: LstmEngine): void {
-  if (name !== 'wasm-simd' && name !== 'js') throw new Error(`LSTM engine must be 'wasm-simd' or 'js' (got '${name}')`);
-  if (name === 'wasm-simd' && !lstmWasmAvailable()) throw new Error('LSTM engine wasm-simd is not available here (WebAssembly SIMD missing)');
-  engine = name;
+  engine.set(name);
 }
 
 /** The implementation in use. */
 export function getLstmEngine(): LstmEngine {
-  return (engine ??= lstmWasmAvailable() ? 'wasm-simd' : 'js');
+  return engine.get();
 }
 
 const useWasm = (units: number, features: number): boolean => getLstmEngine() === 'wasm-simd' && lstmWasmSupports(units, features);
-
-/** The arrays of one LSTM layer over a batch, row-major. */
-export interface LstmForwardArrays {
-  /** [batch, steps, features] inputs. */
-  x: Float32Array;
-  /** [features, 4·units] input kernel W. */
-  kernel: Float32Array;
-  /** [units, 4·units] recurrent kernel U. */
-  recurrentKernel: Float32Array;
-  /** [4·units] bias. */
-  bias: Float32Array;
-  batch: number;
-  steps: number;
-  features: number;
-  units: number;
-}
 
 /**
  * One sample's forward pass in plain JavaScript: fills h [steps, units] (at `hAt`), gates
@@ -105,24 +98,6 @@ export function lstmForwardJs(a: LstmForwardArrays): Float32Array {
   const c = new Float32Array(steps * n);
   for (let b = 0; b < batch; b++) sampleForwardJs(a, b * steps * features, h, b * steps * n, gates, c);
   return h;
-}
-
-/** The backward pass's inputs: the forward's and dL/dh for every step. */
-export interface LstmBackwardArrays extends LstmForwardArrays {
-  /** [batch, steps, units] gradient of the loss with respect to h_t. */
-  dh: Float32Array;
-}
-
-/** Gradients of the loss with respect to the layer's inputs and weights. */
-export interface LstmBackwardResult {
-  /** [batch, steps, features] */
-  dx: Float32Array;
-  /** [features, 4·units] */
-  dKernel: Float32Array;
-  /** [units, 4·units] */
-  dRecurrentKernel: Float32Array;
-  /** [4·units] */
-  dBias: Float32Array;
 }
 
 /** Backpropagation through time in plain JavaScript; each sample's forward pass is recomputed first. */

@@ -20,7 +20,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs';
-import { defineJsKernel, KernelArray } from './index';
+import { wasmHeap, writeKernelOutput } from '../tfjs-internals';
+import { EngineSwitch, FusedEngine } from './engine';
+import { defineJsKernel, KernelArray } from './registry';
 import { BackwardAt, ForwardAt, tanhRnnWasm, tanhRnnWasmAvailable, tanhRnnWasmSupports } from './tanh-rnn-wasm';
 
 /** Kernel names (registered for every backend). */
@@ -29,9 +31,9 @@ export const TANH_RNN_GRAD = 'SeqmnistTanhRnnGrad';
 export const LINEAR_SCAN = 'SeqmnistLinearScan';
 
 /** Which implementation runs the recurrence: WebAssembly SIMD (units a multiple of 4) or plain JS. */
-export type TanhRnnEngine = 'wasm-simd' | 'js';
+export type TanhRnnEngine = FusedEngine;
 
-let engine: TanhRnnEngine | undefined;
+const engine = new EngineSwitch('tanh RNN', tanhRnnWasmAvailable);
 
 /**
  * Picks the implementation of the fused recurrence ('wasm-simd' by default where available, 'js'
@@ -39,14 +41,12 @@ let engine: TanhRnnEngine | undefined;
  * @see notebooks/01-keras-lmu-psmnist.ipynb
  */
 export function setTanhRnnEngine(name: TanhRnnEngine): void {
-  if (name !== 'wasm-simd' && name !== 'js') throw new Error(`tanh RNN engine must be 'wasm-simd' or 'js' (got '${name}')`);
-  if (name === 'wasm-simd' && !tanhRnnWasmAvailable()) throw new Error('tanh RNN engine wasm-simd is not available here (WebAssembly SIMD missing)');
-  engine = name;
+  engine.set(name);
 }
 
 /** The implementation in use. */
 export function getTanhRnnEngine(): TanhRnnEngine {
-  return (engine ??= tanhRnnWasmAvailable() ? 'wasm-simd' : 'js');
+  return engine.get();
 }
 
 const useWasm = (units: number) => getTanhRnnEngine() === 'wasm-simd' && tanhRnnWasmSupports(units);
@@ -348,21 +348,6 @@ export function linearScan(g: tf.Tensor3D, m: tf.Tensor2D): tf.Tensor3D {
 
 // ---- in place on the wasm backend ---------------------------------------------------------------
 
-interface WasmBackendLike {
-  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; _free(ptr: number): void };
-  dataIdMap: { get(id: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: string, memoryOffset?: number, values?: Float32Array): TensorInfo;
-  readSync(id: object): Float32Array;
-}
-
-/** The wasm backend's memory and allocator, or undefined when it does not look as expected. */
-function wasmInternals(backend: KernelBackend): WasmBackendLike | undefined {
-  const b = backend as unknown as Partial<WasmBackendLike>;
-  return b.wasm?.asm?.memory instanceof WebAssembly.Memory && typeof b.wasm._malloc === 'function' && b.dataIdMap && typeof b.makeOutput === 'function'
-    ? (b as WasmBackendLike)
-    : undefined;
-}
-
 function readAll(be: KernelBackend, inputs: Record<string, TensorInfo>, names: string[]): Record<string, KernelArray> {
   const out: Record<string, KernelArray> = {};
   for (const k of names) out[k] = { shape: inputs[k].shape, dtype: inputs[k].dtype, values: be.readSync(inputs[k].dataId) as Float32Array };
@@ -378,31 +363,33 @@ function registerWasm(): void {
       const backend = kb as KernelBackend;
       const ins = inputs as Record<string, TensorInfo>;
       const [batch, steps, units] = checkShapes(TANH_RNN, ins);
-      const be = wasmInternals(backend);
+      const be = wasmHeap(backend);
       if (!be || !useWasm(units)) {
         const a = arrays(readAll(backend, ins, FORWARD_INPUTS), batch, steps, units);
         const h = useWasm(units) ? forwardCopying(a) : tanhRnnForwardJs(a);
-        const make = (backend as unknown as WasmBackendLike).makeOutput.bind(backend);
-        return [make([batch, steps, units], 'float32', undefined, h), make([batch, units], 'float32', undefined, lastOf(h, batch, steps, units))];
+        return [
+          writeKernelOutput(backend, [batch, steps, units], 'float32', h),
+          writeKernelOutput(backend, [batch, units], 'float32', lastOf(h, batch, steps, units)),
+        ];
       }
-      const scale = be.readSync(ins.scale.dataId)[0];
+      const scale = (backend.readSync(ins.scale.dataId) as Float32Array)[0];
       const out = be.makeOutput([batch, steps, units], 'float32');
       const outLast = be.makeOutput([batch, units], 'float32');
-      const scratch = be.wasm._malloc(16);
+      const scratch = be.malloc(16);
       try {
-        const memory = be.wasm.asm.memory;
+        const memory = be.memory;
         new Float32Array(memory.buffer, scratch, 4).fill(scale);
-        const at = (k: string) => be.dataIdMap.get(ins[k].dataId).memoryOffset;
+        const at = (k: string) => be.addressOf(ins[k].dataId);
         tanhRnnWasm(memory, units, steps).forward(
-          { p: at('p'), x: at('x'), w: at('inputKernel'), b: at('bias'), u: at('recurrentKernel'), scale: scratch, h: be.dataIdMap.get(out.dataId).memoryOffset },
+          { p: at('p'), x: at('x'), w: at('inputKernel'), b: at('bias'), u: at('recurrentKernel'), scale: scratch, h: be.addressOf(out.dataId) },
           batch,
         );
         const heap = new Float32Array(memory.buffer);
-        const h = be.dataIdMap.get(out.dataId).memoryOffset / 4;
-        const last = be.dataIdMap.get(outLast.dataId).memoryOffset / 4;
+        const h = be.addressOf(out.dataId) / 4;
+        const last = be.addressOf(outLast.dataId) / 4;
         for (let b = 0; b < batch; b++) heap.copyWithin(last + b * units, h + (b * steps + steps - 1) * units, h + (b * steps + steps) * units);
       } finally {
-        be.wasm._free(scratch);
+        be.free(scratch);
       }
       return [out, outLast];
     },
@@ -414,7 +401,7 @@ function registerWasm(): void {
       const backend = kb as KernelBackend;
       const ins = inputs as Record<string, TensorInfo>;
       const [batch, steps, units] = checkShapes(TANH_RNN_GRAD, ins);
-      const be = wasmInternals(backend);
+      const be = wasmHeap(backend);
       const n = units;
       let g: TanhRnnGradients;
       if (!be || !useWasm(units)) {
@@ -424,13 +411,13 @@ function registerWasm(): void {
         const dh = arr.dh.values as Float32Array;
         g = useWasm(units) ? backwardCopying(a, h, dh) : tanhRnnBackwardJs(a, h, dh);
       } else {
-        const scale = be.readSync(ins.scale.dataId)[0];
+        const scale = (backend.readSync(ins.scale.dataId) as Float32Array)[0];
         const dp = be.makeOutput([batch, steps, units], 'float32');
-        const scratch = be.wasm._malloc(4 * (4 + 2 * n * n + 3 * n));
+        const scratch = be.malloc(4 * (4 + 2 * n * n + 3 * n));
         try {
-          const memory = be.wasm.asm.memory;
+          const memory = be.memory;
           const heap = new Float32Array(memory.buffer);
-          const at = (k: string) => be.dataIdMap.get(ins[k].dataId).memoryOffset;
+          const at = (k: string) => be.addressOf(ins[k].dataId);
           const s = scratch / 4;
           heap.fill(scale, s, s + 4);
           const ut = s + 4;
@@ -447,7 +434,7 @@ function registerWasm(): void {
               x: at('x'),
               ut: 4 * ut,
               scale: scratch,
-              dp: be.dataIdMap.get(dp.dataId).memoryOffset,
+              dp: be.addressOf(dp.dataId),
               du: 4 * du,
               sums: 4 * (du + n * n),
             },
@@ -457,12 +444,12 @@ function registerWasm(): void {
           const dU = new Float32Array(memory.buffer).slice(du, du + n * n);
           g = { dp: new Float32Array(0), dscale: r.dscale, dw: Float32Array.from(r.dw), db: Float32Array.from(r.db), du: dU };
         } finally {
-          be.wasm._free(scratch);
+          be.free(scratch);
         }
         const rest = gradientOutputs(g, batch, steps, units).slice(1);
-        return [dp, ...rest.map((o) => be.makeOutput(o.shape, 'float32', undefined, o.values as Float32Array))];
+        return [dp, ...rest.map((o) => be.makeOutput(o.shape, 'float32', o.values))];
       }
-      return gradientOutputs(g, batch, steps, units).map((o) => (backend as unknown as WasmBackendLike).makeOutput(o.shape, 'float32', undefined, o.values as Float32Array));
+      return gradientOutputs(g, batch, steps, units).map((o) => writeKernelOutput(backend, o.shape, 'float32', o.values));
     },
   });
 }

@@ -10,7 +10,10 @@
  * kernels on the wasm backend, hence the pairs.
  */
 import * as tf from '@tensorflow/tfjs';
+import { optionalSeed, positiveInteger, positiveNumber } from '../checks';
 import { eurnnSequence } from '../kernels/eurnn';
+import { InitializerBase } from '../tfjs-internals';
+import { registerSerializable } from './serialization';
 
 const shapeText = (s: readonly (number | null)[]) => `[${s.join(', ')}]`;
 
@@ -25,7 +28,9 @@ export interface EunnLayerBaseArgs {
   dtype?: 'float32';
 }
 
-function baseArgs(a: EunnLayerBaseArgs): object {
+type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
+
+function baseArgs(a: EunnLayerBaseArgs): LayerArgs {
   return { name: a.name, trainable: a.trainable, inputShape: a.inputShape ?? undefined, batchInputShape: a.batchInputShape, batchSize: a.batchSize, dtype: a.dtype };
 }
 
@@ -46,22 +51,14 @@ function checkFinite(name: string, v: unknown): number {
   return v;
 }
 
-function checkSeed(seed: unknown): number | undefined {
-  if (seed !== undefined && (typeof seed !== 'number' || !Number.isInteger(seed))) throw new Error(`seed must be an integer (got ${seed})`);
-  return seed as number | undefined;
-}
-
-type Initializer = ReturnType<typeof tf.initializers.zeros>;
-// tfjs does not export its Initializer base class; Zeros extends it
-const InitializerBase = Object.getPrototypeOf(tf.initializers.zeros().constructor) as new () => Initializer;
-
 /**
- * 2π·U(0, 1), as torch_eunn draws its angles.
+ * 2π·U(0, 1), as torch_eunn draws its angles. Not registered: the layers' configs hold the seed,
+ * so this initialiser is never serialised.
  * Porting note: tf.initializers.randomUniform cannot do this: it takes minval 0 for "unset" and
  * draws from −0.05.
  */
 class UniformAngles extends InitializerBase {
-  static className = 'SeqmnistUniformAngles';
+  static className = 'UniformAngles';
   constructor(private readonly seed?: number) {
     super();
   }
@@ -190,10 +187,10 @@ export class EUNN extends tf.layers.Layer {
   private angles?: tf.LayerVariable;
 
   constructor(args: EunnArgs = {}) {
-    super(baseArgs(args) as never);
+    super(baseArgs(args));
     this.hiddenSize = checkHiddenSize(args.hiddenSize ?? 256);
     this.capacity = checkCapacity(args.capacity ?? 2);
-    this.seed = checkSeed(args.seed);
+    this.seed = optionalSeed(args.seed);
   }
 
   build(inputShape: tf.Shape | tf.Shape[]): void {
@@ -220,7 +217,7 @@ export class EUNN extends tf.layers.Layer {
     return { ...super.getConfig(), ...config };
   }
 }
-tf.serialization.registerClass(EUNN);
+registerSerializable(EUNN);
 
 /** Options of the ModReLU layer. */
 export interface ModReluArgs extends EunnLayerBaseArgs {
@@ -241,10 +238,8 @@ export class ModReLU extends tf.layers.Layer {
   private bias?: tf.LayerVariable;
 
   constructor(args: ModReluArgs = {}) {
-    super(baseArgs(args) as never);
-    const n = args.hiddenSize ?? 256;
-    if (!Number.isInteger(n) || n < 1) throw new Error(`hiddenSize must be a positive integer (got ${n})`);
-    this.hiddenSize = n;
+    super(baseArgs(args));
+    this.hiddenSize = positiveInteger('hiddenSize', args.hiddenSize ?? 256);
     this.biasInit = checkFinite('biasInit', args.biasInit ?? 0.01);
   }
 
@@ -269,7 +264,7 @@ export class ModReLU extends tf.layers.Layer {
     return { ...super.getConfig(), hiddenSize: this.hiddenSize, biasInit: this.biasInit };
   }
 }
-tf.serialization.registerClass(ModReLU);
+registerSerializable(ModReLU);
 
 /** What the EURNN layer returns from the last state h_T. */
 export type EurnnOutput = 'real' | 'imag' | 'abs' | 'complex';
@@ -323,17 +318,16 @@ export class EURNN extends tf.layers.Layer {
   private modBias?: tf.LayerVariable;
 
   constructor(args: EurnnArgs = {}) {
-    super(baseArgs(args) as never);
+    super(baseArgs(args));
     this.hiddenSize = checkHiddenSize(args.hiddenSize ?? 256);
     this.capacity = checkCapacity(args.capacity ?? 2);
     const outputType = args.outputType ?? 'real';
     if (!OUTPUT_TYPES.includes(outputType)) throw new Error(`outputType must be one of ${OUTPUT_TYPES.join(', ')} (got ${JSON.stringify(outputType)})`);
     this.outputType = outputType;
-    this.inputWeightRange = checkFinite('inputWeightRange', args.inputWeightRange ?? Math.sqrt(2) / Math.sqrt(11));
-    if (!(this.inputWeightRange > 0)) throw new Error(`inputWeightRange must be positive (got ${this.inputWeightRange})`);
+    this.inputWeightRange = positiveNumber('inputWeightRange', args.inputWeightRange ?? Math.sqrt(2) / Math.sqrt(11));
     this.inputBiasInit = checkFinite('inputBiasInit', args.inputBiasInit ?? 0.01);
     this.modBiasInit = checkFinite('modBiasInit', args.modBiasInit ?? 0.01);
-    this.seed = checkSeed(args.seed);
+    this.seed = optionalSeed(args.seed);
     this.inputSpec = [{ ndim: 3 }];
   }
 
@@ -392,7 +386,7 @@ export class EURNN extends tf.layers.Layer {
     return { ...super.getConfig(), ...config };
   }
 }
-tf.serialization.registerClass(EURNN);
+registerSerializable(EURNN);
 
 /** Options of buildEurnnModel; defaults are the walkthrough's constants. */
 export interface EurnnModelOptions {
@@ -421,10 +415,10 @@ export function buildEurnnModel(options: EurnnModelOptions = {}): tf.Sequential 
   const steps = options.steps ?? 784;
   const inputs = options.inputs ?? 1;
   const numLabels = options.numLabels ?? 10;
-  for (const [name, v] of [['steps', steps], ['inputs', inputs], ['numLabels', numLabels]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer (got ${v})`);
-  }
-  const seed = checkSeed(options.seed ?? 0)!;
+  positiveInteger('steps', steps);
+  positiveInteger('inputs', inputs);
+  positiveInteger('numLabels', numLabels);
+  const seed = optionalSeed(options.seed ?? 0)!;
   const v = Math.sqrt(2) / Math.sqrt(inputs + numLabels);
   const model = tf.sequential({ name: 'eurnn_psmnist' });
   model.add(

@@ -1,9 +1,10 @@
 /**
  * The Legendre Memory Unit's linear system in float64: the continuous A, B of Voelker et al. (2019),
  * their zero-order-hold discretisation through a matrix exponential (Padé approximant with scaling
- * and squaring), the impulse response H[t] = Āᵗ B̄, and the constants of the chunked convolution
- * that lib/models/lmu.ts computes the memory with.
+ * and squaring), and the impulse response H[t] = Āᵗ B̄, from which lib/models/lmu-convolution.ts
+ * builds the constants of its chunked convolution.
  */
+import { positiveInteger, positiveNumber, nonNegativeInteger } from '../checks';
 
 /** How the continuous system is discretised (KerasLMU's `discretizer`). */
 export type LmuDiscretizer = 'zoh' | 'euler';
@@ -14,16 +15,6 @@ export interface LmuStateSpace {
   A: Float64Array;
   /** B̄, [order]. */
   B: Float64Array;
-}
-
-function checkOrder(order: unknown): number {
-  if (!Number.isInteger(order) || (order as number) < 1) throw new Error(`order must be a positive integer (got ${order})`);
-  return order as number;
-}
-
-function checkTheta(theta: unknown): number {
-  if (typeof theta !== 'number' || !Number.isFinite(theta) || theta <= 0) throw new Error(`theta must be a positive number (got ${theta})`);
-  return theta;
 }
 
 /** Throws unless `d` is 'zoh' or 'euler'. */
@@ -37,8 +28,8 @@ export function checkDiscretizer(d: unknown): LmuDiscretizer {
  * B_i = (2i+1)(−1)^i / θ (row-major float64).
  */
 export function lmuContinuous(order: number, theta: number): LmuStateSpace {
-  checkOrder(order);
-  checkTheta(theta);
+  positiveInteger('order', order);
+  positiveNumber('theta', theta);
   const A = new Float64Array(order * order);
   const B = new Float64Array(order);
   for (let i = 0; i < order; i++) {
@@ -198,8 +189,8 @@ const cache = new Map<string, LmuStateSpace>();
  * @see notebooks/02-nengo-lmu-psmnist.ipynb
  */
 export function lmuStateSpace(order: number, theta: number, discretizer: LmuDiscretizer = 'zoh'): LmuStateSpace {
-  checkOrder(order);
-  checkTheta(theta);
+  positiveInteger('order', order);
+  positiveNumber('theta', theta);
   checkDiscretizer(discretizer);
   const key = `${order}/${theta}/${discretizer}`;
   const hit = cache.get(key);
@@ -235,7 +226,7 @@ export function lmuStateSpace(order: number, theta: number, discretizer: LmuDisc
  * @see notebooks/01-keras-lmu-psmnist.ipynb
  */
 export function lmuImpulseResponse(system: LmuStateSpace, steps: number): Float64Array {
-  if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps must be a positive integer (got ${steps})`);
+  positiveInteger('steps', steps);
   const order = system.B.length;
   const H = new Float64Array(steps * order);
   H.set(system.B, 0);
@@ -252,7 +243,7 @@ export function lmuImpulseResponse(system: LmuStateSpace, steps: number): Float6
 
 /** Āᵏ, row-major float64. */
 export function matrixPower(A: Float64Array, order: number, k: number): Float64Array {
-  if (!Number.isInteger(k) || k < 0) throw new Error(`power must be a non-negative integer (got ${k})`);
+  nonNegativeInteger('power', k);
   let result = new Float64Array(order * order);
   for (let i = 0; i < order; i++) result[i * order + i] = 1;
   let base = A;

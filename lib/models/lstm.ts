@@ -5,11 +5,15 @@
  * lib/kernels/lstm.ts instead of a dozen small ops per time step.
  */
 import * as tf from '@tensorflow/tfjs';
+import { optionalSeed, positiveInteger } from '../checks';
 import { lstmSequence } from '../kernels/lstm';
+import { InitializerBase } from '../tfjs-internals';
+import { checkInitializer, Initializer, InitializerName, INITIALIZERS, makeInitializer } from './initializers';
+import { registerSerializable } from './serialization';
 
 /** Initialisers the layer accepts, by tfjs name (Keras: glorot_uniform, orthogonal, zeros, …). */
-export const LSTM_INITIALIZERS = ['glorotUniform', 'glorotNormal', 'heUniform', 'heNormal', 'orthogonal', 'zeros', 'ones'] as const;
-export type LstmInitializer = (typeof LSTM_INITIALIZERS)[number];
+export const LSTM_INITIALIZERS = INITIALIZERS;
+export type LstmInitializer = InitializerName;
 
 /** Options of FusedLSTM; defaults are Keras 2's `tf.keras.layers.LSTM` defaults. */
 export interface FusedLstmArgs {
@@ -37,36 +41,6 @@ export interface FusedLstmArgs {
   trainable?: boolean;
 }
 
-type Initializer = ReturnType<typeof tf.initializers.zeros>;
-// tfjs does not export its Initializer base class; Zeros extends it
-const InitializerBase = Object.getPrototypeOf(tf.initializers.zeros().constructor) as new () => Initializer;
-
-function makeInitializer(name: LstmInitializer, seed: number | undefined): Initializer {
-  switch (name) {
-    case 'glorotUniform':
-      return tf.initializers.glorotUniform({ seed });
-    case 'glorotNormal':
-      return tf.initializers.glorotNormal({ seed });
-    case 'heUniform':
-      return tf.initializers.heUniform({ seed });
-    case 'heNormal':
-      return tf.initializers.heNormal({ seed });
-    case 'orthogonal':
-      return tf.initializers.orthogonal({ seed });
-    case 'zeros':
-      return tf.initializers.zeros();
-    case 'ones':
-      return tf.initializers.ones();
-  }
-}
-
-function checkInitializer(option: string, value: unknown): LstmInitializer {
-  if (!(LSTM_INITIALIZERS as readonly unknown[]).includes(value)) {
-    throw new Error(`${option} must be one of ${LSTM_INITIALIZERS.join(', ')} (got ${JSON.stringify(value)})`);
-  }
-  return value as LstmInitializer;
-}
-
 /**
  * Keras's LSTM layer (gates i, f, c, o in that column order; sigmoid gates, tanh candidate and
  * output; unit forget bias; glorot-uniform kernel, orthogonal recurrent kernel; zero initial
@@ -91,22 +65,20 @@ export class FusedLSTM extends tf.layers.Layer {
   private bias?: tf.LayerVariable;
 
   constructor(args: FusedLstmArgs) {
-    super({ name: args.name, trainable: args.trainable, inputShape: args.inputShape ?? undefined } as never);
-    if (!Number.isInteger(args.units) || args.units < 1) throw new Error(`units must be a positive integer (got ${args.units})`);
+    super({ name: args.name, trainable: args.trainable, inputShape: args.inputShape ?? undefined });
+    this.units = positiveInteger('units', args.units);
     if (args.activation !== undefined && args.activation !== 'tanh') {
       throw new Error(`activation must be 'tanh', the only one the fused LSTM implements (got ${JSON.stringify(args.activation)})`);
     }
     if (args.recurrentActivation !== undefined && args.recurrentActivation !== 'sigmoid') {
       throw new Error(`recurrentActivation must be 'sigmoid', the only one the fused LSTM implements (got ${JSON.stringify(args.recurrentActivation)})`);
     }
-    if (args.seed !== undefined && !Number.isInteger(args.seed)) throw new Error(`seed must be an integer (got ${args.seed})`);
-    this.units = args.units;
+    this.seed = optionalSeed(args.seed);
     this.returnSequences = args.returnSequences ?? false;
     this.kernelInitializer = checkInitializer('kernelInitializer', args.kernelInitializer ?? 'glorotUniform');
     this.recurrentInitializer = checkInitializer('recurrentInitializer', args.recurrentInitializer ?? 'orthogonal');
     this.biasInitializer = checkInitializer('biasInitializer', args.biasInitializer ?? 'zeros');
     this.unitForgetBias = args.unitForgetBias ?? true;
-    this.seed = args.seed;
   }
 
   build(inputShape: tf.Shape | tf.Shape[]): void {
@@ -153,11 +125,14 @@ export class FusedLSTM extends tf.layers.Layer {
     return { ...super.getConfig(), ...config };
   }
 }
-tf.serialization.registerClass(FusedLSTM);
+registerSerializable(FusedLSTM);
 
-/** Keras's unit_forget_bias: the bias initialiser's values with ones in the forget gate's slice. */
+/**
+ * Keras's unit_forget_bias: the bias initialiser's values with ones in the forget gate's slice.
+ * Not registered: FusedLSTM's config names its initialisers, so this one is never serialised.
+ */
 class UnitForgetBias extends InitializerBase {
-  static className = 'SeqmnistUnitForgetBias';
+  static className = 'UnitForgetBias';
   constructor(private readonly base: Initializer, private readonly units: number) {
     super();
   }
@@ -195,18 +170,14 @@ export interface StackedLstmOptions {
 }
 
 function checkStacked(o: StackedLstmOptions): Required<Omit<StackedLstmOptions, 'seed'>> & { seed?: number } {
-  const checks: [string, unknown][] = [
-    ['steps', o.steps],
-    ['features', o.features],
-    ['units', o.units ?? 8],
-    ['layers', o.layers ?? 3],
-    ['classes', o.classes ?? 10],
-  ];
-  for (const [name, v] of checks) {
-    if (!Number.isInteger(v) || (v as number) < 1) throw new Error(`${name} must be a positive integer (got ${v})`);
-  }
-  if (o.seed !== undefined && !Number.isInteger(o.seed)) throw new Error(`seed must be an integer (got ${o.seed})`);
-  return { steps: o.steps, features: o.features, units: o.units ?? 8, layers: o.layers ?? 3, classes: o.classes ?? 10, seed: o.seed };
+  return {
+    steps: positiveInteger('steps', o.steps),
+    features: positiveInteger('features', o.features),
+    units: positiveInteger('units', o.units ?? 8),
+    layers: positiveInteger('layers', o.layers ?? 3),
+    classes: positiveInteger('classes', o.classes ?? 10),
+    seed: optionalSeed(o.seed),
+  };
 }
 
 function stacked(o: StackedLstmOptions, perStep: boolean, name: string): tf.LayersModel {

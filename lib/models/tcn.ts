@@ -10,18 +10,13 @@
  * has and which wasm runs through XNNPACK.
  */
 import * as tf from '@tensorflow/tfjs';
+import { optionalSeed, positiveInteger } from '../checks';
+import { registerSerializable } from './serialization';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Kwargs = Record<string, unknown>;
 
 // ---- checks --------------------------------------------------------------------------------------
-
-function positiveInteger(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new Error(`${name} must be a positive integer (got ${String(value)})`);
-  }
-  return value;
-}
 
 function dropoutRate(value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value >= 1) {
@@ -302,8 +297,7 @@ abstract class TemporalLayer extends tf.layers.Layer {
 
   constructor(args: LayerArgs & { seed?: number }) {
     super(args);
-    if (args.seed !== undefined && !Number.isInteger(args.seed)) throw new Error(`seed must be an integer (got ${args.seed})`);
-    this.seed = args.seed;
+    this.seed = optionalSeed(args.seed);
   }
 
   private nextSeed(): number | undefined {
@@ -422,7 +416,7 @@ export class TemporalBlock extends TemporalLayer {
     return { ...super.getConfig(), filters: this.filters, kernelSize: this.kernelSize, dilation: this.dilation, dropout: this.dropout, ...(this.seed === undefined ? {} : { seed: this.seed }) };
   }
 }
-tf.serialization.registerClass(TemporalBlock);
+registerSerializable(TemporalBlock);
 
 /** Options of a TemporalConvNet layer; defaults are the walkthrough's settings. */
 export interface TemporalConvNetArgs extends LayerArgs {
@@ -519,7 +513,7 @@ export class TemporalConvNet extends TemporalLayer {
     };
   }
 }
-tf.serialization.registerClass(TemporalConvNet);
+registerSerializable(TemporalConvNet);
 
 // ---- the walkthrough's model ---------------------------------------------------------------------
 
@@ -552,7 +546,7 @@ export function buildTcnModel(options: TcnModelOptions = {}): tf.LayersModel {
   const steps = positiveInteger('steps', options.steps ?? 784);
   const inputChannels = positiveInteger('inputChannels', options.inputChannels ?? 1);
   const classes = positiveInteger('classes', options.classes ?? 10);
-  const seed = options.seed;
+  const seed = optionalSeed(options.seed);
   const tcn = new TemporalConvNet({
     name: 'tcn',
     inputShape: [steps, inputChannels],

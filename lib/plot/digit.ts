@@ -5,6 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { positiveInteger } from '../checks';
 import { displayBundle, escapeHtml, MimeBundle } from './display';
 import { encodePng, pngDataUri, RawImage, upscale } from './png';
 
@@ -84,23 +85,16 @@ interface Resolved {
   valueRange?: [number, number];
 }
 
-function positiveInt(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new Error(`${name} must be a positive integer (got ${String(value)})`);
-  }
-  return value;
-}
-
 function resolve(count: number, options: DigitImageOptions): Resolved {
   if (options.width === undefined && options.height === undefined && count !== 784) {
     throw new Error(`give width and height for ${count} values (the default 28×28 needs 784)`);
   }
-  const width = positiveInt('width', options.width ?? (options.height !== undefined ? count / options.height : 28));
-  const height = positiveInt('height', options.height ?? (options.width !== undefined ? count / width : 28));
+  const width = positiveInteger('width', options.width ?? (options.height !== undefined ? count / options.height : 28));
+  const height = positiveInteger('height', options.height ?? (options.width !== undefined ? count / width : 28));
   if (width * height !== count) {
     throw new Error(`width*height must equal the number of values ${count} (got ${width}×${height} = ${width * height})`);
   }
-  const scale = positiveInt('scale', options.scale ?? DEFAULT_SCALE);
+  const scale = positiveInteger('scale', options.scale ?? DEFAULT_SCALE);
   const colormap = options.colormap ?? 'gray';
   if (colormap !== 'gray' && colormap !== 'greys') throw new Error(`colormap must be 'gray' or 'greys' (got '${colormap}')`);
   const range = options.valueRange;
@@ -112,8 +106,8 @@ function resolve(count: number, options: DigitImageOptions): Resolved {
   return {
     width,
     height,
-    scaleX: positiveInt('scaleX', options.scaleX ?? scale),
-    scaleY: positiveInt('scaleY', options.scaleY ?? scale),
+    scaleX: positiveInteger('scaleX', options.scaleX ?? scale),
+    scaleY: positiveInteger('scaleY', options.scaleY ?? scale),
     colormap,
     valueRange: range,
   };

@@ -3,6 +3,7 @@
  * images in notebooks and files without a canvas or an image package.
  */
 import * as zlib from 'zlib';
+import { positiveInteger } from '../checks';
 
 /** Raw 8-bit pixels, row-major: `channels` bytes per pixel (1 gray, 3 RGB). */
 export interface RawImage {
@@ -34,8 +35,8 @@ export function crc32(bytes: Uint8Array, crc = 0): number {
 
 function checkImage(image: RawImage): void {
   const { width, height, channels, data } = image;
-  if (!Number.isInteger(width) || width < 1) throw new Error(`width must be a positive integer (got ${width})`);
-  if (!Number.isInteger(height) || height < 1) throw new Error(`height must be a positive integer (got ${height})`);
+  positiveInteger('width', width);
+  positiveInteger('height', height);
   if (channels !== 1 && channels !== 3) throw new Error(`channels must be 1 (gray) or 3 (RGB) (got ${channels})`);
   if (!(data instanceof Uint8Array)) throw new Error(`data must be a Uint8Array (got ${Object.prototype.toString.call(data)})`);
   if (data.length !== width * height * channels) {
@@ -85,8 +86,8 @@ export function encodePng(image: RawImage): Buffer {
  */
 export function upscale(image: RawImage, scaleX: number, scaleY: number = scaleX): RawImage {
   checkImage(image);
-  if (!Number.isInteger(scaleX) || scaleX < 1) throw new Error(`scaleX must be a positive integer (got ${scaleX})`);
-  if (!Number.isInteger(scaleY) || scaleY < 1) throw new Error(`scaleY must be a positive integer (got ${scaleY})`);
+  positiveInteger('scaleX', scaleX);
+  positiveInteger('scaleY', scaleY);
   const { width, height, channels, data } = image;
   const outWidth = width * scaleX;
   const outStride = outWidth * channels;

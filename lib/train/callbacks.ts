@@ -1,13 +1,18 @@
 /**
- * Keras 2's ReduceLROnPlateau and EarlyStopping (restore_best_weights included) as callbacks of
- * our training loop (lib/train/loop.ts).
+ * Callbacks of our training loop (lib/train/loop.ts). Keras 2's that tfjs lacks:
+ * ReduceLROnPlateau, EarlyStopping (restore_best_weights included) and ModelCheckpoint (save the
+ * model, or only when a monitored metric improves); and EpochCheckpoint, the per-epoch timing and
+ * resume checkpoint of a long training. (HistoryPlot, which draws the history, is in
+ * lib/plot/history.ts.)
  *
  * Porting note: tfjs has no ReduceLROnPlateau, and its earlyStopping cannot restore the best
  * weights; these follow tf.keras 2.11–2.15 (keras/callbacks.py) line by line, messages included.
  * As in Keras 2 (not Keras 3), the best weights are restored only when training stops early.
  */
 import * as tf from '@tensorflow/tfjs';
+import { nonNegativeInteger } from '../checks';
 import type { Callback, Logs, TrainContext } from './loop';
+import { saveModel } from './saving';
 
 /** 'min': lower is better; 'max': higher is better; 'auto': from the monitored name, as Keras. */
 export type MonitorMode = 'auto' | 'min' | 'max';
@@ -15,11 +20,6 @@ export type MonitorMode = 'auto' | 'min' | 'max';
 function checkMode(mode: unknown): MonitorMode {
   if (mode !== 'auto' && mode !== 'min' && mode !== 'max') throw new Error(`mode must be 'auto', 'min' or 'max' (got ${JSON.stringify(mode)})`);
   return mode;
-}
-
-function checkPatience(patience: unknown): number {
-  if (!Number.isInteger(patience) || (patience as number) < 0) throw new Error(`patience must be a non-negative integer (got ${patience})`);
-  return patience as number;
 }
 
 function checkNumber(name: string, v: unknown): number {
@@ -119,11 +119,11 @@ export class ReduceLROnPlateau implements Callback {
     this.monitor = options.monitor ?? 'val_loss';
     this.factor = checkNumber('factor', options.factor ?? 0.1);
     if (this.factor >= 1) throw new Error(`ReduceLROnPlateau does not support a factor >= 1.0 (got ${this.factor})`);
-    this.patience = checkPatience(options.patience ?? 10);
+    this.patience = nonNegativeInteger('patience', options.patience ?? 10);
     this.verbose = options.verbose ?? 0;
     this.mode = checkMode(options.mode ?? 'auto');
     this.minDelta = checkNumber('minDelta', options.minDelta ?? 1e-4);
-    this.cooldown = checkPatience(options.cooldown ?? 0);
+    this.cooldown = nonNegativeInteger('cooldown', options.cooldown ?? 0);
     this.minLr = checkNumber('minLr', options.minLr ?? 0);
     this.print = options.print ?? ((line) => console.log(line));
     this.lowerIsBetter = this.mode === 'min' || (this.mode === 'auto' && !this.monitor.includes('acc'));
@@ -249,13 +249,13 @@ export class EarlyStopping implements Callback {
   constructor(options: EarlyStoppingOptions = {}) {
     this.monitor = options.monitor ?? 'val_loss';
     this.minDelta = Math.abs(checkNumber('minDelta', options.minDelta ?? 0));
-    this.patience = checkPatience(options.patience ?? 0);
+    this.patience = nonNegativeInteger('patience', options.patience ?? 0);
     this.verbose = options.verbose ?? 0;
     this.mode = checkMode(options.mode ?? 'auto');
     if (options.baseline !== undefined) checkNumber('baseline', options.baseline);
     this.baseline = options.baseline;
     this.restoreBestWeights = options.restoreBestWeights ?? false;
-    this.startFromEpoch = checkPatience(options.startFromEpoch ?? 0);
+    this.startFromEpoch = nonNegativeInteger('startFromEpoch', options.startFromEpoch ?? 0);
     this.print = options.print ?? ((line) => console.log(line));
     const m = this.monitor;
     this.higherIsBetter = this.mode === 'max' || (this.mode === 'auto' && (m.endsWith('acc') || m.endsWith('accuracy') || m.endsWith('auc')));
@@ -335,5 +335,175 @@ export class EarlyStopping implements Callback {
   dispose(): void {
     tf.dispose(this.bestWeights);
     this.bestWeights = undefined;
+  }
+}
+
+/** ModelCheckpoint's mode: the same choice as the other callbacks'. */
+export type CheckpointMode = MonitorMode;
+
+/** Python's f"{x:.5f}", which prints infinities as inf and -inf. */
+const fixed5 = (x: number) => (Number.isFinite(x) ? x.toFixed(5) : Number.isNaN(x) ? 'nan' : x > 0 ? 'inf' : '-inf');
+
+/** Options of ModelCheckpoint; defaults are Keras's. */
+export interface ModelCheckpointOptions {
+  /** Folder the model is saved to (saveModel's format: model.json + weights.bin), replaced atomically. Required. */
+  filepath: string;
+  /** Metric to watch. Default 'val_loss'. */
+  monitor?: string;
+  /** 1: print a line at every epoch's decision, as Keras. Default 0. */
+  verbose?: number;
+  /** Save only when the metric improves on the best so far. Default false (save every epoch). */
+  saveBestOnly?: boolean;
+  /** Default 'auto' ('max' when the monitored name contains 'acc' or starts with 'fmeasure'). */
+  mode?: MonitorMode;
+  /** Only values better than this count as an improvement at first. Default none. */
+  initialValueThreshold?: number;
+  /** Where messages go. Default console.log. */
+  print?: (line: string) => void;
+}
+
+/** What ModelCheckpoint carries between epochs (saved with a training state to resume). */
+export interface ModelCheckpointState {
+  best: number;
+  /** Epoch (0-based) of the best value, or -1. */
+  bestEpoch: number;
+}
+
+/**
+ * Keras's ModelCheckpoint (save_freq 'epoch'): after each epoch, saves the model to `filepath`,
+ * or with `saveBestOnly` only when `monitor` beats the best value so far, with Keras's messages.
+ *
+ * Porting note: Keras formats `filepath` with the epoch and logs (`{epoch:02d}`) and can save
+ * weights only; here `filepath` is one folder and the whole model (topology + weights) is saved.
+ * @see notebooks/01-keras-lmu-psmnist.ipynb
+ */
+export class ModelCheckpoint implements Callback {
+  readonly filepath: string;
+  readonly monitor: string;
+  readonly verbose: number;
+  readonly saveBestOnly: boolean;
+  readonly mode: MonitorMode;
+  private readonly print: (line: string) => void;
+  private readonly higherIsBetter: boolean;
+  private readonly initial: number;
+  best: number;
+  bestEpoch = -1;
+  private resumed?: ModelCheckpointState;
+
+  constructor(options: ModelCheckpointOptions) {
+    if (!options || typeof options.filepath !== 'string' || options.filepath === '') {
+      throw new Error(`filepath must be a non-empty folder path (got ${options ? JSON.stringify(options.filepath) : options})`);
+    }
+    this.filepath = options.filepath;
+    this.monitor = options.monitor ?? 'val_loss';
+    this.verbose = options.verbose ?? 0;
+    this.saveBestOnly = options.saveBestOnly ?? false;
+    const mode = checkMode(options.mode ?? 'auto');
+    this.mode = mode;
+    this.higherIsBetter = mode === 'max' || (mode === 'auto' && (this.monitor.includes('acc') || this.monitor.startsWith('fmeasure')));
+    const threshold = options.initialValueThreshold;
+    if (threshold !== undefined) checkNumber('initialValueThreshold', threshold);
+    this.initial = threshold ?? (this.higherIsBetter ? -Infinity : Infinity);
+    this.best = this.initial;
+    this.print = options.print ?? ((line) => console.log(line));
+  }
+
+  onTrainBegin(): void {
+    this.best = this.initial;
+    this.bestEpoch = -1;
+    if (this.resumed) {
+      this.best = this.resumed.best;
+      this.bestEpoch = this.resumed.bestEpoch;
+      this.resumed = undefined;
+    }
+  }
+
+  async onEpochEnd(epoch: number, logs: Logs, ctx: TrainContext): Promise<void> {
+    if (!this.saveBestOnly) {
+      if (this.verbose > 0) this.print(`\nEpoch ${epoch + 1}: saving model to ${this.filepath}`);
+      await saveModel(ctx.model, this.filepath);
+      return;
+    }
+    const current = logs[this.monitor];
+    if (current === undefined) {
+      console.warn(`Can save best model only with ${this.monitor} available, skipping.`);
+      return;
+    }
+    const improved = this.higherIsBetter ? current > this.best : current < this.best;
+    if (improved) {
+      if (this.verbose > 0) {
+        this.print(`\nEpoch ${epoch + 1}: ${this.monitor} improved from ${fixed5(this.best)} to ${fixed5(current)}, saving model to ${this.filepath}`);
+      }
+      this.best = current;
+      this.bestEpoch = epoch;
+      await saveModel(ctx.model, this.filepath);
+    } else if (this.verbose > 0) {
+      this.print(`\nEpoch ${epoch + 1}: ${this.monitor} did not improve from ${fixed5(this.best)}`);
+    }
+  }
+
+  /** The best value and its epoch, to save with a checkpoint. */
+  getState(): ModelCheckpointState {
+    return { best: this.best, bestEpoch: this.bestEpoch };
+  }
+
+  /** Resumes from a state saved by getState, at the next onTrainBegin. */
+  resumeFrom(state: ModelCheckpointState): void {
+    if (!state || typeof state.best !== 'number') throw new Error(`resumeFrom needs a saved {best, bestEpoch} state (got ${JSON.stringify(state)})`);
+    this.resumed = { best: state.best, bestEpoch: state.bestEpoch };
+  }
+}
+
+/** Options of EpochCheckpoint. */
+export interface EpochCheckpointOptions {
+  /** Folder for model, optimiser and training state after every epoch (replaced each time). Default none: only timing. */
+  dir?: string;
+  /** Seconds of the epochs trained before (a resumed run's). Default none. */
+  epochSeconds?: number[];
+  /** More state to save with each epoch (a ModelCheckpoint's best value, say). */
+  extraState?: () => Record<string, unknown>;
+}
+
+/**
+ * The bookkeeping of a resumable training: after every epoch, the seconds its training steps took
+ * (validation excluded) and, with a folder, a checkpoint that `train --resume` starts from (model,
+ * optimiser, and the state {epoch, history, epochSeconds, …extraState}). Put it after callbacks
+ * whose state it saves.
+ * @see notebooks/04-tcn-smnist.ipynb
+ */
+export class EpochCheckpoint implements Callback {
+  readonly epochSeconds: number[];
+  private stepMs = 0;
+  private steps = 0;
+  private epochStart = 0;
+  private lastBatchEnd = 0;
+
+  constructor(private readonly options: EpochCheckpointOptions = {}) {
+    this.epochSeconds = [...(options.epochSeconds ?? [])];
+  }
+
+  /** Mean milliseconds per training step in this run (NaN before the first). */
+  get msPerStep(): number {
+    return this.steps ? this.stepMs / this.steps : NaN;
+  }
+
+  onEpochBegin(): void {
+    this.epochStart = this.lastBatchEnd = Date.now();
+  }
+
+  onBatchEnd(): void {
+    const now = Date.now();
+    this.stepMs += now - this.lastBatchEnd;
+    this.steps++;
+    this.lastBatchEnd = now;
+  }
+
+  async onEpochEnd(epoch: number, _logs: Logs, ctx: TrainContext): Promise<void> {
+    this.epochSeconds[epoch] = (this.lastBatchEnd - this.epochStart) / 1000;
+    const { dir, extraState } = this.options;
+    if (dir) {
+      const state = { epoch: epoch + 1, history: ctx.history, epochSeconds: this.epochSeconds, ...extraState?.() };
+      await saveModel(ctx.model, dir, { optimizer: ctx.optimizer, state });
+    }
   }
 }

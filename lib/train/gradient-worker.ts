@@ -1,35 +1,28 @@
 /**
  * A gradient worker thread (see parallel.ts): rebuilds the model from its recipe on its own
- * backend, then for each message sets the weights and returns the gradients of its share.
+ * backend, then for each job sets the weights and returns the gradients of its share. It loads
+ * only the backend (which registers the kernel fills), gradients.ts and the recipe's module
+ * (whose model module registers its custom layers), not the whole library.
  */
 import { parentPort, workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../backend';
-import { losses } from './loop';
-import { localGradients, LossName, ModelRecipe } from './parallel';
-
-interface Job {
-  weights: Float32Array[];
-  x: Float32Array;
-  xShape: number[];
-  y: Int32Array;
-}
+import { localGradients, losses } from './gradients';
+import type { WorkerJob, WorkerStart } from './parallel';
 
 async function main(): Promise<void> {
-  const { recipe, backend, lossName } = workerData as { recipe: ModelRecipe; backend: string; lossName: LossName };
+  const { recipe, backend } = workerData as WorkerStart;
   await useBackend(backend, { quiet: true });
-  require('../index'); // registers the lib's custom layers and kernels
-  const builder = require(recipe.module)[recipe.exportName];
+  const builder = ((await import(recipe.module)) as Record<string, unknown>)[recipe.exportName];
   if (typeof builder !== 'function') throw new Error(`${recipe.module} has no function '${recipe.exportName}'`);
   const model = (await builder(...(recipe.args ?? []))) as tf.LayersModel;
-  const loss = losses[lossName];
   parentPort!.postMessage({ ready: true });
-  parentPort!.on('message', (job: Job) => {
+  parentPort!.on('message', (job: WorkerJob) => {
     try {
       tf.tidy(() => model.weights.forEach((w, i) => void w.write(tf.tensor(job.weights[i], w.shape as number[]))));
       const x = tf.tensor(job.x, job.xShape);
       const y = tf.tensor1d(job.y, 'int32');
-      const r = localGradients(model, x, y, loss);
+      const r = localGradients(model, x, y, losses[job.loss]);
       const grads = r.grads.map((g) => g.dataSync() as Float32Array);
       tf.dispose([x, y, ...r.grads]);
       parentPort!.postMessage({ grads, loss: r.value, correct: r.correct }, grads.map((g) => g.buffer as ArrayBuffer));

@@ -1,98 +1,113 @@
 /**
- * One training loop for every walkthrough: epochs over a batch source, an optimiser step per batch,
- * a live progress bar, validation after each epoch, Keras-style callbacks and a Keras-style history.
+ * One training loop for every walkthrough, in two modes of one `fit` (as Keras's fit counts
+ * epochs, or steps with a generator): epoch-counted, passes over a batch source with validation
+ * after each epoch; step-counted, a batch drawn per step with validation every N steps. Either
+ * way an optimiser step per batch (trainStep), a live progress bar, Keras-style callbacks and a
+ * Keras-style history.
  */
 import * as tf from '@tensorflow/tfjs';
+import { nonNegativeInteger, positiveInteger, positiveNumber } from '../checks';
 import { RandomState } from '../data/random';
+import type { History } from '../plot/history';
+import { clipByGlobalNorm, localGradients, losses, LossFn, trainableVariables } from './gradients';
+import type { BatchGradients, GradientWorkers } from './parallel';
 import { ProgressBar } from './progress';
-import { localGradients, type BatchGradients, type GradientWorkers } from './parallel';
 
-/** A batch of sequences and integer labels; the loop disposes both. */
+/** A batch of sequences and integer labels (fit disposes the batches it draws). */
 export interface Batch {
   x: tf.Tensor; // [batch, steps, features]
   y: tf.Tensor; // [batch] int32
 }
 
-/** What the loop trains on: lib/data's SequenceDataset fits this. */
+/** What the epoch-counted loop trains on: lib/data's SequenceDataset fits this. */
 export interface BatchSource {
   size: number;
   batches(batchSize: number, options?: { shuffle?: RandomState; dropRemainder?: boolean }): Iterable<Batch>;
 }
 
+/** What the step-counted loop trains on: the batch of step `step` (0-based), drawn as the caller likes. */
+export type BatchSampler = (step: number) => Batch;
+
 /** Per-epoch (or per-batch) metrics, named as Keras names them: loss, accuracy, val_loss, val_accuracy. */
 export type Logs = Record<string, number>;
 
-/** Keras-style history: `history.loss[e]` is epoch e's training loss. */
-export interface History {
-  epoch: number[];
-  history: Record<string, number[]>;
-}
-
-/** Shared state callbacks read and change; setting `stopTraining` ends training after this epoch. */
+/** Shared state callbacks read and change; setting `stopTraining` ends training after this epoch (or step). */
 export interface TrainContext {
   model: tf.LayersModel;
   optimizer: tf.Optimizer;
   history: History;
   stopTraining: boolean;
-  epochs: number;
+  /** Epoch-counted training: the last epoch (exclusive). */
+  epochs?: number;
+  /** Step-counted training: the last step (exclusive). */
+  steps?: number;
 }
 
-/** Keras-style callback hooks; all optional, each may be async. */
+/**
+ * Keras-style callback hooks; all optional, each may be async. `batch` counts the batches of the
+ * epoch in epoch-counted training and is the step in step-counted training, where validations
+ * are reported by onValidationEnd instead of onEpochEnd.
+ */
 export interface Callback {
   onTrainBegin?(ctx: TrainContext): void | Promise<void>;
   onEpochBegin?(epoch: number, ctx: TrainContext): void | Promise<void>;
+  onBatchBegin?(batch: number, ctx: TrainContext): void | Promise<void>;
   onBatchEnd?(batch: number, logs: Logs, ctx: TrainContext): void | Promise<void>;
   onEpochEnd?(epoch: number, logs: Logs, ctx: TrainContext): void | Promise<void>;
+  /** Step-counted training: after the validation run before step `step`, with val_loss and val_accuracy. */
+  onValidationEnd?(step: number, logs: Logs, ctx: TrainContext): void | Promise<void>;
   onTrainEnd?(ctx: TrainContext): void | Promise<void>;
 }
 
-/** A loss of (model outputs, integer labels) → scalar mean over the batch. */
-export type LossFn = (outputs: tf.Tensor, labels: tf.Tensor) => tf.Scalar;
-
-/** The losses the walkthroughs use. */
-export const losses = {
-  /** Keras `SparseCategoricalCrossentropy(from_logits=True)`, PyTorch `cross_entropy`. */
-  sparseCrossEntropyFromLogits: ((logits, labels) =>
-    tf.tidy(() => tf.losses.softmaxCrossEntropy(tf.oneHot(labels as tf.Tensor1D, logits.shape[1]!), logits))) as LossFn,
-  /** Keras `sparse_categorical_crossentropy` on softmax probabilities (clipped as Keras clips, 1e-7). */
-  sparseCrossEntropy: ((probs, labels) =>
-    tf.tidy(() => {
-      const p = tf.clipByValue(probs, 1e-7, 1 - 1e-7);
-      return tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(labels as tf.Tensor1D, probs.shape[1]!), tf.log(p)), -1)));
-    })) as LossFn,
-  /** PyTorch `nll_loss` on log-probabilities (a log-softmax output). */
-  nll: ((logProbs, labels) =>
-    tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(labels as tf.Tensor1D, logProbs.shape[1]!), logProbs), -1))))) as LossFn,
-};
-
-/** Options of fit(); defaults follow Keras's `model.fit`. */
-export interface FitOptions {
-  /** Last epoch (exclusive), as Keras's `epochs`. */
-  epochs: number;
-  batchSize: number;
+/** What both modes of fit() take. */
+export interface FitCommonOptions {
   optimizer: tf.Optimizer;
-  /** Default: sparse cross-entropy from logits. */
+  /** Default: sparse cross-entropy from logits. With `workers`, one of `losses`. */
   loss?: LossFn;
-  /** Evaluated after each epoch as val_loss / val_accuracy. */
+  /** Evaluated after each epoch (or every validateEvery steps) as val_loss / val_accuracy. */
   validation?: BatchSource;
-  /** Batch size for validation; default batchSize. */
+  /** Batch size for validation; default batchSize (step-counted: 1,000). */
   validationBatchSize?: number;
-  /** Shuffle each epoch with RandomState(shuffleSeed + epoch) (reproducible when resuming); null keeps the order. Default 0. */
-  shuffleSeed?: number | null;
-  /** First epoch to run (resume), as Keras's `initial_epoch`. Default 0. */
-  initialEpoch?: number;
-  /** History of the epochs before initialEpoch, when resuming. */
+  /** History of the epochs (or validations) before the resumed ones. */
   history?: History;
   callbacks?: Callback[];
-  /** Progress bar label prefix; false for none. Default 'Epoch'. */
+  /** Progress bar label prefix; false for none. Default 'Epoch' (step-counted: 'Steps'). */
   progress?: string | false;
-  /** Split each batch's gradient over these worker threads (lib/train/parallel.ts); its loss replaces `loss`. */
+  /** Split each batch's gradient over these worker threads (lib/train/parallel.ts). */
   workers?: GradientWorkers;
   /**
    * Clip each step's gradients to this global L2 norm (Keras's `global_clipnorm`); each epoch's
    * logs then also hold `max_grad_norm` (before clipping) and `clipped_steps`. Default none.
    */
   clipNorm?: number;
+}
+
+/** Options of epoch-counted fit(); defaults follow Keras's `model.fit`. */
+export interface FitOptions extends FitCommonOptions {
+  /** Last epoch (exclusive), as Keras's `epochs`. */
+  epochs: number;
+  batchSize: number;
+  /** Shuffle each epoch with RandomState(shuffleSeed + epoch) (reproducible when resuming); null keeps the order. Default 0. */
+  shuffleSeed?: number | null;
+  /** First epoch to run (resume), as Keras's `initial_epoch`. Default 0. */
+  initialEpoch?: number;
+}
+
+/** Options of step-counted fit(). */
+export interface StepFitOptions extends FitCommonOptions {
+  /** Last step (exclusive). */
+  steps: number;
+  /**
+   * With `validation`: validate before step s when s is a multiple of validateEvery and before
+   * the last step (a loop that validates at the top of its step body, as torch_eunn's). Required
+   * with `validation`.
+   */
+  validateEvery?: number;
+  /**
+   * First step to run (resume). Default 0. A resumed run (initialStep > 0) does not validate
+   * again before its first step: its checkpoint was saved right after that validation.
+   */
+  initialStep?: number;
 }
 
 /** Mean loss and accuracy of the model over a batch source (no training). */
@@ -124,28 +139,15 @@ export async function evaluate(
   return { loss: lossSum / seen, accuracy: correct / seen };
 }
 
-/** The variables behind a model's trainable weights (what the optimiser updates). */
-export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
-  return model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
-}
-
-/**
- * Scales gradients down to global L2 norm `clipNorm` when their norm exceeds it, as Keras's
- * `global_clipnorm` (tf.clip_by_global_norm); disposes the originals it replaces. Returns the
- * norm before clipping.
- */
-export function clipByGlobalNorm(grads: tf.NamedTensorMap, clipNorm: number): number {
-  const names = Object.keys(grads);
-  const norm = tf.tidy(() => tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n])))))).dataSync()[0];
-  if (norm > clipNorm) {
-    const scale = clipNorm / norm;
-    for (const n of names) {
-      const g = grads[n];
-      grads[n] = tf.mul(g, scale);
-      g.dispose();
-    }
-  }
-  return norm;
+/** Options of trainStep. */
+export interface StepOptions {
+  optimizer: tf.Optimizer;
+  /** Default: sparse cross-entropy from logits. With `workers`, one of `losses` (sent to them by name). */
+  loss?: LossFn;
+  /** Split the batch's gradient over these worker threads. */
+  workers?: GradientWorkers;
+  /** Clip the gradients to this global L2 norm before the update. Default none. */
+  clipNorm?: number;
 }
 
 /** What one training step reports. */
@@ -159,21 +161,16 @@ export interface StepResult {
 }
 
 /**
- * One optimiser step on a batch, split over `workers` when given (as `fit` takes it, and `bench`
- * times it), with the gradients clipped to global norm `clipNorm` when given; its mean loss and
- * number of correct predictions.
+ * One optimiser step on a batch (as `fit` takes it, and `bench` times it): the gradients of the
+ * mean loss w.r.t. the model's trainable weights, split over `workers` when given, clipped to
+ * global norm `clipNorm` when given, then applied. Returns the batch's mean loss and number of
+ * correct predictions; the caller disposes the batch.
  */
-export async function trainStep(
-  model: tf.LayersModel,
-  optimizer: tf.Optimizer,
-  vars: tf.Variable[],
-  x: tf.Tensor,
-  y: tf.Tensor,
-  loss: LossFn,
-  workers?: GradientWorkers,
-  clipNorm?: number,
-): Promise<StepResult> {
-  const r = workers ? await workers.gradients(model, x, y) : named(vars, localGradients(model, x, y, loss));
+export async function trainStep(model: tf.LayersModel, batch: Batch, options: StepOptions): Promise<StepResult> {
+  const { x, y } = batch;
+  const { optimizer, workers, clipNorm } = options;
+  const loss = options.loss ?? losses.sparseCrossEntropyFromLogits;
+  const r = workers ? await workers.gradients(model, x, y, loss) : named(trainableVariables(model), localGradients(model, x, y, loss));
   const gradNorm = clipNorm === undefined ? undefined : clipByGlobalNorm(r.grads, clipNorm);
   optimizer.applyGradients(r.grads);
   tf.dispose(Object.values(r.grads));
@@ -188,24 +185,53 @@ function named(vars: tf.Variable[], r: ReturnType<typeof localGradients>): Batch
 }
 
 /**
- * Trains `model` as Keras's `fit` would, with our loop: per batch one optimiser step on the
- * trainable weights; after each epoch validation and the callbacks. Returns the history.
+ * Trains `model` as Keras's `fit` would, with our loop, and returns the history.
+ *
+ * - Epoch-counted, `fit(model, data, { epochs, batchSize, … })`: per epoch, one optimiser step
+ *   per batch of `data` (shuffled unless shuffleSeed is null), then validation and onEpochEnd.
+ *   `history.epoch` lists the epochs run; `history.history` their loss, accuracy, val_loss, val_accuracy.
+ * - Step-counted, `fit(model, sample, { steps, validateEvery, … })`: per step, one optimiser step
+ *   on `sample(step)`; validation before the steps StepFitOptions.validateEvery names, reported to
+ *   onValidationEnd and recorded as `history.step` and `history.history.val_loss`/`val_accuracy`.
  * @see notebooks/01-keras-lmu-psmnist.ipynb
  */
-export async function fit(model: tf.LayersModel, data: BatchSource, options: FitOptions): Promise<History> {
-  const { epochs, batchSize, optimizer } = options;
-  if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`epochs must be a positive integer (got ${epochs})`);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer (got ${batchSize})`);
+export async function fit(model: tf.LayersModel, data: BatchSource, options: FitOptions): Promise<History>;
+export async function fit(model: tf.LayersModel, sample: BatchSampler, options: StepFitOptions): Promise<History>;
+export async function fit(model: tf.LayersModel, data: BatchSource | BatchSampler, options: FitOptions | StepFitOptions): Promise<History> {
+  return typeof data === 'function' ? fitSteps(model, data, options as StepFitOptions) : fitEpochs(model, data, options as FitOptions);
+}
+
+function checkClipNorm(clipNorm: number | undefined): number | undefined {
+  return clipNorm === undefined ? undefined : positiveNumber('clipNorm', clipNorm);
+}
+
+/** One step of fit: trainStep on a batch it then disposes, stopping on a loss that is not finite. */
+async function fitStep(model: tf.LayersModel, batch: Batch, options: FitCommonOptions, loss: LossFn, where: string): Promise<StepResult> {
+  let r: StepResult;
+  try {
+    r = await trainStep(model, batch, { optimizer: options.optimizer, loss, workers: options.workers, clipNorm: options.clipNorm });
+  } finally {
+    tf.dispose([batch.x, batch.y]);
+  }
+  if (!Number.isFinite(r.loss)) throw new Error(`loss became ${r.loss} at ${where}`);
+  return r;
+}
+
+/** The logs of one batch, as callbacks' onBatchEnd gets them. */
+function batchLogs(r: StepResult, size: number): Logs {
+  return { loss: r.loss, size, ...(r.gradNorm === undefined ? {} : { grad_norm: r.gradNorm }) };
+}
+
+async function fitEpochs(model: tf.LayersModel, data: BatchSource, options: FitOptions): Promise<History> {
+  const epochs = positiveInteger('epochs', options.epochs);
+  const batchSize = positiveInteger('batchSize', options.batchSize);
+  const clipNorm = checkClipNorm(options.clipNorm);
+  const { optimizer } = options;
   const loss = options.loss ?? losses.sparseCrossEntropyFromLogits;
   const callbacks = options.callbacks ?? [];
   const history: History = options.history ?? { epoch: [], history: {} };
   const ctx: TrainContext = { model, optimizer, history, stopTraining: false, epochs };
-  const vars = trainableVariables(model);
   const shuffleSeed = options.shuffleSeed === undefined ? 0 : options.shuffleSeed;
-  const { clipNorm } = options;
-  if (clipNorm !== undefined && !(typeof clipNorm === 'number' && clipNorm > 0 && Number.isFinite(clipNorm))) {
-    throw new Error(`clipNorm must be a positive number (got ${clipNorm})`);
-  }
 
   for (const c of callbacks) await c.onTrainBegin?.(ctx);
   for (let epoch = options.initialEpoch ?? 0; epoch < epochs && !ctx.stopTraining; epoch++) {
@@ -219,22 +245,20 @@ export async function fit(model: tf.LayersModel, data: BatchSource, options: Fit
     let batch = 0;
     let maxGradNorm = 0;
     let clipped = 0;
-    for (const { x, y } of data.batches(batchSize, { shuffle })) {
-      const n = y.shape[0];
-      const { loss: batchLoss, correct: batchCorrect, gradNorm } = await trainStep(model, optimizer, vars, x, y, loss, options.workers, clipNorm);
-      if (gradNorm !== undefined) {
-        maxGradNorm = Math.max(maxGradNorm, gradNorm);
-        if (gradNorm > clipNorm!) clipped++;
+    for (const b of data.batches(batchSize, { shuffle })) {
+      const n = b.y.shape[0];
+      for (const c of callbacks) await c.onBatchBegin?.(batch, ctx);
+      const r = await fitStep(model, b, options, loss, `epoch ${epoch + 1}, batch ${batch + 1}`);
+      if (r.gradNorm !== undefined) {
+        maxGradNorm = Math.max(maxGradNorm, r.gradNorm);
+        if (r.gradNorm > clipNorm!) clipped++;
       }
-      if (!Number.isFinite(batchLoss)) throw new Error(`loss became ${batchLoss} at epoch ${epoch + 1}, batch ${batch + 1}`);
-      lossSum += batchLoss * n;
-      correct += batchCorrect;
+      lossSum += r.loss * n;
+      correct += r.correct;
       seen += n;
-      tf.dispose([x, y]);
-      const logs = { loss: lossSum / seen, accuracy: correct / seen };
       batch++; // not inside bar?.update(…): optional chaining would skip it when there is no bar
-      bar?.update(batch, logs);
-      for (const c of callbacks) await c.onBatchEnd?.(batch - 1, { loss: batchLoss, size: n, ...(gradNorm === undefined ? {} : { grad_norm: gradNorm }) }, ctx);
+      bar?.update(batch, { loss: lossSum / seen, accuracy: correct / seen });
+      for (const c of callbacks) await c.onBatchEnd?.(batch - 1, batchLogs(r, n), ctx);
     }
     const logs: Logs = { loss: lossSum / seen, accuracy: correct / seen };
     bar?.done(logs);
@@ -252,6 +276,45 @@ export async function fit(model: tf.LayersModel, data: BatchSource, options: Fit
     for (const [k, val] of Object.entries(logs)) (history.history[k] ??= []).push(val);
     for (const c of callbacks) await c.onEpochEnd?.(epoch, logs, ctx);
   }
+  for (const c of callbacks) await c.onTrainEnd?.(ctx);
+  return history;
+}
+
+async function fitSteps(model: tf.LayersModel, sample: BatchSampler, options: StepFitOptions): Promise<History> {
+  const steps = positiveInteger('steps', options.steps);
+  const validateEvery = options.validation ? positiveInteger('validateEvery', options.validateEvery) : undefined;
+  const initialStep = options.initialStep === undefined ? 0 : nonNegativeInteger('initialStep', options.initialStep);
+  checkClipNorm(options.clipNorm);
+  const { optimizer } = options;
+  const loss = options.loss ?? losses.sparseCrossEntropyFromLogits;
+  const callbacks = options.callbacks ?? [];
+  const history: History = options.history ?? { epoch: [], history: {} };
+  const ctx: TrainContext = { model, optimizer, history, stopTraining: false, steps };
+  const bar = options.progress === false || initialStep >= steps ? undefined : new ProgressBar(steps - initialStep, { label: `${options.progress ?? 'Steps'} ${initialStep}…${steps}` });
+  const validatesBefore = (step: number) =>
+    validateEvery !== undefined && !(step === initialStep && initialStep > 0) && (step % validateEvery === 0 || step === steps - 1);
+
+  for (const c of callbacks) await c.onTrainBegin?.(ctx);
+  let lastLoss = NaN;
+  for (let step = initialStep; step < steps && !ctx.stopTraining; step++) {
+    if (validatesBefore(step)) {
+      // no bar of its own: the steps' bar stays on one line
+      const v = await evaluate(model, options.validation!, { batchSize: options.validationBatchSize ?? 1000, loss, progress: false });
+      const logs: Logs = { val_loss: v.loss, val_accuracy: v.accuracy };
+      (history.step ??= []).push(step);
+      for (const [k, val] of Object.entries(logs)) (history.history[k] ??= []).push(val);
+      for (const c of callbacks) await c.onValidationEnd?.(step, logs, ctx);
+      if (ctx.stopTraining) break;
+    }
+    for (const c of callbacks) await c.onBatchBegin?.(step, ctx);
+    const batch = sample(step);
+    const n = batch.y.shape[0];
+    const r = await fitStep(model, batch, options, loss, `step ${step}`);
+    lastLoss = r.loss;
+    bar?.update(step - initialStep + 1, { loss: lastLoss });
+    for (const c of callbacks) await c.onBatchEnd?.(step, batchLogs(r, n), ctx);
+  }
+  bar?.done({ loss: lastLoss });
   for (const c of callbacks) await c.onTrainEnd?.(ctx);
   return history;
 }

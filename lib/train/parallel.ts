@@ -10,7 +10,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { losses, LossFn, trainableVariables } from './loop';
+import { positiveInteger } from '../checks';
+import { requestedThreads } from '../settings';
+import { localGradients, lossName, LossFn, LossName, trainableVariables } from './gradients';
 
 /** How a worker rebuilds the model: `require(module)[exportName](...args)` gives a LayersModel (or a promise of one). */
 export interface ModelRecipe {
@@ -21,8 +23,6 @@ export interface ModelRecipe {
   args?: unknown[];
 }
 
-export type LossName = keyof typeof losses;
-
 /** Gradients of the mean loss over one batch, with the batch's mean loss and correct count. */
 export interface BatchGradients {
   grads: tf.NamedTensorMap;
@@ -30,7 +30,23 @@ export interface BatchGradients {
   correct: number;
 }
 
-interface StepReply {
+/** What a worker is sent at start (gradient-worker.ts reads it as its workerData). */
+export interface WorkerStart {
+  recipe: ModelRecipe;
+  backend: string;
+}
+
+/** One step's share of the batch, at the main thread's weights, with the loss to take. */
+export interface WorkerJob {
+  weights: Float32Array[];
+  x: Float32Array;
+  xShape: number[];
+  y: Int32Array;
+  loss: LossName;
+}
+
+/** A worker's answer: the gradients of its share (in trainableVariables' order), or the error. */
+export interface WorkerReply {
   grads: Float32Array[];
   loss: number;
   correct: number;
@@ -44,52 +60,29 @@ interface StepReply {
  * @see notebooks/04-tcn-smnist.ipynb
  */
 export function trainingThreads(): number {
-  const v = process.env.SEQMNIST_THREADS;
-  if (v === undefined || v === '') return tf.getBackend() === 'tensorflow' ? 1 : os.cpus().length;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`SEQMNIST_THREADS must be a positive integer (got '${v}')`);
-  return n;
-}
-
-/** Gradients of `loss` for a batch on this thread; the caller disposes `grads`. */
-export function localGradients(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, loss: LossFn): { value: number; grads: tf.Tensor[]; correct: number } {
-  const vars = trainableVariables(model);
-  let correct: tf.Tensor | undefined;
-  const { value, grads } = tf.variableGrads(() => {
-    const out = model.apply(x, { training: true }) as tf.Tensor;
-    correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out, -1), y), 'int32')));
-    return loss(out, y);
-  }, vars);
-  const result = { value: value.dataSync()[0], grads: vars.map((v) => grads[v.name]), correct: correct!.dataSync()[0] };
-  tf.dispose([value, correct!]);
-  return result;
+  return requestedThreads() ?? (tf.getBackend() === 'tensorflow' ? 1 : os.cpus().length);
 }
 
 /**
  * A pool of gradient workers; `threads` counts the main thread too (default: the machine's cores).
+ * Each step takes the loss it is given (one of `losses`, sent to the workers by name).
  * @see notebooks/04-tcn-smnist.ipynb
  */
 export class GradientWorkers {
-  private constructor(
-    private readonly workers: Worker[],
-    readonly lossName: LossName,
-  ) {}
+  private constructor(private readonly workers: Worker[]) {}
 
   /** Threads taking part in a step, the main thread included. */
   get threads(): number {
     return this.workers.length + 1;
   }
 
-  static async start(recipe: ModelRecipe, options: { loss?: LossName; threads?: number } = {}): Promise<GradientWorkers> {
-    const lossName = options.loss ?? 'sparseCrossEntropyFromLogits';
-    if (!(lossName in losses)) throw new Error(`unknown loss '${lossName}' (expected one of: ${Object.keys(losses).join(', ')})`);
-    const threads = options.threads ?? os.cpus().length;
-    if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer (got ${threads})`);
-    const backend = tf.getBackend();
+  static async start(recipe: ModelRecipe, options: { threads?: number } = {}): Promise<GradientWorkers> {
+    const threads = positiveInteger('threads', options.threads ?? os.cpus().length);
+    const workerData: WorkerStart = { recipe, backend: tf.getBackend() };
     const workers: Worker[] = [];
     try {
       for (let i = 1; i < threads; i++) {
-        const w = new Worker(path.join(__dirname, 'gradient-worker.js'), { workerData: { recipe, backend, lossName } });
+        const w = new Worker(path.join(__dirname, 'gradient-worker.js'), { workerData });
         workers.push(w);
         await new Promise<void>((resolve, reject) => {
           w.once('message', (m: { ready?: boolean; error?: string }) => (m.ready ? resolve() : reject(new Error(`gradient worker failed to start: ${m.error}`))));
@@ -100,14 +93,16 @@ export class GradientWorkers {
       await Promise.all(workers.map((w) => w.terminate()));
       throw e;
     }
-    return new GradientWorkers(workers, lossName);
+    return new GradientWorkers(workers);
   }
 
   /**
-   * Gradients of the batch's mean loss w.r.t. model.trainableWeights (named by variable), computed
-   * across the threads. The caller applies them (optimizer.applyGradients) and disposes them.
+   * Gradients of the batch's mean `loss` (one of `losses`) w.r.t. model.trainableWeights (named
+   * by variable), computed across the threads. The caller applies them (optimizer.applyGradients)
+   * and disposes them.
    */
-  async gradients(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor): Promise<BatchGradients> {
+  async gradients(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, loss: LossFn): Promise<BatchGradients> {
+    const name = lossName(loss);
     const n = x.shape[0];
     const parts = Math.min(this.threads, n);
     const bounds = [...Array(parts + 1).keys()].map((i) => Math.round((i * n) / parts));
@@ -117,14 +112,15 @@ export class GradientWorkers {
     const per = xs.length / n;
     const pending = this.workers.slice(0, parts - 1).map((w, i) => {
       const [a, b] = [bounds[i + 1], bounds[i + 2]];
-      return new Promise<StepReply>((resolve, reject) => {
-        w.once('message', (m: StepReply) => (m.error ? reject(new Error(`gradient worker: ${m.error}`)) : resolve(m)));
-        w.postMessage({ weights, x: xs.slice(a * per, b * per), xShape: [b - a, ...x.shape.slice(1)], y: ys.slice(a, b) });
+      return new Promise<WorkerReply>((resolve, reject) => {
+        w.once('message', (m: WorkerReply) => (m.error ? reject(new Error(`gradient worker: ${m.error}`)) : resolve(m)));
+        const job: WorkerJob = { weights, x: xs.slice(a * per, b * per), xShape: [b - a, ...x.shape.slice(1)], y: ys.slice(a, b), loss: name };
+        w.postMessage(job);
       });
     });
     const mine = tf.tidy(() => x.slice(0, bounds[1]));
     const myY = tf.tidy(() => y.slice(0, bounds[1]));
-    const local = localGradients(model, mine, myY, losses[this.lossName]);
+    const local = localGradients(model, mine, myY, loss);
     tf.dispose([mine, myY]);
     const replies = await Promise.all(pending);
     const vars = trainableVariables(model);
@@ -138,9 +134,9 @@ export class GradientWorkers {
       });
     });
     tf.dispose(local.grads);
-    const loss = replies.reduce((s, r, i) => s + r.loss * share(i + 1), local.value * share(0));
+    const meanLoss = replies.reduce((s, r, i) => s + r.loss * share(i + 1), local.value * share(0));
     const correct = replies.reduce((s, r) => s + r.correct, local.correct);
-    return { grads, loss, correct };
+    return { grads, loss: meanLoss, correct };
   }
 
   async terminate(): Promise<void> {

@@ -3,6 +3,7 @@
  * one line redrawn with '\r' in a terminal, and occasional whole lines in logs (CI, nbconvert's
  * captured stdout), where '\r' would pile up.
  */
+import { positiveInteger } from '../checks';
 import { DisplayHandle, escapeHtml, inNotebook, newDisplayHandle } from '../plot/display';
 
 /** Where a bar draws itself. */
@@ -99,14 +100,9 @@ export class ProgressBar {
   draws = 0;
 
   constructor(total: number, options: ProgressBarOptions = {}) {
-    if (typeof total !== 'number' || !Number.isInteger(total) || total < 1) {
-      throw new Error(`total must be a positive integer (got ${String(total)})`);
-    }
-    this.total = total;
+    this.total = positiveInteger('total', total);
     this.label = options.label ?? '';
-    const width = options.width ?? 30;
-    if (!Number.isInteger(width) || width < 1) throw new Error(`width must be a positive integer (got ${width})`);
-    this.width = width;
+    this.width = positiveInteger('width', options.width ?? 30);
     const mode = options.mode ?? (inNotebook() ? 'notebook' : process.stdout.isTTY ? 'tty' : 'log');
     if (mode !== 'notebook' && mode !== 'tty' && mode !== 'log') throw new Error(`mode must be 'notebook', 'tty' or 'log' (got '${mode}')`);
     this.mode = mode;

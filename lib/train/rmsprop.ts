@@ -8,6 +8,7 @@
  * also Keras 2's RMSprop, which adds ε after the root too.
  */
 import * as tf from '@tensorflow/tfjs';
+import { positiveNumber } from '../checks';
 
 /** Options of RMSprop; defaults are torch.optim.RMSprop's. */
 export interface RmspropOptions {
@@ -29,7 +30,7 @@ interface Slot {
 
 /**
  * PyTorch's RMSprop as a tfjs optimiser: usable with `optimizer.minimize`, and its state saves
- * and restores with getWeights/setWeights (lib/train/checkpoint.ts).
+ * and restores with getWeights/setWeights (lib/train/saving.ts).
  * @see notebooks/03-eurnn-psmnist.ipynb
  */
 export class RMSprop extends tf.Optimizer {
@@ -44,9 +45,7 @@ export class RMSprop extends tf.Optimizer {
   constructor(options: RmspropOptions) {
     super();
     const { learningRate, alpha = 0.99, epsilon = 1e-8 } = options;
-    if (typeof learningRate !== 'number' || !(learningRate > 0) || !Number.isFinite(learningRate)) {
-      throw new Error(`learningRate must be a positive number (got ${learningRate})`);
-    }
+    positiveNumber('learningRate', learningRate);
     if (typeof alpha !== 'number' || !(alpha >= 0 && alpha < 1)) throw new Error(`alpha must be in [0, 1) (got ${alpha})`);
     if (typeof epsilon !== 'number' || !(epsilon >= 0) || !Number.isFinite(epsilon)) throw new Error(`epsilon must be a non-negative number (got ${epsilon})`);
     this.learningRate = learningRate;

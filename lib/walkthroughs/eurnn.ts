@@ -7,15 +7,16 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { positiveInteger } from '../checks';
 import { SequenceDataset } from '../data/batches';
 import { loadMnist, Mnist, MNIST_PIXELS } from '../data/mnist';
 import { psmnistPermutation, RandomState } from '../data/random';
 import { inversePermutation, permutePixels, scaleImages } from '../data/transforms';
 import { Figure, lineChart } from '../plot/charts';
 import { buildEurnnModel } from '../models/eurnn';
-import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, TRAINING_LOG } from '../train/checkpoint';
-import { evaluate, losses, trainableVariables } from '../train/loop';
-import { ProgressBar } from '../train/progress';
+import { losses } from '../train/gradients';
+import { Batch, Callback, evaluate, fit } from '../train/loop';
+import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, TRAINING_LOG } from '../train/saving';
 import { RMSprop } from '../train/rmsprop';
 import type { TrainingLog } from './training-log';
 
@@ -180,11 +181,6 @@ export interface TrainEurnnResult {
   timing: EurnnTiming;
 }
 
-function checkPositiveInt(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer (got ${v})`);
-  return v;
-}
-
 /** The original's progress line. */
 export function formatValidationLine(step: number, accuracyPercent: number): string {
   return `Step ${String(step).padStart(5)}\t Valid. Acc. = ${accuracyPercent.toFixed(2).padStart(5)}`;
@@ -200,10 +196,10 @@ export function formatValidationLine(step: number, accuracyPercent: number): str
  */
 export async function trainEurnn(options: TrainEurnnOptions): Promise<TrainEurnnResult> {
   const { data } = options;
-  const steps = checkPositiveInt('steps', options.steps ?? EURNN_DEFAULTS.numSteps);
-  const batchSize = checkPositiveInt('batchSize', options.batchSize ?? EURNN_DEFAULTS.batchSize);
-  const validationBatchSize = checkPositiveInt('validationBatchSize', options.validationBatchSize ?? EURNN_DEFAULTS.testBatchSize);
-  const validateEvery = checkPositiveInt('validateEvery', options.validateEvery ?? Math.floor(EURNN_DEFAULTS.trainSize / batchSize));
+  const steps = positiveInteger('steps', options.steps ?? EURNN_DEFAULTS.numSteps);
+  const batchSize = positiveInteger('batchSize', options.batchSize ?? EURNN_DEFAULTS.batchSize);
+  const validationBatchSize = positiveInteger('validationBatchSize', options.validationBatchSize ?? EURNN_DEFAULTS.testBatchSize);
+  const validateEvery = positiveInteger('validateEvery', options.validateEvery ?? Math.floor(EURNN_DEFAULTS.trainSize / batchSize));
   const log = options.log ?? ((line: string) => console.log(line));
   const model = options.model ?? buildEurnnModel({ seed: options.seed ?? 0 });
   const optimizer = options.optimizer ?? new RMSprop({ learningRate: options.learningRate ?? EURNN_DEFAULTS.learningRate });
@@ -223,41 +219,50 @@ export async function trainEurnn(options: TrainEurnnOptions): Promise<TrainEurnn
     log(`resuming at step ${initialStep} of ${steps}`);
   }
 
-  const vars = trainableVariables(model);
-  const bar = options.progress === false || initialStep >= steps ? undefined : new ProgressBar(steps - initialStep, { label: `Steps ${initialStep}…${steps}` });
-  const t0 = Date.now();
+  // the timing, history and checkpoints the original keeps, around the shared loop's steps
   const wallBefore = timing.wallSeconds;
-  let lastLoss = NaN;
-  for (let step = initialStep; step < steps; step++) {
-    const resumedHere = options.resume && step === initialStep;
-    if (!resumedHere && (step % validateEvery === 0 || step === steps - 1)) {
-      const v0 = Date.now();
-      const v = await evaluate(model, data.valid, { batchSize: validationBatchSize, progress: false });
-      timing.validationMs += Date.now() - v0;
+  let t0 = 0;
+  let validationFrom = 0;
+  let stepFrom = 0;
+  const bookkeeping: Callback = {
+    onTrainBegin() {
+      t0 = validationFrom = Date.now();
+    },
+    async onValidationEnd(step, logs) {
+      timing.validationMs += Date.now() - validationFrom;
       history.step.push(step);
-      history.valLoss.push(v.loss);
-      history.valAccuracy.push(100 * v.accuracy);
-      log(formatValidationLine(step, 100 * v.accuracy));
+      history.valLoss.push(logs.val_loss);
+      history.valAccuracy.push(100 * logs.val_accuracy);
+      log(formatValidationLine(step, 100 * logs.val_accuracy));
       if (dir && step > initialStep) {
         await saveModel(model, dir, {
           optimizer,
           state: { step, rng: { key: Array.from(rng.getState().key), pos: rng.getState().pos }, history, timing: { ...timing, wallSeconds: wallBefore + (Date.now() - t0) / 1000 } },
         });
       }
-    }
-    const s0 = Date.now();
-    const order = rng.randint(0, data.train.size, batchSize);
-    const { value: batch } = data.train.batches(batchSize, { order }).next();
-    const { x, y } = batch!;
-    const cost = optimizer.minimize(() => losses.sparseCrossEntropyFromLogits(model.apply(x, { training: true }) as tf.Tensor, y), true, vars)!;
-    lastLoss = (await cost.data())[0];
-    tf.dispose([x, y, cost]);
-    if (!Number.isFinite(lastLoss)) throw new Error(`loss became ${lastLoss} at step ${step}`);
-    timing.trainMs += Date.now() - s0;
-    timing.steps++;
-    bar?.update(step - initialStep + 1, { loss: lastLoss });
-  }
-  bar?.done({ loss: lastLoss });
+    },
+    onBatchBegin() {
+      stepFrom = Date.now();
+    },
+    onBatchEnd() {
+      validationFrom = Date.now();
+      timing.trainMs += validationFrom - stepFrom;
+      timing.steps++;
+    },
+  };
+  // randint(0, train_size, batch_size): indices drawn with replacement from the data's generator
+  const sample = () => data.train.batches(batchSize, { order: rng.randint(0, data.train.size, batchSize) }).next().value as Batch;
+  await fit(model, sample, {
+    steps,
+    initialStep,
+    optimizer,
+    loss: losses.sparseCrossEntropyFromLogits,
+    validation: data.valid,
+    validationBatchSize,
+    validateEvery,
+    callbacks: [bookkeeping],
+    progress: options.progress === false ? false : 'Steps',
+  });
   timing.wallSeconds = wallBefore + (Date.now() - t0) / 1000;
   return { model, optimizer, history, stepsRun: Math.max(0, steps - initialStep), msPerStep: timing.steps ? timing.trainMs / timing.steps : NaN, timing };
 }

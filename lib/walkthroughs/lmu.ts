@@ -11,9 +11,11 @@ import { oneOf, positiveInteger, positiveNumber } from '../checks';
 import { SequenceDataset } from '../data/batches';
 import { loadPsmnist, PsmnistData } from '../data/psmnist';
 import { buildKerasLmuModel, buildNengoLmuModel, LmuModelOptions } from '../models/lmu';
-import { loadWeightsInto, readTrainingLog, saveModel, shippedWeightsDir, startEpochs } from '../train/checkpoint';
-import { Callback, evaluate, fit, History, losses } from '../train/loop';
-import { EpochCheckpoint, HistoryPlot, ModelCheckpoint, ModelCheckpointState } from '../train/model-checkpoint';
+import { History, HistoryPlot } from '../plot/history';
+import { EpochCheckpoint, ModelCheckpoint, ModelCheckpointState } from '../train/callbacks';
+import { losses } from '../train/gradients';
+import { Callback, evaluate, fit } from '../train/loop';
+import { loadWeightsInto, readTrainingLog, saveModel, shippedWeightsDir, startEpochs } from '../train/saving';
 import { GradientWorkers, ModelRecipe, trainingThreads } from '../train/parallel';
 import type { TrainingLog } from './training-log';
 
@@ -30,6 +32,8 @@ export const LMU_DEFAULTS = {
   learningRate: 1e-3,
   /** Batch size for evaluation (memory grows with it: ~1.3 MB per image for the hidden sequence). */
   evalBatchSize: 200,
+  /** KerasLMU's accuracy plot: its title and y limits (`plt.ylim(0.85, 1.0)`). */
+  historyChart: { title: 'Post-epoch Training Accuracies', yRange: [0.85, 1] as [number, number] },
 } as const;
 
 /** The CLI names of the two walkthroughs. */
@@ -139,7 +143,8 @@ export async function trainLmu(options: TrainLmuOptions): Promise<TrainLmuResult
   // after the ModelCheckpoint, so that each epoch's saved state includes that epoch's best
   const bookkeeping = new EpochCheckpoint({ dir, epochSeconds, extraState: () => ({ checkpoint: checkpoint?.getState() }) });
   const callbacks: Callback[] = [...(checkpoint ? [checkpoint] : []), bookkeeping];
-  if (options.plot && variant === 'keras') callbacks.push(new HistoryPlot({ epochs }));
+  // KerasLMU's figure: its title and ylim
+  if (options.plot && variant === 'keras') callbacks.push(new HistoryPlot({ epochs, ...LMU_DEFAULTS.historyChart }));
   try {
     await fit(model, data.train, {
       epochs,

@@ -16,8 +16,10 @@ import { digitDataUri } from '../plot/digit';
 import { Figure, lineChart, sliderFigure } from '../plot/charts';
 import { buildStackedLstm, buildStackedLstmPerStep, transferLstmWeights } from '../models/lstm';
 import { EarlyStopping, getLearningRate, ReduceLROnPlateau, setLearningRate } from '../train/callbacks';
-import { loadWeightsInto, readTrainingLog, saveModel, shippedWeightsDir, startEpochs } from '../train/checkpoint';
-import { Callback, evaluate, fit, History, losses, TrainContext } from '../train/loop';
+import type { History } from '../plot/history';
+import { losses } from '../train/gradients';
+import { Callback, evaluate, fit, TrainContext } from '../train/loop';
+import { loadWeightsInto, readTrainingLog, saveModel, shippedWeightsDir, startEpochs } from '../train/saving';
 import type { TrainingLog } from './training-log';
 
 /** The two ways of reading an image. */

@@ -14,9 +14,11 @@ import { psmnistPermutation } from '../data/random';
 import { normalize, permutePixels, scaleImages } from '../data/transforms';
 import { Figure, lineChart } from '../plot/charts';
 import { buildTcnModel, TcnModelOptions } from '../models/tcn';
-import { loadWeightsInto, readTrainingLog, shippedWeightsDir, startEpochs, TRAINING_LOG } from '../train/checkpoint';
-import { Callback, evaluate, fit, History, losses } from '../train/loop';
-import { EpochCheckpoint } from '../train/model-checkpoint';
+import type { History } from '../plot/history';
+import { EpochCheckpoint } from '../train/callbacks';
+import { losses } from '../train/gradients';
+import { Callback, evaluate, fit } from '../train/loop';
+import { loadWeightsInto, readTrainingLog, shippedWeightsDir, startEpochs, TRAINING_LOG } from '../train/saving';
 import { GradientWorkers, ModelRecipe, trainingThreads } from '../train/parallel';
 import { formatMetric, ProgressBar } from '../train/progress';
 import type { TrainingLog } from './training-log';
@@ -195,7 +197,7 @@ export async function trainTcn(options: TrainTcnOptions): Promise<TrainTcnResult
   const dir = options.checkpointDir;
   const { initialEpoch, history, epochSeconds } = await startEpochs(options.resume, dir, model, optimizer, epochs);
 
-  const workers = threads > 1 ? await GradientWorkers.start(tcnModelRecipe(modelOptions), { loss: 'nll', threads }) : undefined;
+  const workers = threads > 1 ? await GradientWorkers.start(tcnModelRecipe(modelOptions), { threads }) : undefined;
   const timing = new EpochCheckpoint({ dir, epochSeconds });
   const callbacks: Callback[] = [timing];
   if (options.progress !== false) callbacks.push(tcnProgress(data.train.numBatches(batchSize), data.test.size));

@@ -11,7 +11,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { WALKTHROUGHS } from '../../lib/cli/main';
-import { hasShippedWeights } from '../../lib/train/checkpoint';
+import { hasShippedWeights } from '../../lib/train/saving';
 
 const root = path.resolve(__dirname, '../../..');
 const notebooksDir = path.join(root, 'notebooks');

@@ -1,12 +1,13 @@
 /**
- * Saving and loading models, weights and optimiser state as files (tfjs's `file://` handler
- * lives in tfjs-node, which is optional here, so this is our own). Every write goes to a
+ * Saving and loading as files: models, weights and optimiser state (tfjs's `file://` handler
+ * lives in tfjs-node, which is optional here, so this is our own), the checkpoints a training
+ * resumes from, and the training logs shipped beside trained weights. Every write goes to a
  * temporary folder that is renamed into place: an interrupted save leaves nothing half-written.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import type { History } from './loop';
+import type { History } from '../plot/history';
 
 const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';

@@ -1,0 +1,83 @@
+/**
+ * What one gradient computation needs, on the main thread and in gradient worker threads alike:
+ * the losses (by name, so that a worker can be told which), the variables an optimiser updates,
+ * a batch's gradients, and global-norm clipping. Imports nothing of the library but the tfjs
+ * internals, so that a worker loads little.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { variableOf } from '../tfjs-internals';
+
+/** A loss of (model outputs, integer labels) → scalar mean over the batch. */
+export type LossFn = (outputs: tf.Tensor, labels: tf.Tensor) => tf.Scalar;
+
+/**
+ * The losses the walkthroughs use.
+ * @see notebooks/04-tcn-smnist.ipynb
+ */
+export const losses = {
+  /** Keras `SparseCategoricalCrossentropy(from_logits=True)`, PyTorch `cross_entropy`. */
+  sparseCrossEntropyFromLogits: ((logits, labels) =>
+    tf.tidy(() => tf.losses.softmaxCrossEntropy(tf.oneHot(labels as tf.Tensor1D, logits.shape[1]!), logits))) as LossFn,
+  /** Keras `sparse_categorical_crossentropy` on softmax probabilities (clipped as Keras clips, 1e-7). */
+  sparseCrossEntropy: ((probs, labels) =>
+    tf.tidy(() => {
+      const p = tf.clipByValue(probs, 1e-7, 1 - 1e-7);
+      return tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(labels as tf.Tensor1D, probs.shape[1]!), tf.log(p)), -1)));
+    })) as LossFn,
+  /** PyTorch `nll_loss` on log-probabilities (a log-softmax output). */
+  nll: ((logProbs, labels) =>
+    tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(labels as tf.Tensor1D, logProbs.shape[1]!), logProbs), -1))))) as LossFn,
+};
+
+/** The name of one of `losses`. */
+export type LossName = keyof typeof losses;
+
+/**
+ * The name under which `loss` is one of `losses` (how a worker thread is told which loss to
+ * take); any other function is an error, since a worker cannot be sent a function.
+ */
+export function lossName(loss: LossFn): LossName {
+  const name = (Object.keys(losses) as LossName[]).find((k) => losses[k] === loss);
+  if (!name) {
+    throw new Error(`a loss split over worker threads must be one of losses (${Object.keys(losses).join(', ')}), not a function of its own`);
+  }
+  return name;
+}
+
+/** The variables behind a model's trainable weights (what the optimiser updates). */
+export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map(variableOf);
+}
+
+/** Gradients of `loss` for a batch on this thread, in trainableVariables' order; the caller disposes `grads`. */
+export function localGradients(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, loss: LossFn): { value: number; grads: tf.Tensor[]; correct: number } {
+  const vars = trainableVariables(model);
+  let correct: tf.Tensor | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const out = model.apply(x, { training: true }) as tf.Tensor;
+    correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out, -1), y), 'int32')));
+    return loss(out, y);
+  }, vars);
+  const result = { value: value.dataSync()[0], grads: vars.map((v) => grads[v.name]), correct: correct!.dataSync()[0] };
+  tf.dispose([value, correct!]);
+  return result;
+}
+
+/**
+ * Scales gradients down to global L2 norm `clipNorm` when their norm exceeds it, as Keras's
+ * `global_clipnorm` (tf.clip_by_global_norm); disposes the originals it replaces. Returns the
+ * norm before clipping.
+ */
+export function clipByGlobalNorm(grads: tf.NamedTensorMap, clipNorm: number): number {
+  const names = Object.keys(grads);
+  const norm = tf.tidy(() => tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n])))))).dataSync()[0];
+  if (norm > clipNorm) {
+    const scale = clipNorm / norm;
+    for (const n of names) {
+      const g = grads[n];
+      grads[n] = tf.mul(g, scale);
+      g.dispose();
+    }
+  }
+  return norm;
+}
