@@ -53,7 +53,6 @@ export function requestedBackend(): string | undefined {
 export function requestedThreads(): number | undefined {
   const v = process.env.SEQMNIST_THREADS;
   if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`SEQMNIST_THREADS must be a positive integer (got '${v}')`);
-  return positiveInteger('SEQMNIST_THREADS', n);
+  // a number when it reads as one, else the text itself, so that the error shows what was set
+  return positiveInteger('SEQMNIST_THREADS', v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
 }

@@ -84,7 +84,7 @@ export interface EurnnDataOptions {
 export async function loadEurnnData(options: EurnnDataOptions = {}): Promise<EurnnData> {
   const seed = options.seed ?? 0;
   const limit = options.limit;
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new Error(`limit must be a positive integer (got ${limit})`);
+  if (limit !== undefined) positiveInteger('limit', limit);
   const perm = options.perm ?? psmnistPermutation(0);
   const revPerm = inversePermutation(perm);
   const mnist = options.mnist ?? (await loadMnist());
