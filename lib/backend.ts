@@ -83,7 +83,7 @@ async function select(requested?: string): Promise<BackendName> {
   throw new Error(
     requested
       ? `backend '${requested}' could not be initialised here` +
-        (requested === 'tensorflow' ? ' (@tensorflow/tfjs-node-gpu needs CUDA 11.2 + cuDNN 8.1; see README)' : '')
+          (requested === 'tensorflow' ? ' (@tensorflow/tfjs-node-gpu needs CUDA 11.2 + cuDNN 8.1; see README)' : '')
       : `no tfjs backend could be initialised (tried ${BACKENDS.join(', ')})`,
   );
 }

@@ -35,7 +35,12 @@ interface OutputMaker {
  * A new output tensor of a kernel running on `backend`, holding `values` (copied where the backend
  * keeps tensors elsewhere, as wasm does). Throws for a backend with neither way of making one.
  */
-export function writeKernelOutput(backend: KernelBackend, shape: number[], dtype: DataType, values: Float32Array | Int32Array): TensorInfo {
+export function writeKernelOutput(
+  backend: KernelBackend,
+  shape: number[],
+  dtype: DataType,
+  values: Float32Array | Int32Array,
+): TensorInfo {
   const b = backend as unknown as OutputMaker;
   if (typeof b.makeTensorInfo === 'function') return b.makeTensorInfo(shape, dtype, values);
   if (typeof b.makeOutput === 'function') return b.makeOutput(shape, dtype, undefined, values);
@@ -176,4 +181,6 @@ export function resetDropoutMasks(cell: tf.layers.Layer): void {
  * tfjs-layers' Initializer base class, for initialisers of our own: tfjs exports only the
  * factories (tf.initializers.*), and in 4.22 Zeros extends the base class directly.
  */
-export const InitializerBase = Object.getPrototypeOf(tf.initializers.zeros().constructor) as new () => ReturnType<typeof tf.initializers.zeros>;
+export const InitializerBase = Object.getPrototypeOf(tf.initializers.zeros().constructor) as new () => ReturnType<
+  typeof tf.initializers.zeros
+>;

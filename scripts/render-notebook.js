@@ -39,7 +39,8 @@ function missingTools(options = {}) {
   const missing = [];
   if (options.notebook !== false) {
     const nbconvert = nbconvertPath();
-    if (!nbconvert || spawnSync(nbconvert, ['--version'], { encoding: 'utf8' }).status !== 0) missing.push('jupyter-nbconvert');
+    if (!nbconvert || spawnSync(nbconvert, ['--version'], { encoding: 'utf8' }).status !== 0)
+      missing.push('jupyter-nbconvert');
     if (options.execute) {
       // the Python that runs nbconvert must import nbclient
       const python = nbconvert ? (fs.readFileSync(nbconvert, 'utf8').match(/^#!\s*(\S+)/) || [])[1] : undefined;
@@ -73,7 +74,9 @@ function notebookToHtml(notebook, outDir, options = {}) {
   });
   const html = path.join(outDir, `${name}.html`);
   if (r.status !== 0 || !fs.existsSync(html)) {
-    throw new Error(`jupyter nbconvert failed on ${notebook} (exit ${r.status}${r.signal ? `, ${r.signal}` : ''}):\n${(r.stderr || '').slice(-4000)}`);
+    throw new Error(
+      `jupyter nbconvert failed on ${notebook} (exit ${r.status}${r.signal ? `, ${r.signal}` : ''}):\n${(r.stderr || '').slice(-4000)}`,
+    );
   }
   return html;
 }
@@ -140,7 +143,9 @@ function renderHtml(html, outPng, options = {}) {
       { encoding: 'utf8', timeout: (options.timeoutS || 180) * 1000, maxBuffer: 256 * 1024 * 1024 },
     );
     if (r.status !== 0 || !fs.existsSync(outPng)) {
-      throw new Error(`chromium failed on ${html} (exit ${r.status}${r.signal ? `, ${r.signal}` : ''}):\n${(r.stderr || '').slice(-3000)}`);
+      throw new Error(
+        `chromium failed on ${html} (exit ${r.status}${r.signal ? `, ${r.signal}` : ''}):\n${(r.stderr || '').slice(-3000)}`,
+      );
     }
     const dom = r.stdout;
     if (options.domOut) fs.writeFileSync(options.domOut, dom);
@@ -155,7 +160,9 @@ function renderHtml(html, outPng, options = {}) {
  * `outPng`; returns the counts of what was drawn, the page path and (as `dom`) the rendered DOM.
  */
 function renderNotebook(input, outPng, options = {}) {
-  const html = input.endsWith('.ipynb') ? notebookToHtml(input, options.htmlDir || path.dirname(path.resolve(outPng)), options) : input;
+  const html = input.endsWith('.ipynb')
+    ? notebookToHtml(input, options.htmlDir || path.dirname(path.resolve(outPng)), options)
+    : input;
   return renderHtml(html, outPng, options);
 }
 
@@ -179,7 +186,9 @@ if (require.main === module) {
   const execute = args.includes('--execute');
   const files = args.filter((a) => a !== '--execute');
   if (files.length !== 2 || !/\.(ipynb|html)$/.test(files[0]) || !files[1].endsWith('.png')) {
-    console.error('usage: node scripts/render-notebook.js <notebook.ipynb | page.html> <out.png> [--execute] [--width N] [--height N]');
+    console.error(
+      'usage: node scripts/render-notebook.js <notebook.ipynb | page.html> <out.png> [--execute] [--width N] [--height N]',
+    );
     process.exit(2);
   }
   try {

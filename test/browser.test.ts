@@ -13,14 +13,21 @@ const root = path.resolve(__dirname, '..', '..');
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const render = require(path.join(root, 'scripts', 'render-notebook.js')) as {
   missingTools(options?: { execute?: boolean }): string | undefined;
-  renderNotebook(input: string, outPng: string, options?: Record<string, unknown>): Record<string, number> & { dom: string; png: string };
+  renderNotebook(
+    input: string,
+    outPng: string,
+    options?: Record<string, unknown>,
+  ): Record<string, number> & { dom: string; png: string };
 };
 
 test('the fixture notebook draws its images, charts, slider and progress bar offline', { timeout: 600_000 }, () => {
   const missing = render.missingTools({ execute: true });
   assert.equal(missing, undefined, missing);
   const out = path.join(root, '.tmp', 'browser', 'plots.png');
-  const result = render.renderNotebook(path.join(root, 'test', 'fixtures', 'plots.ipynb'), out, { execute: true, height: 2400 });
+  const result = render.renderNotebook(path.join(root, 'test', 'fixtures', 'plots.ipynb'), out, {
+    execute: true,
+    height: 2400,
+  });
   const { dom, ...counts } = result;
   const report = JSON.stringify(counts);
   assert.equal(counts.errorOutputs, 0, `cells wrote errors: ${report}`);
@@ -37,29 +44,39 @@ test('the fixture notebook draws its images, charts, slider and progress bar off
   assert.equal(check, 'slider step 392: y0=0.5 image=true');
   assert.equal(counts.progressBars, 1, report); // updates overwrote one output
   assert.ok(/<progress value="5" max="5"/.test(dom), 'the progress bar shows its final state');
-  assert.ok(!/<html[^>]*data-amd-define-called/.test(dom), 'plotly.js called the AMD define instead of setting window.Plotly');
+  assert.ok(
+    !/<html[^>]*data-amd-define-called/.test(dom),
+    'plotly.js called the AMD define instead of setting window.Plotly',
+  );
   // the second axis was drawn: its title is in the SVG
   assert.ok(/class="g-y2title"><text[^>]*>accuracy</.test(dom), 'the right axis has its title');
   // plotly.js is in the page exactly once
   assert.equal(dom.split('plotly.js, inlined once per kernel session').length - 1, 1, report);
 });
 
-test('the data notebook, executed and exported to HTML, shows its digits and its chart in Chromium', { timeout: 600_000 }, () => {
-  const missing = render.missingTools({ execute: true });
-  assert.equal(missing, undefined, missing);
-  const out = path.join(root, '.tmp', 'browser', '00-data-psmnist.png');
-  const result = render.renderNotebook(path.join(root, 'notebooks', '00-data-psmnist.ipynb'), out, { execute: true, height: 3400 });
-  const { dom, ...counts } = result;
-  const report = JSON.stringify(counts);
-  assert.equal(counts.errorOutputs, 0, `cells wrote errors: ${report}`);
-  assert.equal(counts.images, 4, report); // digit, sequence, permuted sequence, unpermuted digit
-  assert.equal(counts.plots, 1, report); // the sequence as a signal
-  assert.equal(counts.missingLibrary, 0, report);
-  for (const title of [
-    "Sample image of the digit '5'",
-    "Sample sequence of the digit '5' (reshaped to 98 x 8)",
-    "Permuted sequence of the digit '5' (reshaped to 98 x 8)",
-  ]) {
-    assert.ok(dom.includes(title), `the page shows "${title}"`);
-  }
-});
+test(
+  'the data notebook, executed and exported to HTML, shows its digits and its chart in Chromium',
+  { timeout: 600_000 },
+  () => {
+    const missing = render.missingTools({ execute: true });
+    assert.equal(missing, undefined, missing);
+    const out = path.join(root, '.tmp', 'browser', '00-data-psmnist.png');
+    const result = render.renderNotebook(path.join(root, 'notebooks', '00-data-psmnist.ipynb'), out, {
+      execute: true,
+      height: 3400,
+    });
+    const { dom, ...counts } = result;
+    const report = JSON.stringify(counts);
+    assert.equal(counts.errorOutputs, 0, `cells wrote errors: ${report}`);
+    assert.equal(counts.images, 4, report); // digit, sequence, permuted sequence, unpermuted digit
+    assert.equal(counts.plots, 1, report); // the sequence as a signal
+    assert.equal(counts.missingLibrary, 0, report);
+    for (const title of [
+      "Sample image of the digit '5'",
+      "Sample sequence of the digit '5' (reshaped to 98 x 8)",
+      "Permuted sequence of the digit '5' (reshaped to 98 x 8)",
+    ]) {
+      assert.ok(dom.includes(title), `the page shows "${title}"`);
+    }
+  },
+);

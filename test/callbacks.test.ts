@@ -10,8 +10,16 @@ test.before(async () => {
 });
 
 function context(lr = 0.01): TrainContext {
-  const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1], kernelInitializer: 'zeros', biasInitializer: 'zeros' })] });
-  return { model, optimizer: tf.train.rmsprop(lr, 0.9, 0, 1e-7), history: { epoch: [], history: {} }, stopTraining: false, epochs: 100 };
+  const model = tf.sequential({
+    layers: [tf.layers.dense({ units: 1, inputShape: [1], kernelInitializer: 'zeros', biasInitializer: 'zeros' })],
+  });
+  return {
+    model,
+    optimizer: tf.train.rmsprop(lr, 0.9, 0, 1e-7),
+    history: { epoch: [], history: {} },
+    stopTraining: false,
+    epochs: 100,
+  };
 }
 
 /** Runs a callback over a scripted metric curve; before epoch e the model's weights are all e. */
@@ -41,7 +49,15 @@ test('pythonFloat prints as Python repr (Keras messages)', () => {
 
 test('ReduceLROnPlateau on a scripted curve: patience, min_delta, cooldown, min_lr, messages as Keras', async () => {
   const lines: string[] = [];
-  const cb = new ReduceLROnPlateau({ factor: 0.5, patience: 2, cooldown: 1, minLr: 0.002, minDelta: 0.01, verbose: 1, print: (l) => lines.push(l) });
+  const cb = new ReduceLROnPlateau({
+    factor: 0.5,
+    patience: 2,
+    cooldown: 1,
+    minLr: 0.002,
+    minDelta: 0.01,
+    verbose: 1,
+    print: (l) => lines.push(l),
+  });
   const ctx = context(0.01);
   // epoch:        0    1     2      3    4    5    6    7    8    9   10
   const curve = [1.0, 0.9, 0.895, 0.9, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8];
@@ -131,7 +147,10 @@ test('EarlyStopping and ReduceLROnPlateau resume from saved state as if never in
     resumed.onEpochEnd(epoch, { val_loss: curve[epoch] }, ctxB);
   }
   assert.equal(resumed.stoppedEpoch, whole.stoppedEpoch);
-  assert.deepEqual(Array.from(ctxB.model.getWeights()[0].dataSync()), Array.from(ctxA.model.getWeights()[0].dataSync()));
+  assert.deepEqual(
+    Array.from(ctxB.model.getWeights()[0].dataSync()),
+    Array.from(ctxA.model.getWeights()[0].dataSync()),
+  );
   const r = new ReduceLROnPlateau({ patience: 1 });
   r.resumeFrom({ best: 0.5, wait: 1, cooldownCounter: 0 });
   const ctxC = context(0.01);
@@ -143,7 +162,10 @@ test('EarlyStopping and ReduceLROnPlateau resume from saved state as if never in
 });
 
 test('bad settings are refused with the value', () => {
-  assert.throws(() => new ReduceLROnPlateau({ factor: 1 }), /ReduceLROnPlateau does not support a factor >= 1.0 \(got 1\)/);
+  assert.throws(
+    () => new ReduceLROnPlateau({ factor: 1 }),
+    /ReduceLROnPlateau does not support a factor >= 1.0 \(got 1\)/,
+  );
   assert.throws(() => new ReduceLROnPlateau({ factor: 1.5 }), /factor >= 1.0 \(got 1.5\)/);
   assert.throws(() => new ReduceLROnPlateau({ patience: -1 }), /patience must be a non-negative integer \(got -1\)/);
   assert.throws(() => new EarlyStopping({ patience: -2 }), /patience must be a non-negative integer \(got -2\)/);

@@ -53,7 +53,10 @@ test('data prints the full MNIST counts and the permutation head', () => {
 test('--seed takes a non-negative integer', () => {
   assert.equal(parseArgs(['train', 'tcn', '--seed', '0']).flags.seed, 0);
   assert.equal(parseArgs(['train', 'tcn', '--seed=1112']).flags.seed, 1112);
-  assert.throws(() => parseArgs(['train', 'tcn', '--seed', '-1']), /--seed must be a non-negative integer \(got '-1'\)/);
+  assert.throws(
+    () => parseArgs(['train', 'tcn', '--seed', '-1']),
+    /--seed must be a non-negative integer \(got '-1'\)/,
+  );
   assert.throws(() => parseArgs(['train', 'tcn', '--seed', '1.5']), /--seed must be a non-negative integer/);
 });
 
@@ -66,7 +69,10 @@ test('--clipnorm takes a positive number', () => {
   assert.equal(parseArgs(['train', 'nengo-lmu', '--clipnorm', '1']).flags.clipnorm, 1);
   assert.equal(parseArgs(['train', 'nengo-lmu', '--clipnorm=0.5']).flags.clipnorm, 0.5);
   for (const bad of ['0', '-1', 'x', 'Infinity']) {
-    assert.throws(() => parseArgs(['train', 'nengo-lmu', '--clipnorm', bad]), new RegExp(`--clipnorm must be a positive number \\(got '${bad}'\\)`));
+    assert.throws(
+      () => parseArgs(['train', 'nengo-lmu', '--clipnorm', bad]),
+      new RegExp(`--clipnorm must be a positive number \\(got '${bad}'\\)`),
+    );
   }
 });
 
@@ -76,8 +82,14 @@ test('trainCommandLine records the given training flags in one order, leaving ou
     trainCommandLine('lstm-row', { resume: true, fresh: true, seed: 0, epochs: 10, out: '/tmp/x', limit: 600 }),
     'npm run seqmnist -- train lstm-row --epochs 10 --limit 600 --seed 0 --fresh --resume',
   );
-  assert.equal(trainCommandLine('nengo-lmu', { clipnorm: 1, seed: 0, permute: false }), 'npm run seqmnist -- train nengo-lmu --seed 0 --clipnorm 1');
-  assert.equal(trainCommandLine('tcn', { permute: true, seed: 1114 }), 'npm run seqmnist -- train tcn --permute --seed 1114');
+  assert.equal(
+    trainCommandLine('nengo-lmu', { clipnorm: 1, seed: 0, permute: false }),
+    'npm run seqmnist -- train nengo-lmu --seed 0 --clipnorm 1',
+  );
+  assert.equal(
+    trainCommandLine('tcn', { permute: true, seed: 1114 }),
+    'npm run seqmnist -- train tcn --permute --seed 1114',
+  );
 });
 
 test('data --limit N summarises the first N images, and refuses a bad N', () => {
@@ -87,7 +99,14 @@ test('data --limit N summarises the first N images, and refuses a bad N', () => 
   assert.match(r.stdout, /test: {2}5 images of 28x28 \(the first 5 of 10000: --limit 5\)/);
   const counts = /^ {2}train((?: +\d+){10})$/m.exec(r.stdout);
   assert.ok(counts, r.stdout);
-  assert.equal(counts[1].trim().split(/ +/).map(Number).reduce((a, b) => a + b, 0), 5);
+  assert.equal(
+    counts[1]
+      .trim()
+      .split(/ +/)
+      .map(Number)
+      .reduce((a, b) => a + b, 0),
+    5,
+  );
   const bad = run('data', '--limit', '0');
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /^seqmnist: --limit must be a positive integer \(got '0'\)$/m);

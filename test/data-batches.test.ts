@@ -40,7 +40,14 @@ test('unshuffled batches hold the examples in order, with shapes [b, steps, feat
   await useBackend('cpu', { quiet: true });
   const ds = dataset(10, 3, 2);
   const got = [...ds.batches(4)];
-  assert.deepEqual(got.map((b) => b.x.shape), [[4, 3, 2], [4, 3, 2], [2, 3, 2]]);
+  assert.deepEqual(
+    got.map((b) => b.x.shape),
+    [
+      [4, 3, 2],
+      [4, 3, 2],
+      [2, 3, 2],
+    ],
+  );
   assert.equal(got[0].x.dtype, 'float32');
   assert.equal(got[0].y.dtype, 'int32');
   assert.deepEqual(Array.from(got[2].y.dataSync()), [8, 9]);
@@ -54,27 +61,36 @@ test('shuffle draws rng.permutation(size) per epoch; order gives an explicit ord
   const expected = new RandomState(5).permutation(10);
   const rng = new RandomState(5);
   const seen: number[] = [];
-  await ds.forEachBatch(3, ({ x, y }) => {
-    const xs = x.dataSync();
-    const ys = y.dataSync();
-    for (let k = 0; k < ys.length; k++) {
-      const example = xs[2 * k] / 10;
-      assert.equal(ys[k], example % 10);
-      assert.equal(xs[2 * k + 1], example * 10 + 1);
-      seen.push(example);
-    }
-  }, { shuffle: rng });
+  await ds.forEachBatch(
+    3,
+    ({ x, y }) => {
+      const xs = x.dataSync();
+      const ys = y.dataSync();
+      for (let k = 0; k < ys.length; k++) {
+        const example = xs[2 * k] / 10;
+        assert.equal(ys[k], example % 10);
+        assert.equal(xs[2 * k + 1], example * 10 + 1);
+        seen.push(example);
+      }
+    },
+    { shuffle: rng },
+  );
   assert.deepEqual(seen, Array.from(expected));
   // the next epoch continues the same stream
   const second = new RandomState(5);
   second.permutation(10);
   const epoch2: number[] = [];
   await ds.forEachBatch(10, ({ y }) => void epoch2.push(...y.dataSync()), { shuffle: rng });
-  assert.deepEqual(epoch2, Array.from(second.permutation(10)).map((i) => i % 10));
+  assert.deepEqual(
+    epoch2,
+    Array.from(second.permutation(10)).map((i) => i % 10),
+  );
 
   const order = Int32Array.from([9, 0, 4]);
   const picked: number[] = [];
-  await ds.forEachBatch(2, ({ x }) => void picked.push(...Array.from(x.dataSync()).filter((_, i) => i % 2 === 0)), { order });
+  await ds.forEachBatch(2, ({ x }) => void picked.push(...Array.from(x.dataSync()).filter((_, i) => i % 2 === 0)), {
+    order,
+  });
   assert.deepEqual(picked, [90, 0, 40]);
 });
 
@@ -101,15 +117,24 @@ test('bad shapes and options throw with the values', async () => {
   await useBackend('cpu', { quiet: true });
   const images = new Float32Array(12);
   const labels = new Uint8Array(3);
-  assert.throws(() => new SequenceDataset({ images, labels, steps: 5, features: 1 }), /images length 12 does not match 3 labels × 5 steps × 1 features \(15\)/);
-  assert.throws(() => new SequenceDataset({ images, labels, steps: 0, features: 4 }), /steps must be a positive integer \(got 0\)/);
+  assert.throws(
+    () => new SequenceDataset({ images, labels, steps: 5, features: 1 }),
+    /images length 12 does not match 3 labels × 5 steps × 1 features \(15\)/,
+  );
+  assert.throws(
+    () => new SequenceDataset({ images, labels, steps: 0, features: 4 }),
+    /steps must be a positive integer \(got 0\)/,
+  );
   assert.throws(
     () => new SequenceDataset({ images: new Uint8Array(12) as unknown as Float32Array, labels, steps: 4, features: 1 }),
     /images must be a Float32Array \(got \[object Uint8Array\]\)/,
   );
   const ds = new SequenceDataset({ images, labels, steps: 4, features: 1 });
   assert.throws(() => ds.batches(0).next(), /batchSize must be a positive integer \(got 0\)/);
-  assert.throws(() => ds.batches(2, { shuffle: new RandomState(0), order: new Int32Array(3) }).next(), /either shuffle or order/);
+  assert.throws(
+    () => ds.batches(2, { shuffle: new RandomState(0), order: new Int32Array(3) }).next(),
+    /either shuffle or order/,
+  );
   assert.throws(() => ds.batches(2, { order: Int32Array.from([0, 3]) }).next(), /order\[1\] = 3 is outside 0…2/);
   assert.throws(() => ds.take(-1), /take needs a non-negative integer \(got -1\)/);
 });

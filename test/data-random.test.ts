@@ -41,7 +41,11 @@ function checkSummary(actual: Int32Array, expected: Summary, what: string): void
   assert.equal(actual.length, expected.length, `${what} length`);
   assert.deepEqual(Array.from(actual.subarray(0, 20)), expected.head, `${what} head`);
   assert.deepEqual(Array.from(actual.subarray(actual.length - 20)), expected.tail, `${what} tail`);
-  assert.deepEqual(expected.positions!.map((i) => actual[i]), expected.at, `${what} sampled positions`);
+  assert.deepEqual(
+    expected.positions!.map((i) => actual[i]),
+    expected.at,
+    `${what} sampled positions`,
+  );
   const bytes = Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength); // little-endian on x86/arm
   assert.equal(createHash('sha256').update(bytes).digest('hex'), expected.sha256, `${what} sha256`);
 }
@@ -85,7 +89,11 @@ test('randomSample matches NumPy random_sample, across a state regeneration', ()
 test('nextUint32 matches NumPy randint(0, 2**32, dtype=uint64)', () => {
   for (const c of fixture.seeds) {
     const rs = new RandomState(c.seed);
-    assert.deepEqual(c.uint32.map(() => rs.nextUint32()), c.uint32, `seed ${c.seed}`);
+    assert.deepEqual(
+      c.uint32.map(() => rs.nextUint32()),
+      c.uint32,
+      `seed ${c.seed}`,
+    );
   }
 });
 
@@ -102,7 +110,14 @@ test('randint matches NumPy for powers of two, non-powers and signed bounds', ()
 test('scalar draws continue one stream as in NumPy', () => {
   for (const c of fixture.seeds) {
     const rs = new RandomState(c.seed);
-    const got = [rs.randint(10), rs.randomSample(), rs.randint(3, 300), rs.uniform(-2, 3), Array.from(rs.permutation(5)), rs.randint(0, 2 ** 31 - 1)];
+    const got = [
+      rs.randint(10),
+      rs.randomSample(),
+      rs.randint(3, 300),
+      rs.uniform(-2, 3),
+      Array.from(rs.permutation(5)),
+      rs.randint(0, 2 ** 31 - 1),
+    ];
     assert.deepEqual(got, c.stream, `seed ${c.seed}`);
   }
 });
@@ -128,7 +143,11 @@ test('shuffle is in place and permutation(array) copies, as NumPy', () => {
     const shuffled = new RandomState(c.seed).permutation(floats);
     assert.ok(shuffled instanceof Float64Array);
     assert.deepEqual(Array.from(shuffled), c.permutationOfLinspace9);
-    assert.deepEqual(Array.from(floats), Array.from({ length: 9 }, (_, i) => i / 8), 'input untouched');
+    assert.deepEqual(
+      Array.from(floats),
+      Array.from({ length: 9 }, (_, i) => i / 8),
+      'input untouched',
+    );
   }
 });
 

@@ -16,7 +16,9 @@ import {
   toRowSequences,
 } from '../lib/data/transforms';
 
-const fixture = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'transforms.json'), 'utf8'));
+const fixture = JSON.parse(
+  fs.readFileSync(path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'transforms.json'), 'utf8'),
+);
 const input = Float32Array.from(new RandomState(3).randomSample(2 * 28 * 28));
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -31,7 +33,10 @@ test('scaleImages is float32 x/255', () => {
   const scaled = scaleImages(bytes);
   assert.ok(scaled instanceof Float32Array);
   assert.deepEqual(Array.from(scaled), fixture.scaled);
-  assert.throws(() => scaleImages(new Float32Array(3) as unknown as Uint8Array), /scaleImages expects a Uint8Array \(got \[object Float32Array\]\)/);
+  assert.throws(
+    () => scaleImages(new Float32Array(3) as unknown as Uint8Array),
+    /scaleImages expects a Uint8Array \(got \[object Float32Array\]\)/,
+  );
 });
 
 test('normalize matches torchvision Normalize in float32', () => {
@@ -60,7 +65,10 @@ test('permutePixels is KerasLMU X[:, perm]; inversePermutation undoes it', () =>
 
 test('permutePixels and inversePermutation reject bad permutations and shapes', () => {
   const perm = psmnistPermutation(0);
-  assert.throws(() => permutePixels(new Float32Array(785), perm), /images length 785 is not a multiple of pixels = 784/);
+  assert.throws(
+    () => permutePixels(new Float32Array(785), perm),
+    /images length 785 is not a multiple of pixels = 784/,
+  );
   assert.throws(() => permutePixels(new Float32Array(784), perm.subarray(1)), /perm has 783 entries, expected 784/);
   const dup = Int32Array.from([0, 1, 1]);
   assert.throws(() => permutePixels(new Float32Array(6), dup, 3), /perm is not a permutation of 0…2: 1 appears twice/);
@@ -82,15 +90,29 @@ test('resizeBilinear 28→14 averages 2×2 blocks and agrees with tfjs resizeBil
   await useBackend('cpu', { quiet: true });
   const ours = resizeBilinear(input, 2);
   const bytes = (r: number, c: number, b: number) => input[b * 784 + r * 28 + c];
-  for (const [b, y, x] of [[0, 0, 0], [1, 13, 13], [0, 6, 9]]) {
-    const mean = (bytes(2 * y, 2 * x, b) + bytes(2 * y, 2 * x + 1, b) + bytes(2 * y + 1, 2 * x, b) + bytes(2 * y + 1, 2 * x + 1, b)) / 4;
+  for (const [b, y, x] of [
+    [0, 0, 0],
+    [1, 13, 13],
+    [0, 6, 9],
+  ]) {
+    const mean =
+      (bytes(2 * y, 2 * x, b) +
+        bytes(2 * y, 2 * x + 1, b) +
+        bytes(2 * y + 1, 2 * x, b) +
+        bytes(2 * y + 1, 2 * x + 1, b)) /
+      4;
     assert.ok(Math.abs(ours[b * 196 + y * 14 + x] - mean) < 1e-6);
   }
   for (const to of [14, 10, 40]) {
-    const theirs = tf.tidy(() => tf.image.resizeBilinear(tf.tensor4d(input, [2, 28, 28, 1]), [to, to], false, true).dataSync());
+    const theirs = tf.tidy(() =>
+      tf.image.resizeBilinear(tf.tensor4d(input, [2, 28, 28, 1]), [to, to], false, true).dataSync(),
+    );
     assert.ok(maxAbsDiff(resizeBilinear(input, 2, 28, to), theirs) < 2e-6, `28→${to}`);
   }
-  assert.throws(() => resizeBilinear(input, 3), /images length 1568 does not match \[n, from, from\] = \[3, 28, 28\] \(2352\)/);
+  assert.throws(
+    () => resizeBilinear(input, 3),
+    /images length 1568 does not match \[n, from, from\] = \[3, 28, 28\] \(2352\)/,
+  );
   assert.throws(() => resizeBilinear(input, 2, 28, 0), /to must be a positive integer \(got 0\)/);
 });
 
@@ -102,7 +124,10 @@ test('toRowSequences and toPixelSequences only relabel the layout', () => {
   assert.deepEqual(Object.values(toRowSequences(new Float32Array(784))).slice(1), [28, 28]);
   const pixels = toPixelSequences(new Float32Array(2 * 784));
   assert.deepEqual([pixels.steps, pixels.features], [784, 1]);
-  assert.throws(() => toRowSequences(new Float32Array(100), 14), /images length 100 is not a multiple of side·side = 196/);
+  assert.throws(
+    () => toRowSequences(new Float32Array(100), 14),
+    /images length 100 is not a multiple of side·side = 196/,
+  );
   assert.throws(() => toPixelSequences(x, -1), /pixels must be a positive integer \(got -1\)/);
 });
 
@@ -115,6 +140,12 @@ test('splitTrainValidation returns views: first nTrain train, rest validation', 
   assert.deepEqual(Array.from(validation.labels), [7, 8, 9]);
   assert.equal(validation.images[0], 28);
   assert.equal(train.images.buffer, images.buffer, 'a view, not a copy');
-  assert.throws(() => splitTrainValidation(images, labels), /images length 40 does not match 10 labels × 784 pixels \(7840\)/);
-  assert.throws(() => splitTrainValidation(images, labels, 4), /nTrain must be an integer in \[0, 10\] for 10 images \(got 50000\)/);
+  assert.throws(
+    () => splitTrainValidation(images, labels),
+    /images length 40 does not match 10 labels × 784 pixels \(7840\)/,
+  );
+  assert.throws(
+    () => splitTrainValidation(images, labels, 4),
+    /nTrain must be an integer in \[0, 10\] for 10 images \(got 50000\)/,
+  );
 });

@@ -90,7 +90,10 @@ function tensors(c: Case, seed = 1) {
 }
 
 /** Value and gradients of sum(dy · h_T) for a recurrence f. */
-function valueAndGrads(f: typeof eurnnSequence, t: ReturnType<typeof tensors>): { h: Float32Array; grads: Float32Array[] } {
+function valueAndGrads(
+  f: typeof eurnnSequence,
+  t: ReturnType<typeof tensors>,
+): { h: Float32Array; grads: Float32Array[] } {
   const g = tf.grads((x, kernel, bias, angles, modBias) => tf.sum(tf.mul(f(x, kernel, bias, angles, modBias), t.dy)));
   const inputs = [t.x, t.kernel, t.bias, t.angles, t.modBias];
   const h = f(t.x, t.kernel, t.bias, t.angles, t.modBias);
@@ -121,33 +124,37 @@ test('the fused kernel equals the plain tfjs composition on the cpu backend, val
   setEurnnEngine(eurnnWasmAvailable() ? 'wasm-simd' : 'js');
 });
 
-test('the wasm engine matches the JavaScript reference, and splitting the batch over threads changes nothing', { skip: !eurnnWasmAvailable() }, () => {
-  const c: Case = { hiddenSize: 16, capacity: 2, features: 1, steps: 30, batch: 13 };
-  const { a, w, dyRe, dyIm } = problem(c, 5);
-  const ref = eurnnForwardJs(a, w);
-  const refGrads = eurnnBackwardJs(a, w, dyRe, dyIm);
-  const wasm = new EurnnWasm(c);
-  const hRe = new Float32Array(c.batch * c.hiddenSize);
-  const hIm = new Float32Array(c.batch * c.hiddenSize);
-  wasm.forward(a, w, hRe, hIm);
-  // float32 against float64 over 30 steps
-  assert.ok(maxAbsDiff(hRe, ref.hRe) < 1e-4 * maxAbs(ref.hRe) && maxAbsDiff(hIm, ref.hIm) < 1e-4 * maxAbs(ref.hIm));
-  const g1 = wasm.backward(a, w, dyRe, dyIm);
-  for (const key of ['dx', 'kernel', 'bias', 'angles', 'modBias'] as const) {
-    assert.ok(maxAbsDiff(g1[key], refGrads[key]) < 5e-4 * Math.max(1, maxAbs(refGrads[key])), key);
-  }
-  // through the tfjs op with 1 and 3 threads: the same numbers
-  const t = tensors(c, 5);
-  const before = getEurnnThreads();
-  setEurnnThreads(1);
-  const one = valueAndGrads(eurnnSequence, t);
-  setEurnnThreads(3);
-  const three = valueAndGrads(eurnnSequence, t);
-  setEurnnThreads(before);
-  assert.deepEqual(Array.from(three.h), Array.from(one.h));
-  one.grads.forEach((g, i) => assert.ok(maxAbsDiff(three.grads[i], g) <= 1e-6 * Math.max(1, maxAbs(g))));
-  tf.dispose(Object.values(t));
-});
+test(
+  'the wasm engine matches the JavaScript reference, and splitting the batch over threads changes nothing',
+  { skip: !eurnnWasmAvailable() },
+  () => {
+    const c: Case = { hiddenSize: 16, capacity: 2, features: 1, steps: 30, batch: 13 };
+    const { a, w, dyRe, dyIm } = problem(c, 5);
+    const ref = eurnnForwardJs(a, w);
+    const refGrads = eurnnBackwardJs(a, w, dyRe, dyIm);
+    const wasm = new EurnnWasm(c);
+    const hRe = new Float32Array(c.batch * c.hiddenSize);
+    const hIm = new Float32Array(c.batch * c.hiddenSize);
+    wasm.forward(a, w, hRe, hIm);
+    // float32 against float64 over 30 steps
+    assert.ok(maxAbsDiff(hRe, ref.hRe) < 1e-4 * maxAbs(ref.hRe) && maxAbsDiff(hIm, ref.hIm) < 1e-4 * maxAbs(ref.hIm));
+    const g1 = wasm.backward(a, w, dyRe, dyIm);
+    for (const key of ['dx', 'kernel', 'bias', 'angles', 'modBias'] as const) {
+      assert.ok(maxAbsDiff(g1[key], refGrads[key]) < 5e-4 * Math.max(1, maxAbs(refGrads[key])), key);
+    }
+    // through the tfjs op with 1 and 3 threads: the same numbers
+    const t = tensors(c, 5);
+    const before = getEurnnThreads();
+    setEurnnThreads(1);
+    const one = valueAndGrads(eurnnSequence, t);
+    setEurnnThreads(3);
+    const three = valueAndGrads(eurnnSequence, t);
+    setEurnnThreads(before);
+    assert.deepEqual(Array.from(three.h), Array.from(one.h));
+    one.grads.forEach((g, i) => assert.ok(maxAbsDiff(three.grads[i], g) <= 1e-6 * Math.max(1, maxAbs(g))));
+    tf.dispose(Object.values(t));
+  },
+);
 
 test('the fused kernel runs on the wasm backend too', async () => {
   await useBackend('wasm', { quiet: true });
@@ -165,10 +172,19 @@ test('bad inputs to the fused recurrence fail with the shape', () => {
   const k = tf.zeros([1, 8]);
   const b = tf.zeros([8]);
   const a = tf.zeros([8, 2]);
-  assert.throws(() => eurnnSequence(tf.zeros([2, 5]), k, b, a, b), /rank 3 \[batch, steps, features\] \(got shape \[2, 5\]\)/);
-  assert.throws(() => eurnnSequence(x, tf.zeros([1, 7]), tf.zeros([7]), tf.zeros([7, 2]), tf.zeros([7])), /hidden size must be a positive even number \(got 7\)/);
+  assert.throws(
+    () => eurnnSequence(tf.zeros([2, 5]), k, b, a, b),
+    /rank 3 \[batch, steps, features\] \(got shape \[2, 5\]\)/,
+  );
+  assert.throws(
+    () => eurnnSequence(x, tf.zeros([1, 7]), tf.zeros([7]), tf.zeros([7, 2]), tf.zeros([7])),
+    /hidden size must be a positive even number \(got 7\)/,
+  );
   assert.throws(() => eurnnSequence(x, k, b, tf.zeros([8, 0]), b), /capacity must be at least 1 \(got 0\)/);
-  assert.throws(() => eurnnSequence(x, tf.zeros([2, 8]), b, a, b), /input kernel must be \[1, 8\] \(got shape \[2, 8\]\)/);
+  assert.throws(
+    () => eurnnSequence(x, tf.zeros([2, 8]), b, a, b),
+    /input kernel must be \[1, 8\] \(got shape \[2, 8\]\)/,
+  );
   assert.throws(() => eurnnSequence(x, k, b, a, tf.zeros([6])), /modReLU bias must be \[8\] \(got shape \[6\]\)/);
   assert.throws(() => setEurnnEngine('gpu' as never), /'wasm-simd' or 'js' \(got 'gpu'\)/);
   assert.throws(() => setEurnnThreads(0), /positive integer \(got 0\)/);

@@ -2,7 +2,14 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../lib/backend';
-import { getLstmEngine, LstmEngine, lstmBackwardJs, lstmForwardJs, lstmSequence, setLstmEngine } from '../lib/kernels/lstm';
+import {
+  getLstmEngine,
+  LstmEngine,
+  lstmBackwardJs,
+  lstmForwardJs,
+  lstmSequence,
+  setLstmEngine,
+} from '../lib/kernels/lstm';
 import { lstmWasmBackward, lstmWasmForward, lstmWasmSupports } from '../lib/kernels/lstm-wasm';
 import { assembleModule, emitExp, emitSigmoid, emitTanh, FunctionBuilder, V128 } from '../lib/kernels/wasm-asm';
 
@@ -29,18 +36,32 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
       at = i;
     }
   }
-  assert.ok(worst <= tol * scale, `${what}: max |diff| ${worst} at ${at} (${actual[at]} vs ${expected[at]}) > ${tol}·${scale}`);
+  assert.ok(
+    worst <= tol * scale,
+    `${what}: max |diff| ${worst} at ${at} (${actual[at]} vs ${expected[at]}) > ${tol}·${scale}`,
+  );
 }
 
 /** tfjs-layers' own LSTM with Keras's sigmoid gates and our weights: the reference. */
 function referenceLstm(features: number, units: number, w: tf.Tensor2D, u: tf.Tensor2D, b: tf.Tensor1D) {
-  const layer = tf.layers.lstm({ units, recurrentActivation: 'sigmoid', returnSequences: true, inputShape: [null, features] });
+  const layer = tf.layers.lstm({
+    units,
+    recurrentActivation: 'sigmoid',
+    returnSequences: true,
+    inputShape: [null, features],
+  });
   layer.apply(tf.input({ shape: [null, features] })); // builds the weights
   layer.setWeights([w, u, b]);
   return layer;
 }
 
-async function compareWithTfjsLayers(engine: LstmEngine, batch: number, steps: number, features: number, units: number) {
+async function compareWithTfjsLayers(
+  engine: LstmEngine,
+  batch: number,
+  steps: number,
+  features: number,
+  units: number,
+) {
   await useBackend('cpu', { quiet: true });
   setLstmEngine(engine);
   const x = tf.tensor3d(values(batch * steps * features, 1), [batch, steps, features]);
@@ -81,7 +102,12 @@ test('fused LSTM (plain JS) equals tfjs-layers LSTM on cpu, and serves units the
 });
 
 test('wasm-simd and JS layers agree for units 4, 16 and 32, features 1, 3 and 14 (one step, many steps)', () => {
-  for (const [batch, steps, features, units] of [[5, 1, 1, 4], [7, 9, 3, 16], [3, 4, 14, 32], [2, 6, 14, 8]]) {
+  for (const [batch, steps, features, units] of [
+    [5, 1, 1, 4],
+    [7, 9, 3, 16],
+    [3, 4, 14, 32],
+    [2, 6, 14, 8],
+  ]) {
     const a = {
       x: values(batch * steps * features, 11),
       kernel: values(features * 4 * units, 12, 0.5),
@@ -127,14 +153,18 @@ test('the fused kernel runs on wasm too, equal to cpu (forward and gradients)', 
 });
 
 test('the vector exp, sigmoid and tanh are within float32 rounding of Math', () => {
-  const xs = new Float32Array([-100, -87, -20, -5.5, -1, -0.7, -0.625, -0.3, -1e-4, 0, 1e-4, 0.3, 0.6249, 0.625, 1, 3, 9.5, 20, 88, 100]);
+  const xs = new Float32Array([
+    -100, -87, -20, -5.5, -1, -0.7, -0.625, -0.3, -1e-4, 0, 1e-4, 0.3, 0.6249, 0.625, 1, 3, 9.5, 20, 88, 100,
+  ]);
   const n = xs.length;
   const f = new FunctionBuilder('run', 1);
   const [x, a, b, c, d] = [0, 1, 2, 3, 4].map(() => f.local(V128));
   const mem = new WebAssembly.Memory({ initial: 1 });
   const outs = ['exp', 'sigmoid', 'tanh'];
   for (let i = 0; i < n; i += 4) {
-    f.get(0).load(4 * i).set(x);
+    f.get(0)
+      .load(4 * i)
+      .set(x);
     f.get(0);
     emitExp(f, x, a, b);
     f.store(4 * (n + i));
@@ -149,13 +179,20 @@ test('the vector exp, sigmoid and tanh are within float32 rounding of Math', () 
   const view = new Float32Array(mem.buffer);
   view.set(xs);
   (inst.exports.run as (p: number) => void)(0);
-  const refs = [(v: number) => Math.exp(Math.min(Math.max(v, -87.3365), 88.3763)), (v: number) => 1 / (1 + Math.exp(-v)), Math.tanh];
+  const refs = [
+    (v: number) => Math.exp(Math.min(Math.max(v, -87.3365), 88.3763)),
+    (v: number) => 1 / (1 + Math.exp(-v)),
+    Math.tanh,
+  ];
   outs.forEach((name, k) => {
     for (let i = 0; i < n; i++) {
       if (name === 'exp' && Math.abs(xs[i]) > 85) continue; // the clamp's edge: only saturated sigmoid/tanh use it
       const got = view[(k + 1) * n + i];
       const want = refs[k](xs[i]);
-      assert.ok(Math.abs(got - want) <= 3e-7 * Math.max(Math.abs(want), 1e-30) + (name === 'exp' ? 0 : 1e-7), `${name}(${xs[i]}) = ${got}, expected ${want}`);
+      assert.ok(
+        Math.abs(got - want) <= 3e-7 * Math.max(Math.abs(want), 1e-30) + (name === 'exp' ? 0 : 1e-7),
+        `${name}(${xs[i]}) = ${got}, expected ${want}`,
+      );
     }
   });
 });
@@ -169,7 +206,22 @@ test('setLstmEngine rejects unknown names; the default is wasm-simd here', () =>
 test('lstmSequence checks shapes and names them', () => {
   const x = tf.zeros([2, 3, 5]) as tf.Tensor3D;
   const w = tf.zeros([5, 32]) as tf.Tensor2D;
-  assert.throws(() => lstmSequence(x, w, tf.zeros([8, 16]) as tf.Tensor2D, tf.zeros([32]) as tf.Tensor1D), /recurrentKernel must be \[units, 4·units\] with 4·units = 32 \(got \[8,16\]\)/);
-  assert.throws(() => lstmSequence(x, w, tf.zeros([8, 32]) as tf.Tensor2D, tf.zeros([31]) as tf.Tensor1D), /bias must be \[32\] \(got \[31\]\)/);
-  assert.throws(() => lstmSequence(tf.zeros([2, 3, 5]) as tf.Tensor3D, tf.zeros([4, 32]) as tf.Tensor2D, tf.zeros([8, 32]) as tf.Tensor2D, tf.zeros([32]) as tf.Tensor1D), /kernel must be \[5, 4·units\] for 5 input features \(got \[4,32\]\)/);
+  assert.throws(
+    () => lstmSequence(x, w, tf.zeros([8, 16]) as tf.Tensor2D, tf.zeros([32]) as tf.Tensor1D),
+    /recurrentKernel must be \[units, 4·units\] with 4·units = 32 \(got \[8,16\]\)/,
+  );
+  assert.throws(
+    () => lstmSequence(x, w, tf.zeros([8, 32]) as tf.Tensor2D, tf.zeros([31]) as tf.Tensor1D),
+    /bias must be \[32\] \(got \[31\]\)/,
+  );
+  assert.throws(
+    () =>
+      lstmSequence(
+        tf.zeros([2, 3, 5]) as tf.Tensor3D,
+        tf.zeros([4, 32]) as tf.Tensor2D,
+        tf.zeros([8, 32]) as tf.Tensor2D,
+        tf.zeros([32]) as tf.Tensor1D,
+      ),
+    /kernel must be \[5, 4·units\] for 5 input features \(got \[4,32\]\)/,
+  );
 });

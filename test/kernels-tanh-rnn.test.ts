@@ -31,7 +31,14 @@ function inputs(c: Case, seed: number) {
 }
 
 /** The same recurrence composed of tfjs ops (autodiff gives the reference gradients). */
-function composed(p: tf.Tensor3D, scale: tf.Scalar, x: tf.Tensor3D, w: tf.Tensor2D, b: tf.Tensor1D, u: tf.Tensor2D): tf.Tensor3D {
+function composed(
+  p: tf.Tensor3D,
+  scale: tf.Scalar,
+  x: tf.Tensor3D,
+  w: tf.Tensor2D,
+  b: tf.Tensor1D,
+  u: tf.Tensor2D,
+): tf.Tensor3D {
   const z = tf.add(tf.add(tf.mul(p, scale), tf.mul(x, w)), b) as tf.Tensor3D;
   let h: tf.Tensor2D = tf.zeros([p.shape[0], p.shape[2]]);
   const hs: tf.Tensor2D[] = [];
@@ -50,9 +57,25 @@ function run(c: Case, seed: number, f: 'fused' | 'composed', returnSequences: bo
   const loss = (p: tf.Tensor, scale: tf.Tensor, w: tf.Tensor, b: tf.Tensor, u: tf.Tensor) => {
     const h =
       f === 'fused'
-        ? tanhRnnSequence(p as tf.Tensor3D, u as tf.Tensor2D, { scale: scale as tf.Scalar, x: t.x as tf.Tensor3D, inputKernel: w as tf.Tensor2D, bias: b as tf.Tensor1D, returnSequences })
-        : composed(p as tf.Tensor3D, scale as tf.Scalar, t.x as tf.Tensor3D, w as tf.Tensor2D, b as tf.Tensor1D, u as tf.Tensor2D);
-    const out = f === 'composed' && !returnSequences ? (h as tf.Tensor3D).slice([0, c.steps - 1, 0], [-1, 1, -1]).reshape([c.batch, c.units]) : h;
+        ? tanhRnnSequence(p as tf.Tensor3D, u as tf.Tensor2D, {
+            scale: scale as tf.Scalar,
+            x: t.x as tf.Tensor3D,
+            inputKernel: w as tf.Tensor2D,
+            bias: b as tf.Tensor1D,
+            returnSequences,
+          })
+        : composed(
+            p as tf.Tensor3D,
+            scale as tf.Scalar,
+            t.x as tf.Tensor3D,
+            w as tf.Tensor2D,
+            b as tf.Tensor1D,
+            u as tf.Tensor2D,
+          );
+    const out =
+      f === 'composed' && !returnSequences
+        ? (h as tf.Tensor3D).slice([0, c.steps - 1, 0], [-1, 1, -1]).reshape([c.batch, c.units])
+        : h;
     const weights = returnSequences ? t.dyW : t.dyW.slice([0, 0, 0], [-1, 1, -1]).reshape([c.batch, c.units]);
     return { out, value: tf.sum(tf.mul(out, weights)) as tf.Scalar };
   };
@@ -67,7 +90,10 @@ function compare(c: Case, returnSequences: boolean): void {
   assert.ok(maxDiff(got.y, ref.y) < 2e-6, `${JSON.stringify(c)} ${getTanhRnnEngine()} h: ${maxDiff(got.y, ref.y)}`);
   ['p', 'scale', 'w', 'b', 'U'].forEach((name, i) => {
     const scale = Math.max(1, ...Array.from(ref.grads[i], Math.abs));
-    assert.ok(maxDiff(got.grads[i], ref.grads[i]) < 2e-5 * scale, `${JSON.stringify(c)} ${getTanhRnnEngine()} d${name}: ${maxDiff(got.grads[i], ref.grads[i])}`);
+    assert.ok(
+      maxDiff(got.grads[i], ref.grads[i]) < 2e-5 * scale,
+      `${JSON.stringify(c)} ${getTanhRnnEngine()} d${name}: ${maxDiff(got.grads[i], ref.grads[i])}`,
+    );
   });
 }
 
@@ -96,7 +122,10 @@ for (const backend of ['cpu', 'wasm']) {
 test('linearScan gives the states before each step of s ← g + s·M', async () => {
   for (const backend of ['cpu', 'wasm']) {
     await useBackend(backend, { quiet: true });
-    for (const [batch, steps, n] of [[5, 6, 20], [2, 3, 6]]) {
+    for (const [batch, steps, n] of [
+      [5, 6, 20],
+      [2, 3, 6],
+    ]) {
       const g = tf.randomUniform([batch, steps, n], -1, 1, 'float32', 3) as tf.Tensor3D;
       const m = tf.randomUniform([n, n], -0.3, 0.3, 'float32', 4) as tf.Tensor2D;
       // reference by tfjs ops
@@ -105,7 +134,9 @@ test('linearScan gives the states before each step of s ← g + s·M', async () 
       for (let t = 0; t + 1 < steps; t++) states.push(tf.add(gs[t], tf.matMul(states[t], m)));
       const ref = tf.stack(states, 1).dataSync();
       assert.ok(maxDiff(linearScan(g, m).dataSync(), ref) < 1e-5, `${backend} [${batch}, ${steps}, ${n}]`);
-      assert.ok(maxDiff(linearScanJs(g.dataSync() as Float32Array, m.dataSync() as Float32Array, batch, steps, n), ref) < 1e-5);
+      assert.ok(
+        maxDiff(linearScanJs(g.dataSync() as Float32Array, m.dataSync() as Float32Array, batch, steps, n), ref) < 1e-5,
+      );
     }
   }
   await useBackend('cpu', { quiet: true });
@@ -120,7 +151,9 @@ test('matMulFastGrad equals matMul, gradients included (both ways of the right o
     const ref = tf.grads((x, y) => tf.sum(tf.mul(tf.matMul(x, y), w)))([a, b]);
     for (const bGradViaDy of [false, true]) {
       assert.ok(maxDiff(matMulFastGrad(a, b, { bGradViaDy }).dataSync(), tf.matMul(a, b).dataSync()) < 1e-6);
-      const got = tf.grads((x, y) => tf.sum(tf.mul(matMulFastGrad(x as tf.Tensor2D, y as tf.Tensor2D, { bGradViaDy }), w)))([a, b]);
+      const got = tf.grads((x, y) =>
+        tf.sum(tf.mul(matMulFastGrad(x as tf.Tensor2D, y as tf.Tensor2D, { bGradViaDy }), w)),
+      )([a, b]);
       got.forEach((g, i) => assert.ok(maxDiff(g.dataSync(), ref[i].dataSync()) < 1e-5, `${backend} grad ${i}`));
     }
   }
@@ -128,11 +161,26 @@ test('matMulFastGrad equals matMul, gradients included (both ways of the right o
 });
 
 test('bad shapes and engines are named', () => {
-  assert.throws(() => tanhRnnSequence(tf.zeros([2, 3]) as never, tf.zeros([3, 3])), /p must be \[batch, steps, units\] \(got \[2,3\]\)/);
-  assert.throws(() => tanhRnnSequence(tf.zeros([2, 3, 4]), tf.zeros([4, 5])), /recurrentKernel must be \[4, 4\] for 4 units \(got \[4,5\]\)/);
-  assert.throws(() => tanhRnnSequence(tf.zeros([2, 3, 4]), tf.zeros([4, 4]), { bias: tf.zeros([5]) }), /bias must be \[4\] \(got \[5\]\)/);
-  assert.throws(() => tanhRnnSequence(tf.zeros([2, 3, 4]), tf.zeros([4, 4]), { x: tf.zeros([2, 3, 2]) }), /x must be \[2,3,1\] \(got \[2,3,2\]\)/);
+  assert.throws(
+    () => tanhRnnSequence(tf.zeros([2, 3]) as never, tf.zeros([3, 3])),
+    /p must be \[batch, steps, units\] \(got \[2,3\]\)/,
+  );
+  assert.throws(
+    () => tanhRnnSequence(tf.zeros([2, 3, 4]), tf.zeros([4, 5])),
+    /recurrentKernel must be \[4, 4\] for 4 units \(got \[4,5\]\)/,
+  );
+  assert.throws(
+    () => tanhRnnSequence(tf.zeros([2, 3, 4]), tf.zeros([4, 4]), { bias: tf.zeros([5]) }),
+    /bias must be \[4\] \(got \[5\]\)/,
+  );
+  assert.throws(
+    () => tanhRnnSequence(tf.zeros([2, 3, 4]), tf.zeros([4, 4]), { x: tf.zeros([2, 3, 2]) }),
+    /x must be \[2,3,1\] \(got \[2,3,2\]\)/,
+  );
   assert.throws(() => setTanhRnnEngine('gpu' as never), /tanh RNN engine must be 'wasm-simd' or 'js' \(got 'gpu'\)/);
-  assert.throws(() => matMulFastGrad(tf.zeros([2, 3]), tf.zeros([2, 3])), /expected \[m, k\] × \[k, n\] \(got \[2,3\] × \[2,3\]\)/);
+  assert.throws(
+    () => matMulFastGrad(tf.zeros([2, 3]), tf.zeros([2, 3])),
+    /expected \[m, k\] × \[k, n\] \(got \[2,3\] × \[2,3\]\)/,
+  );
   assert.throws(() => linearScan(tf.zeros([2, 3, 4]), tf.zeros([3, 3])), /m must be \[4, 4\] \(got \[3,3\]\)/);
 });

@@ -19,7 +19,9 @@ interface TorchCase {
   loss: number;
   grads: Record<string, number[] | number[][]>;
 }
-const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, '../../test/fixtures/eurnn-torch.json'), 'utf8')) as { eurnn: TorchCase[] };
+const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, '../../test/fixtures/eurnn-torch.json'), 'utf8')) as {
+  eurnn: TorchCase[];
+};
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
@@ -33,14 +35,23 @@ const engines = eurnnWasmAvailable() ? (['wasm-simd', 'js'] as const) : (['js'] 
 
 test('the unitary layer preserves the norm of any input to float32 precision, for random angles', async () => {
   await useBackend('cpu', { quiet: true });
-  for (const [n, capacity, seed] of [[256, 2, 0], [10, 3, 1], [6, 1, 2], [16, 16, 3]]) {
+  for (const [n, capacity, seed] of [
+    [256, 2, 0],
+    [10, 3, 1],
+    [6, 1, 2],
+    [16, 16, 3],
+  ]) {
     const angles = tf.randomUniform([n, capacity], 0, 2 * Math.PI, 'float32', seed);
     const z = tf.randomNormal([5, 2 * n], 0, 3, 'float32', seed + 10);
     const out = eunnApply(z, angles);
     const norms = (t: tf.Tensor) => tf.sum(tf.square(t), 1).dataSync();
     const before = norms(z);
     const after = norms(out);
-    for (let b = 0; b < 5; b++) assert.ok(Math.abs(after[b] - before[b]) < 1e-5 * before[b], `N=${n} capacity ${capacity}: ${before[b]} → ${after[b]}`);
+    for (let b = 0; b < 5; b++)
+      assert.ok(
+        Math.abs(after[b] - before[b]) < 1e-5 * before[b],
+        `N=${n} capacity ${capacity}: ${before[b]} → ${after[b]}`,
+      );
     // the layer is not the identity
     assert.ok(maxAbsDiff(out.dataSync(), z.dataSync()) > 0.1);
     tf.dispose([angles, z, out]);
@@ -57,7 +68,10 @@ test("the unitary layer's gradients match central finite differences", async () 
   const loss = (zz: tf.Tensor, aa: tf.Tensor) => tf.sum(tf.mul(w, eunnApply(zz, aa))) as tf.Scalar;
   const [gz, ga] = tf.grads(loss)([z, angles]);
   const h = 1e-2;
-  for (const [which, base, grad] of [['angles', angles, ga], ['input', z, gz]] as const) {
+  for (const [which, base, grad] of [
+    ['angles', angles, ga],
+    ['input', z, gz],
+  ] as const) {
     const values = base.dataSync();
     const g = grad.dataSync();
     for (let i = 0; i < values.length; i++) {
@@ -73,7 +87,10 @@ test("the unitary layer's gradients match central finite differences", async () 
         return r;
       };
       const fd = (at(plus as Float32Array) - at(minus as Float32Array)) / (2 * h);
-      assert.ok(Math.abs(fd - g[i]) < 2e-3 * Math.max(1, Math.abs(g[i])), `d/d${which}[${i}]: autodiff ${g[i]}, finite difference ${fd}`);
+      assert.ok(
+        Math.abs(fd - g[i]) < 2e-3 * Math.max(1, Math.abs(g[i])),
+        `d/d${which}[${i}]: autodiff ${g[i]}, finite difference ${fd}`,
+      );
     }
   }
   tf.dispose([angles, z, w, gz, ga]);
@@ -125,7 +142,7 @@ test('modReLU is ReLU(|z| + b)·z/|z| with |z| + 1e-5', async () => {
   const b = tf.tensor1d([-1, 0.5, -0.6]);
   const out = modRelu(z, b).dataSync();
   const r = [5 + 1e-5, 1e-5, 0.5 + 1e-5];
-  const expected = [3 * (r[0] - 1) / r[0], 0, 0, 4 * (r[0] - 1) / r[0], 0, 0];
+  const expected = [(3 * (r[0] - 1)) / r[0], 0, 0, (4 * (r[0] - 1)) / r[0], 0, 0];
   assert.ok(maxAbsDiff(out, expected) < 1e-6, `${Array.from(out)}`);
   tf.dispose([z, b]);
 });
@@ -207,7 +224,11 @@ test('a save/load round trip gives the same outputs', async () => {
   assert.deepEqual(Array.from(b.dataSync()), Array.from(a.dataSync()));
   assert.deepEqual(loaded.layers[0].getConfig(), model.layers[0].getConfig());
   // the layers on their own round-trip too
-  for (const layer of [new EUNN({ hiddenSize: 4, capacity: 3, seed: 1 }), new ModReLU({ hiddenSize: 4, biasInit: 0.2 }), new EURNN({ hiddenSize: 4, outputType: 'complex' })]) {
+  for (const layer of [
+    new EUNN({ hiddenSize: 4, capacity: 3, seed: 1 }),
+    new ModReLU({ hiddenSize: 4, biasInit: 0.2 }),
+    new EURNN({ hiddenSize: 4, outputType: 'complex' }),
+  ]) {
     const entry = tf.serialization.SerializationMap.getMap().classNameMap[layer.getClassName()];
     assert.ok(entry, `${layer.getClassName()} is registered`);
     const [cls, fromConfig] = entry;
@@ -228,10 +249,18 @@ test('each output type reads the last state as it says', async () => {
   };
   const complex = make('complex');
   assert.equal(complex[0].length, 8);
-  assert.deepEqual(make('real'), complex.map((r) => r.slice(0, 4)));
-  assert.deepEqual(make('imag'), complex.map((r) => r.slice(4)));
+  assert.deepEqual(
+    make('real'),
+    complex.map((r) => r.slice(0, 4)),
+  );
+  assert.deepEqual(
+    make('imag'),
+    complex.map((r) => r.slice(4)),
+  );
   const abs = make('abs');
-  complex.forEach((r, i) => r.slice(0, 4).forEach((re, j) => assert.ok(Math.abs(abs[i][j] - Math.hypot(re, r[4 + j])) < 1e-6)));
+  complex.forEach((r, i) =>
+    r.slice(0, 4).forEach((re, j) => assert.ok(Math.abs(abs[i][j] - Math.hypot(re, r[4 + j])) < 1e-6)),
+  );
   x.dispose();
 });
 
@@ -241,8 +270,14 @@ test('bad input: odd hidden size, capacity below 1, wrong rank, weights of anoth
   assert.throws(() => new EUNN({ hiddenSize: 5 }), /\(got 5\)/);
   assert.throws(() => new EURNN({ capacity: 0 }), /capacity must be an integer ≥ 1 \(got 0\)/);
   assert.throws(() => buildEurnnModel({ capacity: -1 }), /\(got -1\)/);
-  assert.throws(() => new EURNN({ outputType: 'phase' as never }), /outputType must be one of real, imag, abs, complex \(got "phase"\)/);
-  assert.throws(() => eunnApply(tf.zeros([2, 6]), tf.zeros([4, 2])), /EUNN input must be \[batch, 8\].*got shape \[2, 6\]/);
+  assert.throws(
+    () => new EURNN({ outputType: 'phase' as never }),
+    /outputType must be one of real, imag, abs, complex \(got "phase"\)/,
+  );
+  assert.throws(
+    () => eunnApply(tf.zeros([2, 6]), tf.zeros([4, 2])),
+    /EUNN input must be \[batch, 8\].*got shape \[2, 6\]/,
+  );
   const model = buildEurnnModel({ steps: 10, hiddenSize: 8 });
   assert.throws(() => model.predict(tf.zeros([2, 10])), /3 dimension\(s\), but got array with shape \[2,10\]/);
   // weights saved from a model with another hidden size

@@ -23,16 +23,32 @@ interface Fixtures {
   zoh256: { rows: Record<string, number[]>; diagonal: number[]; column0: number[]; B: number[] };
   euler: { order: number; theta: number; A: number[]; B: number[] }[];
   impulse: { order: number; theta: number; steps: number; H: number[][] }[];
-  forward: { order: number; theta: number; units: number; x: number[]; shape: [number, number, number]; encoder: number[]; kernel: number[]; recurrentKernel: number[]; bias: number[]; h: number[] }[];
+  forward: {
+    order: number;
+    theta: number;
+    units: number;
+    x: number[];
+    shape: [number, number, number];
+    encoder: number[];
+    kernel: number[];
+    recurrentKernel: number[];
+    bias: number[];
+    h: number[];
+  }[];
 }
-const fixtures = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'test', 'fixtures', 'lmu-scipy.json'), 'utf8')) as Fixtures;
+const fixtures = JSON.parse(
+  fs.readFileSync(path.join(__dirname, '..', '..', 'test', 'fixtures', 'lmu-scipy.json'), 'utf8'),
+) as Fixtures;
 
 /** |a − b| ≤ tol·|b| for every element. */
 function assertRelative(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < expected.length; i++) {
     const err = Math.abs(actual[i] - expected[i]);
-    assert.ok(err <= tol * Math.abs(expected[i]), `${what}[${i}]: ${actual[i]} vs ${expected[i]} (relative ${err / Math.abs(expected[i])})`);
+    assert.ok(
+      err <= tol * Math.abs(expected[i]),
+      `${what}[${i}]: ${actual[i]} vs ${expected[i]} (relative ${err / Math.abs(expected[i])})`,
+    );
   }
 }
 
@@ -62,15 +78,31 @@ test('lmuStateSpace zoh equals scipy.signal.cont2discrete to 1e-10 relative', ()
   }
   const s = lmuStateSpace(256, 784);
   const big = fixtures.zoh256;
-  for (const [r, row] of Object.entries(big.rows)) assertRelative(s.A.subarray(Number(r) * 256, (Number(r) + 1) * 256), row, 1e-10, `A[${r}]`);
-  assertRelative(Array.from({ length: 256 }, (_, i) => s.A[i * 257]), big.diagonal, 1e-10, 'diag A');
-  assertRelative(Array.from({ length: 256 }, (_, i) => s.A[i * 256]), big.column0, 1e-10, 'A[:, 0]');
+  for (const [r, row] of Object.entries(big.rows))
+    assertRelative(s.A.subarray(Number(r) * 256, (Number(r) + 1) * 256), row, 1e-10, `A[${r}]`);
+  assertRelative(
+    Array.from({ length: 256 }, (_, i) => s.A[i * 257]),
+    big.diagonal,
+    1e-10,
+    'diag A',
+  );
+  assertRelative(
+    Array.from({ length: 256 }, (_, i) => s.A[i * 256]),
+    big.column0,
+    1e-10,
+    'A[:, 0]',
+  );
   assertRelative(s.B, big.B, 1e-10, 'B (256)');
 });
 
 test("lmuStateSpace reproduces the issue's reference values", () => {
   const s = lmuStateSpace(4, 10);
-  assertRelative(s.A.subarray(0, 4), [0.8942245250378473, -0.08365869273162876, -0.07957615109675117, -0.03979035399476496], 1e-10, 'A row 0');
+  assertRelative(
+    s.A.subarray(0, 4),
+    [0.8942245250378473, -0.08365869273162876, -0.07957615109675117, -0.03979035399476496],
+    1e-10,
+    'A row 0',
+  );
   assertRelative(s.B, [0.10577547496215262, -0.2509760781948863, 0.3978807554837558, -0.27853247796335484], 1e-10, 'B');
   const big = lmuStateSpace(256, 784);
   assertRelative([big.A[0], big.B[255]], [0.998724880984692, 0.012881679239893844], 1e-10, 'order 256');
@@ -106,7 +138,10 @@ test('lmuStateSpace rejects bad arguments with the bad value', () => {
   assert.throws(() => lmuStateSpace(2.5, 10), /order must be a positive integer \(got 2.5\)/);
   assert.throws(() => lmuStateSpace(4, 0), /theta must be a positive number \(got 0\)/);
   assert.throws(() => lmuStateSpace(4, NaN), /theta must be a positive number \(got NaN\)/);
-  assert.throws(() => lmuStateSpace(4, 10, 'bilinear' as never), /discretizer must be 'zoh' or 'euler' \(got "bilinear"\)/);
+  assert.throws(
+    () => lmuStateSpace(4, 10, 'bilinear' as never),
+    /discretizer must be 'zoh' or 'euler' \(got "bilinear"\)/,
+  );
   assert.throws(() => lmuImpulseResponse(lmuStateSpace(4, 10), 0), /steps must be a positive integer \(got 0\)/);
 });
 
@@ -176,12 +211,17 @@ function randomWeights(layer: tf.layers.Layer, seed: number): void {
   layer.setWeights(layer.weights.map((w, i) => tf.randomUniform(w.shape as number[], -0.4, 0.4, 'float32', seed + i)));
 }
 
-function makeLmu(o: RefOptions & { returnSequences?: boolean; implementation?: LmuArgs['implementation'] }, cellActivation: 'tanh' | 'relu' = 'tanh'): LMU {
+function makeLmu(
+  o: RefOptions & { returnSequences?: boolean; implementation?: LmuArgs['implementation'] },
+  cellActivation: 'tanh' | 'relu' = 'tanh',
+): LMU {
   return new LMU({
     memoryD: o.memoryD,
     order: o.order,
     theta: o.theta,
-    hiddenCell: o.units ? (tf.layers.simpleRNNCell({ units: o.units, activation: cellActivation }) as unknown as HiddenCell) : null,
+    hiddenCell: o.units
+      ? (tf.layers.simpleRNNCell({ units: o.units, activation: cellActivation }) as unknown as HiddenCell)
+      : null,
     hiddenToMemory: o.hiddenToMemory,
     memoryToMemory: o.memoryToMemory,
     inputToHidden: o.inputToHidden,
@@ -192,10 +232,26 @@ function makeLmu(o: RefOptions & { returnSequences?: boolean; implementation?: L
   });
 }
 
-const base: RefOptions = { memoryD: 1, order: 6, theta: 9, units: 5, hiddenToMemory: false, memoryToMemory: false, inputToHidden: true, useBias: false, discretizer: 'zoh' };
+const base: RefOptions = {
+  memoryD: 1,
+  order: 6,
+  theta: 9,
+  units: 5,
+  hiddenToMemory: false,
+  memoryToMemory: false,
+  inputToHidden: true,
+  useBias: false,
+  discretizer: 'zoh',
+};
 
 /** Checks one option set: the layer (each implementation that applies) against the float64 reference. */
-function checkAgainstReference(o: RefOptions, features: number, steps: number, implementations: ('recurrent' | 'parallel')[], cellActivation: 'tanh' | 'relu' = 'tanh'): void {
+function checkAgainstReference(
+  o: RefOptions,
+  features: number,
+  steps: number,
+  implementations: ('recurrent' | 'parallel')[],
+  cellActivation: 'tanh' | 'relu' = 'tanh',
+): void {
   const x = tf.randomUniform([3, steps, features], -1, 1, 'float32', 11);
   const xs = x.arraySync() as number[][][];
   let weights: tf.Tensor[] | undefined;
@@ -207,7 +263,11 @@ function checkAgainstReference(o: RefOptions, features: number, steps: number, i
       weights = layer.getWeights().map((w) => w.clone());
     } else layer.setWeights(weights);
     const y = layer.apply(x) as tf.Tensor;
-    const ref = referenceLmu(xs, { ...o, activation: cellActivation === 'relu' ? (v) => Math.max(v, 0) : undefined }, weights.map((w) => w.dataSync() as Float32Array));
+    const ref = referenceLmu(
+      xs,
+      { ...o, activation: cellActivation === 'relu' ? (v) => Math.max(v, 0) : undefined },
+      weights.map((w) => w.dataSync() as Float32Array),
+    );
     const expected = ref.flat(2);
     assert.deepEqual(y.shape, [3, steps, ref[0][0].length]);
     const err = maxDiff(y.dataSync(), expected);
@@ -269,14 +329,26 @@ test('a hidden cell the fused kernel does not run (relu) runs step by step after
 test("a hidden cell's dropout masks are drawn anew for each sequence, for its batch", () => {
   for (const implementation of ['parallel', 'recurrent'] as const) {
     const cell = tf.layers.simpleRNNCell({ units: 3, dropout: 0.5, recurrentDropout: 0.5 });
-    const layer = new LMU({ memoryD: 1, order: 4, theta: 5, hiddenCell: cell, inputToHidden: true, implementation, seed: 1 });
+    const layer = new LMU({
+      memoryD: 1,
+      order: 4,
+      theta: 5,
+      hiddenCell: cell,
+      inputToHidden: true,
+      implementation,
+      seed: 1,
+    });
     const x = tf.ones([2, 6, 1]);
-    const run = (input: tf.Tensor) => tf.tidy(() => (layer.apply(input, { training: true }) as tf.Tensor).arraySync() as number[][]);
+    const run = (input: tf.Tensor) =>
+      tf.tidy(() => (layer.apply(input, { training: true }) as tf.Tensor).arraySync() as number[][]);
     const first = run(x);
     const before = tf.memory().numTensors;
     const outputs = Array.from({ length: 4 }, () => run(x));
     assert.equal(tf.memory().numTensors, before, `${implementation}: the old masks are disposed`);
-    assert.ok(outputs.some((o) => JSON.stringify(o) !== JSON.stringify(first)), `${implementation}: new masks`);
+    assert.ok(
+      outputs.some((o) => JSON.stringify(o) !== JSON.stringify(first)),
+      `${implementation}: new masks`,
+    );
     const three = tf.ones([3, 6, 1]);
     assert.equal(run(three).length, 3);
     tf.dispose([x, three]);
@@ -305,7 +377,11 @@ test('the parallel path and the recurrence have the same gradients (float32 tole
     b.apply(x);
     randomWeights(a, 9);
     b.setWeights(a.getWeights());
-    const grads = (l: LMU) => tf.variableGrads(() => tf.sum(tf.square(l.apply(x) as tf.Tensor)), l.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val));
+    const grads = (l: LMU) =>
+      tf.variableGrads(
+        () => tf.sum(tf.square(l.apply(x) as tf.Tensor)),
+        l.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val),
+      );
     const ga = grads(a);
     const gb = grads(b);
     assert.ok(Math.abs(ga.value.dataSync()[0] - gb.value.dataSync()[0]) < 1e-4 * Math.abs(ga.value.dataSync()[0]));
@@ -331,7 +407,10 @@ test('an LMU after another layer passes the gradient back to it, both implementa
   const [ra, rb] = grads('recurrent');
   const [pa, pb] = grads('parallel');
   assert.ok(maxAbs(ra) > 1e-3, 'the input layer gets a gradient');
-  assert.ok(maxDiff(pa, ra) < 1e-4 * Math.max(1, maxAbs(ra)) && maxDiff(pb, rb) < 1e-4 * Math.max(1, maxAbs(rb)), `${maxDiff(pa, ra)} ${maxDiff(pb, rb)}`);
+  assert.ok(
+    maxDiff(pa, ra) < 1e-4 * Math.max(1, maxAbs(ra)) && maxDiff(pb, rb) < 1e-4 * Math.max(1, maxAbs(rb)),
+    `${maxDiff(pa, ra)} ${maxDiff(pb, rb)}`,
+  );
 });
 
 test('one time step works in both implementations (gradients included)', () => {
@@ -348,10 +427,23 @@ test('one time step works in both implementations (gradients included)', () => {
 test("the LMU layer equals NumPy's float64 forward of the walkthrough's cell", () => {
   const f = fixtures.forward[0];
   for (const implementation of ['recurrent', 'parallel'] as const) {
-    const layer = new LMU({ memoryD: 1, order: f.order, theta: f.theta, hiddenCell: tf.layers.simpleRNNCell({ units: f.units }) as unknown as HiddenCell, inputToHidden: true, returnSequences: true, implementation });
+    const layer = new LMU({
+      memoryD: 1,
+      order: f.order,
+      theta: f.theta,
+      hiddenCell: tf.layers.simpleRNNCell({ units: f.units }) as unknown as HiddenCell,
+      inputToHidden: true,
+      returnSequences: true,
+      implementation,
+    });
     const x = tf.tensor3d(f.x, f.shape);
     layer.apply(x);
-    layer.setWeights([tf.tensor2d(f.encoder, [1, 1]), tf.tensor2d(f.kernel, [f.order + 1, f.units]), tf.tensor2d(f.recurrentKernel, [f.units, f.units]), tf.tensor1d(f.bias)]);
+    layer.setWeights([
+      tf.tensor2d(f.encoder, [1, 1]),
+      tf.tensor2d(f.kernel, [f.order + 1, f.units]),
+      tf.tensor2d(f.recurrentKernel, [f.units, f.units]),
+      tf.tensor1d(f.bias),
+    ]);
     assert.ok(maxDiff((layer.apply(x) as tf.Tensor).dataSync(), f.h) < 1e-6, implementation);
   }
 });
@@ -364,13 +456,29 @@ test('parameter counts: KerasLMU 101,771 (LMU 99,641 + Dense 2,130), NengoDL 101
   assert.equal(k.getLayer('lmu').countParams(), 99641);
   assert.equal(k.getLayer('dense').countParams(), 2130);
   assert.deepEqual(k.outputs[0].shape, [null, 10]);
-  assert.deepEqual(k.weights.map((w) => w.originalName), ['lmu/kernel', 'lmu/hidden_cell/kernel', 'lmu/hidden_cell/recurrent_kernel', 'lmu/hidden_cell/bias', 'dense/kernel', 'dense/bias']);
+  assert.deepEqual(
+    k.weights.map((w) => w.originalName),
+    [
+      'lmu/kernel',
+      'lmu/hidden_cell/kernel',
+      'lmu/hidden_cell/recurrent_kernel',
+      'lmu/hidden_cell/bias',
+      'dense/kernel',
+      'dense/bias',
+    ],
+  );
   assert.deepEqual(Array.from(k.getLayer('lmu').getWeights()[0].dataSync()), [1]); // kernel_initializer 'ones'
   const n = buildNengoLmuModel({ seed: 0 });
   assert.equal(n.countParams(), 101549);
   assert.deepEqual(
     n.weights.map((w) => [w.originalName, w.shape.reduce((a, b) => a! * b!, 1)]),
-    [['lmu_cell/x_to_u', 1], ['lmu_cell/x_to_h', 212], ['lmu_cell/h_to_h', 44944], ['lmu_cell/m_to_h', 54272], ['out/kernel', 2120]],
+    [
+      ['lmu_cell/x_to_u', 1],
+      ['lmu_cell/x_to_h', 212],
+      ['lmu_cell/h_to_h', 44944],
+      ['lmu_cell/m_to_h', 54272],
+      ['out/kernel', 2120],
+    ],
   );
   k.dispose();
   n.dispose();
@@ -385,11 +493,20 @@ test('NengoLMU: x→u starts at one, the three hidden connections are Glorot-uni
   const a = build();
   const [xu, xh, hh, mh] = a.getWeights();
   assert.deepEqual(Array.from(xu.dataSync()), [1, 1, 1]);
-  for (const [w, fanIn, fanOut] of [[xh, 3, 12], [hh, 12, 12], [mh, 8, 12]] as [tf.Tensor, number, number][]) {
+  for (const [w, fanIn, fanOut] of [
+    [xh, 3, 12],
+    [hh, 12, 12],
+    [mh, 8, 12],
+  ] as [tf.Tensor, number, number][]) {
     const limit = Math.sqrt(6 / (fanIn + fanOut));
     assert.ok(maxAbs(w.dataSync()) <= limit && maxAbs(w.dataSync()) > 0.5 * limit);
   }
-  assert.deepEqual(build().getWeights().map((w) => Array.from(w.dataSync())), a.getWeights().map((w) => Array.from(w.dataSync())));
+  assert.deepEqual(
+    build()
+      .getWeights()
+      .map((w) => Array.from(w.dataSync())),
+    a.getWeights().map((w) => Array.from(w.dataSync())),
+  );
 });
 
 test('NengoLMU equals the LMU layer with the same weights, both implementations', () => {
@@ -401,7 +518,13 @@ test('NengoLMU equals the LMU layer with the same weights, both implementations'
   lmu.setWeights([e, w, u, tf.zerosLike(b)]);
   const expected = (lmu.apply(x) as tf.Tensor).dataSync();
   for (const implementation of ['recurrent', 'parallel'] as const) {
-    const cell = new NengoLMU({ units: 5, order: base.order, theta: base.theta, returnSequences: true, implementation });
+    const cell = new NengoLMU({
+      units: 5,
+      order: base.order,
+      theta: base.theta,
+      returnSequences: true,
+      implementation,
+    });
     cell.apply(x);
     // LMU's cell kernel is [m; x]: rows 0..order-1 are m→h, the last x→h
     cell.setWeights([e, w.slice([base.order, 0], [1, -1]), u, w.slice([0, 0], [base.order, -1])]);
@@ -417,7 +540,22 @@ test('save/load round trip: same outputs, every option kept (LMU and NengoLMU)',
       () => buildNengoLmuModel({ steps: 20, order: 6, units: 4, seed: 1 }),
       () => {
         const inputs = tf.input({ shape: [20, 2] });
-        const layer = new LMU({ memoryD: 2, order: 5, theta: 7, hiddenCell: tf.layers.simpleRNNCell({ units: 3, activation: 'relu' }) as unknown as HiddenCell, hiddenToMemory: true, memoryToMemory: true, useBias: true, biasInitializer: 'ones', discretizer: 'euler', kernelInitializer: 'glorotNormal', recurrentInitializer: 'zeros', returnSequences: true, seed: 3, name: 'lmu' });
+        const layer = new LMU({
+          memoryD: 2,
+          order: 5,
+          theta: 7,
+          hiddenCell: tf.layers.simpleRNNCell({ units: 3, activation: 'relu' }) as unknown as HiddenCell,
+          hiddenToMemory: true,
+          memoryToMemory: true,
+          useBias: true,
+          biasInitializer: 'ones',
+          discretizer: 'euler',
+          kernelInitializer: 'glorotNormal',
+          recurrentInitializer: 'zeros',
+          returnSequences: true,
+          seed: 3,
+          name: 'lmu',
+        });
         return tf.model({ inputs, outputs: layer.apply(inputs) as tf.SymbolicTensor });
       },
     ]) {
@@ -431,7 +569,10 @@ test('save/load round trip: same outputs, every option kept (LMU and NengoLMU)',
       const config = (l: tf.LayersModel) => {
         const c = l.layers[1].getConfig() as Record<string, unknown>;
         const cell = c.hiddenCell as { className: string; config: Record<string, unknown> } | undefined;
-        return { ...c, hiddenCell: cell && [cell.className, cell.config.units, cell.config.activation, cell.config.name] };
+        return {
+          ...c,
+          hiddenCell: cell && [cell.className, cell.config.units, cell.config.activation, cell.config.name],
+        };
       };
       assert.deepEqual(config(loaded), config(model));
       model.dispose();
@@ -445,7 +586,23 @@ test('save/load round trip: same outputs, every option kept (LMU and NengoLMU)',
 test('getConfig lists every option', () => {
   const layer = new LMU({ memoryD: 2, order: 5, theta: 7, hiddenCell: null, inputToHidden: true, seed: 2 });
   const c = layer.getConfig();
-  for (const key of ['memoryD', 'order', 'theta', 'hiddenCell', 'hiddenToMemory', 'memoryToMemory', 'inputToHidden', 'discretizer', 'kernelInitializer', 'recurrentInitializer', 'useBias', 'biasInitializer', 'returnSequences', 'implementation', 'seed']) {
+  for (const key of [
+    'memoryD',
+    'order',
+    'theta',
+    'hiddenCell',
+    'hiddenToMemory',
+    'memoryToMemory',
+    'inputToHidden',
+    'discretizer',
+    'kernelInitializer',
+    'recurrentInitializer',
+    'useBias',
+    'biasInitializer',
+    'returnSequences',
+    'implementation',
+    'seed',
+  ]) {
     assert.ok(key in c, key);
   }
   assert.equal(c.hiddenCell, null);
@@ -458,22 +615,43 @@ test('bad options and inputs throw with the bad value', () => {
   assert.throws(() => new LMU({ ...ok, memoryD: -1 }), /memoryD must be a positive integer \(got -1\)/);
   assert.throws(() => new LMU({ ...ok, theta: 0 }), /theta must be a positive number \(got 0\)/);
   assert.throws(() => new LMU({ ...ok, theta: -3 }), /theta must be a positive number \(got -3\)/);
-  assert.throws(() => new LMU({ ...ok, discretizer: 'tustin' as never }), /discretizer must be 'zoh' or 'euler' \(got "tustin"\)/);
-  assert.throws(() => new LMU({ ...ok, kernelInitializer: 'glorot_uniform' as never }), /kernelInitializer must be one of .* \(got "glorot_uniform"\)/);
-  assert.throws(() => new LMU({ ...ok, recurrentInitializer: 'nope' as never }), /recurrentInitializer must be one of .* \(got "nope"\)/);
-  assert.throws(() => new LMU({ ...ok, implementation: 'fft' as never }), /implementation must be 'auto', 'recurrent' or 'parallel' \(got "fft"\)/);
-  assert.throws(() => new LMU({ ...ok, memoryToMemory: true, implementation: 'parallel' }), /implementation 'parallel' needs hiddenToMemory and memoryToMemory off/);
+  assert.throws(
+    () => new LMU({ ...ok, discretizer: 'tustin' as never }),
+    /discretizer must be 'zoh' or 'euler' \(got "tustin"\)/,
+  );
+  assert.throws(
+    () => new LMU({ ...ok, kernelInitializer: 'glorot_uniform' as never }),
+    /kernelInitializer must be one of .* \(got "glorot_uniform"\)/,
+  );
+  assert.throws(
+    () => new LMU({ ...ok, recurrentInitializer: 'nope' as never }),
+    /recurrentInitializer must be one of .* \(got "nope"\)/,
+  );
+  assert.throws(
+    () => new LMU({ ...ok, implementation: 'fft' as never }),
+    /implementation must be 'auto', 'recurrent' or 'parallel' \(got "fft"\)/,
+  );
+  assert.throws(
+    () => new LMU({ ...ok, memoryToMemory: true, implementation: 'parallel' }),
+    /implementation 'parallel' needs hiddenToMemory and memoryToMemory off/,
+  );
   assert.throws(() => new LMU({ ...ok, hiddenCell: null, hiddenToMemory: true }), /hiddenToMemory needs a hidden cell/);
   assert.throws(() => new LMU({ ...ok, hiddenCell: undefined as never }), /hiddenCell is required/);
   assert.throws(() => new LMU({ ...ok, hiddenCell: {} as never }), /hiddenCell must be an RNN cell/);
   assert.throws(() => new NengoLMU({ units: 0, order: 4, theta: 3 }), /units must be a positive integer \(got 0\)/);
   assert.throws(() => buildKerasLmuModel({ order: 0 }), /order must be a positive integer \(got 0\)/);
-  assert.throws(() => new LMU(ok).apply(tf.input({ shape: [784] })), /LMU expects input \[batch, time, features\] \(got \[null, 784\]\)/);
+  assert.throws(
+    () => new LMU(ok).apply(tf.input({ shape: [784] })),
+    /LMU expects input \[batch, time, features\] \(got \[null, 784\]\)/,
+  );
   const layer = new LMU(ok);
   layer.apply(tf.zeros([1, 5, 2]));
   assert.throws(() => layer.apply(tf.zeros([1, 5])), /LMU expects input \[batch, time, features\] \(got \[1, 5\]\)/);
   assert.throws(() => layer.apply(tf.zeros([1, 5, 3])), /LMU was built for 2 input features \(got input \[1, 5, 3\]\)/);
-  assert.throws(() => new NengoLMU({ units: 2, order: 4, theta: 3 }).apply(tf.zeros([4, 3])), /NengoLMU expects input \[batch, time, features\] \(got \[4, 3\]\)/);
+  assert.throws(
+    () => new NengoLMU({ units: 2, order: 4, theta: 3 }).apply(tf.zeros([4, 3])),
+    /NengoLMU expects input \[batch, time, features\] \(got \[4, 3\]\)/,
+  );
 });
 
 test('the parallel path gives the same results on the wasm backend', async () => {

@@ -5,7 +5,13 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../lib/backend';
-import { buildStackedLstm, buildStackedLstmPerStep, FusedLSTM, fusedLstm, transferLstmWeights } from '../lib/models/lstm';
+import {
+  buildStackedLstm,
+  buildStackedLstmPerStep,
+  FusedLSTM,
+  fusedLstm,
+  transferLstmWeights,
+} from '../lib/models/lstm';
 import { loadModel, saveModel } from '../lib/train/saving';
 
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -44,7 +50,10 @@ test('FusedLSTM equals tf.layers.lstm (sigmoid gates) with the same weights, las
     const yr = ref.apply(x) as tf.Tensor;
     assert.deepEqual(y.shape, returnSequences ? [4, 7, 8] : [4, 8]);
     assert.ok(maxDiff(await y.data(), await yr.data()) < 2e-6);
-    assert.deepEqual(ours.weights.map((w) => w.originalName.split('/').pop()), ['kernel', 'recurrent_kernel', 'bias']);
+    assert.deepEqual(
+      ours.weights.map((w) => w.originalName.split('/').pop()),
+      ['kernel', 'recurrent_kernel', 'bias'],
+    );
     tf.dispose([x, y, yr]);
   }
 });
@@ -53,7 +62,11 @@ test('initialisers: unit forget bias, orthogonal recurrent kernel, glorot kernel
   const layer = fusedLstm({ units: 8, seed: 7 });
   layer.apply(tf.input({ shape: [5, 3] }));
   const [w, u, b] = layer.getWeights();
-  assert.deepEqual(Array.from(await b.data()), [...new Array(8).fill(0), ...new Array(8).fill(1), ...new Array(16).fill(0)]);
+  assert.deepEqual(Array.from(await b.data()), [
+    ...new Array(8).fill(0),
+    ...new Array(8).fill(1),
+    ...new Array(16).fill(0),
+  ]);
   const uut = await tf.matMul(u, u, false, true).data(); // U·Uᵀ = I for [8, 32] with orthonormal rows
   assert.ok(maxDiff(uut, tf.eye(8).dataSync()) < 1e-5);
   const limit = Math.sqrt(6 / (3 + 32));
@@ -64,7 +77,13 @@ test('initialisers: unit forget bias, orthogonal recurrent kernel, glorot kernel
   const noForget = fusedLstm({ units: 4, unitForgetBias: false, biasInitializer: 'zeros' });
   noForget.apply(tf.input({ shape: [5, 3] }));
   assert.deepEqual(Array.from(await noForget.getWeights()[2].data()), new Array(16).fill(0));
-  const ones = fusedLstm({ units: 4, unitForgetBias: false, biasInitializer: 'ones', kernelInitializer: 'zeros', recurrentInitializer: 'zeros' });
+  const ones = fusedLstm({
+    units: 4,
+    unitForgetBias: false,
+    biasInitializer: 'ones',
+    kernelInitializer: 'zeros',
+    recurrentInitializer: 'zeros',
+  });
   ones.apply(tf.input({ shape: [5, 3] }));
   assert.deepEqual(Array.from(await ones.getWeights()[2].data()), new Array(16).fill(1));
   assert.deepEqual(Array.from(await ones.getWeights()[1].data()), new Array(64).fill(0));
@@ -72,12 +91,24 @@ test('initialisers: unit forget bias, orthogonal recurrent kernel, glorot kernel
 
 test('bad options name the value', () => {
   assert.throws(() => fusedLstm({ units: 0 }), /units must be a positive integer \(got 0\)/);
-  assert.throws(() => fusedLstm({ units: 8, activation: 'relu' as 'tanh' }), /activation must be 'tanh', the only one the fused LSTM implements \(got "relu"\)/);
-  assert.throws(() => fusedLstm({ units: 8, recurrentActivation: 'hardSigmoid' as 'sigmoid' }), /recurrentActivation must be 'sigmoid'.*\(got "hardSigmoid"\)/);
-  assert.throws(() => fusedLstm({ units: 8, kernelInitializer: 'bogus' as 'zeros' }), /kernelInitializer must be one of glorotUniform, .* \(got "bogus"\)/);
+  assert.throws(
+    () => fusedLstm({ units: 8, activation: 'relu' as 'tanh' }),
+    /activation must be 'tanh', the only one the fused LSTM implements \(got "relu"\)/,
+  );
+  assert.throws(
+    () => fusedLstm({ units: 8, recurrentActivation: 'hardSigmoid' as 'sigmoid' }),
+    /recurrentActivation must be 'sigmoid'.*\(got "hardSigmoid"\)/,
+  );
+  assert.throws(
+    () => fusedLstm({ units: 8, kernelInitializer: 'bogus' as 'zeros' }),
+    /kernelInitializer must be one of glorotUniform, .* \(got "bogus"\)/,
+  );
   assert.throws(() => fusedLstm({ units: 8, seed: 1.5 }), /seed must be a non-negative integer \(got 1.5\)/);
   assert.throws(() => buildStackedLstm({ steps: 196, features: 0 }), /features must be a positive integer \(got 0\)/);
-  assert.throws(() => buildStackedLstm({ steps: 196, features: 1, layers: -1 }), /layers must be a positive integer \(got -1\)/);
+  assert.throws(
+    () => buildStackedLstm({ steps: 196, features: 1, layers: -1 }),
+    /layers must be a positive integer \(got -1\)/,
+  );
 });
 
 test('a model with FusedLSTM layers saves and loads (config and outputs)', async () => {
@@ -94,7 +125,9 @@ test('a model with FusedLSTM layers saves and loads (config and outputs)', async
     assert.equal(config.seed, 1);
     assert.equal(loaded.getLayer('lstm_1').getConfig().returnSequences, false);
     const x = tf.randomUniform([3, 12, 2], 0, 1, 'float32', 2);
-    assert.ok(maxDiff(await (model.predict(x) as tf.Tensor).data(), await (loaded.predict(x) as tf.Tensor).data()) === 0);
+    assert.ok(
+      maxDiff(await (model.predict(x) as tf.Tensor).data(), await (loaded.predict(x) as tf.Tensor).data()) === 0,
+    );
     loaded.dispose();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -102,7 +135,7 @@ test('a model with FusedLSTM layers saves and loads (config and outputs)', async
   }
 });
 
-test('weight transfer: the per-step model ends in the classifier\'s prediction at every sample', async () => {
+test("weight transfer: the per-step model ends in the classifier's prediction at every sample", async () => {
   const model = buildStackedLstm({ steps: 10, features: 3, seed: 4 });
   const perStep = buildStackedLstmPerStep({ steps: 10, features: 3, seed: 99 });
   transferLstmWeights(model, perStep);
@@ -118,10 +151,22 @@ test('weight transfer: the per-step model ends in the classifier\'s prediction a
 
 test('weight transfer refuses other architectures, naming layer and shapes', () => {
   const model = buildStackedLstm({ steps: 10, features: 3 });
-  assert.throws(() => transferLstmWeights(model, buildStackedLstmPerStep({ steps: 10, features: 3, units: 16 })), /lstm's kernel has shape \[3, 32\] in the source but \[3, 64\] in the target/);
-  assert.throws(() => transferLstmWeights(model, buildStackedLstmPerStep({ steps: 10, features: 14 })), /lstm's kernel has shape \[3, 32\] in the source but \[14, 32\] in the target/);
-  assert.throws(() => transferLstmWeights(model, buildStackedLstmPerStep({ steps: 10, features: 3, layers: 2 })), /the source has 4 layers with weights .* the target 3/);
-  assert.throws(() => transferLstmWeights(model, buildStackedLstmPerStep({ steps: 10, features: 3, classes: 5 })), /dense's kernel has shape \[8, 10\] in the source but \[8, 5\] in the target/);
+  assert.throws(
+    () => transferLstmWeights(model, buildStackedLstmPerStep({ steps: 10, features: 3, units: 16 })),
+    /lstm's kernel has shape \[3, 32\] in the source but \[3, 64\] in the target/,
+  );
+  assert.throws(
+    () => transferLstmWeights(model, buildStackedLstmPerStep({ steps: 10, features: 14 })),
+    /lstm's kernel has shape \[3, 32\] in the source but \[14, 32\] in the target/,
+  );
+  assert.throws(
+    () => transferLstmWeights(model, buildStackedLstmPerStep({ steps: 10, features: 3, layers: 2 })),
+    /the source has 4 layers with weights .* the target 3/,
+  );
+  assert.throws(
+    () => transferLstmWeights(model, buildStackedLstmPerStep({ steps: 10, features: 3, classes: 5 })),
+    /dense's kernel has shape \[8, 10\] in the source but \[8, 5\] in the target/,
+  );
 });
 
 test('FusedLSTM is registered for deserialisation under its class name', () => {

@@ -19,7 +19,14 @@ import { loadModel, saveModel } from '../lib/train/saving';
 import { GradientWorkers } from '../lib/train/parallel';
 
 interface TorchFixture {
-  config: { inputChannels: number; numChannels: number[]; kernelSize: number; steps: number; classes: number; batch: number };
+  config: {
+    inputChannels: number;
+    numChannels: number[];
+    kernelSize: number;
+    steps: number;
+    classes: number;
+    batch: number;
+  };
   x: number[];
   labels: number[];
   weights: { name: string; shape: number[]; values: number[] }[];
@@ -28,7 +35,9 @@ interface TorchFixture {
   loss: number;
   grads: number[][];
 }
-const torch = JSON.parse(fs.readFileSync(path.join(__dirname, '../../test/fixtures/tcn-torch.json'), 'utf8')) as TorchFixture;
+const torch = JSON.parse(
+  fs.readFileSync(path.join(__dirname, '../../test/fixtures/tcn-torch.json'), 'utf8'),
+) as TorchFixture;
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length, 'lengths differ');
@@ -61,7 +70,11 @@ function referenceConv(x: tf.Tensor3D, kernel: tf.Tensor3D, d: number): tf.Tenso
   const [b, n, cin] = x.shape;
   const [k, , cout] = kernel.shape;
   const p = (k - 1) * d;
-  const xp = tf.pad(x, [[0, 0], [p, 0], [0, 0]]);
+  const xp = tf.pad(x, [
+    [0, 0],
+    [p, 0],
+    [0, 0],
+  ]);
   let y: tf.Tensor = tf.zeros([b * n, cout]);
   for (let j = 0; j < k; j++) {
     const xj = tf.slice(xp, [0, j * d, 0], [b, n, cin]).reshape([b * n, cin]);
@@ -72,14 +85,23 @@ function referenceConv(x: tf.Tensor3D, kernel: tf.Tensor3D, d: number): tf.Tenso
 
 test('causalConv1d equals explicit sums over taps, with the same gradients, at several dilations', async () => {
   await useBackend('cpu', { quiet: true });
-  for (const [k, d, cin, cout, n] of [[3, 1, 2, 3, 10], [2, 4, 3, 2, 13], [5, 2, 1, 4, 9], [1, 3, 2, 2, 6]]) {
+  for (const [k, d, cin, cout, n] of [
+    [3, 1, 2, 3, 10],
+    [2, 4, 3, 2, 13],
+    [5, 2, 1, 4, 9],
+    [1, 3, 2, 2, 6],
+  ]) {
     tf.tidy(() => {
       const x = tf.randomNormal([2, n, cin], 0, 1, 'float32', 1) as tf.Tensor3D;
       const w = tf.randomNormal([k, cin, cout], 0, 1, 'float32', 2) as tf.Tensor3D;
       const r = tf.randomNormal([2, n, cout], 0, 1, 'float32', 3);
       close(causalConv1d(x, w, d), referenceConv(x, w, d), 1e-5, `output k=${k} d=${d}`);
-      const ours = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(causalConv1d(a as tf.Tensor3D, b as tf.Tensor3D, d), r)))([x, w]);
-      const ref = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(referenceConv(a as tf.Tensor3D, b as tf.Tensor3D, d), r)))([x, w]);
+      const ours = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(causalConv1d(a as tf.Tensor3D, b as tf.Tensor3D, d), r)),
+      )([x, w]);
+      const ref = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(referenceConv(a as tf.Tensor3D, b as tf.Tensor3D, d), r)),
+      )([x, w]);
       close(ours[0], ref[0], 1e-4, `input gradient k=${k} d=${d}`);
       close(ours[1], ref[1], 1e-4, `filter gradient k=${k} d=${d}`);
     });
@@ -88,7 +110,13 @@ test('causalConv1d equals explicit sums over taps, with the same gradients, at s
 
 test('causality: changing input step t leaves every output before t unchanged (and changes output t)', async () => {
   await useBackend('cpu', { quiet: true });
-  const layer = new TemporalConvNet({ numChannels: [4, 4, 3], kernelSize: 3, dropout: 0, returnSequences: true, seed: 5 });
+  const layer = new TemporalConvNet({
+    numChannels: [4, 4, 3],
+    kernelSize: 3,
+    dropout: 0,
+    returnSequences: true,
+    seed: 5,
+  });
   const x = tf.randomNormal([2, 30, 1], 0, 1, 'float32', 9);
   const y = layer.apply(x) as tf.Tensor;
   const xv = x.arraySync() as number[][][];
@@ -105,14 +133,29 @@ test('the model matches PyTorch (locuslab/TCN): log-probabilities, per-step TCN 
   for (const backend of ['cpu', 'wasm']) {
     await useBackend(backend, { quiet: true });
     const c = torch.config;
-    const model = buildTcnModel({ steps: c.steps, inputChannels: c.inputChannels, numChannels: c.numChannels, kernelSize: c.kernelSize, classes: c.classes, dropout: 0 });
-    assert.deepEqual(model.weights.map((w) => w.shape), torch.weights.map((w) => w.shape));
+    const model = buildTcnModel({
+      steps: c.steps,
+      inputChannels: c.inputChannels,
+      numChannels: c.numChannels,
+      kernelSize: c.kernelSize,
+      classes: c.classes,
+      dropout: 0,
+    });
+    assert.deepEqual(
+      model.weights.map((w) => w.shape),
+      torch.weights.map((w) => w.shape),
+    );
     model.setWeights(torch.weights.map((w) => tf.tensor(w.values, w.shape)));
     const x = tf.tensor3d(torch.x, [c.batch, c.steps, c.inputChannels]);
     const y = tf.tensor1d(torch.labels, 'int32');
     close(model.predict(x) as tf.Tensor, torch.logProbs, 2e-5, `${backend} log-probabilities`);
 
-    const sequences = new TemporalConvNet({ numChannels: c.numChannels, kernelSize: c.kernelSize, dropout: 0, returnSequences: true });
+    const sequences = new TemporalConvNet({
+      numChannels: c.numChannels,
+      kernelSize: c.kernelSize,
+      dropout: 0,
+      returnSequences: true,
+    });
     sequences.apply(x); // build
     sequences.setWeights(model.getLayer('tcn').getWeights());
     close(sequences.apply(x) as tf.Tensor, torch.sequence, 2e-5, `${backend} per-step outputs`);
@@ -126,8 +169,19 @@ test('the model matches PyTorch (locuslab/TCN): log-probabilities, per-step TCN 
 test('the last-step path equals the last step of the whole sequence, outputs and gradients', async () => {
   await useBackend('cpu', { quiet: true });
   // odd and even kernels, sequences of odd and even length, a top level seeing fewer than k steps
-  for (const [k, channels, steps] of [[3, [3, 4, 4], 21], [4, [2, 2, 3, 3], 16], [2, [3, 3, 3, 3, 2], 13], [5, [2], 7]] as [number, number[], number][]) {
-    const seq = new TemporalConvNet({ numChannels: channels, kernelSize: k, dropout: 0, returnSequences: true, seed: k });
+  for (const [k, channels, steps] of [
+    [3, [3, 4, 4], 21],
+    [4, [2, 2, 3, 3], 16],
+    [2, [3, 3, 3, 3, 2], 13],
+    [5, [2], 7],
+  ] as [number, number[], number][]) {
+    const seq = new TemporalConvNet({
+      numChannels: channels,
+      kernelSize: k,
+      dropout: 0,
+      returnSequences: true,
+      seed: k,
+    });
     const last = new TemporalConvNet({ numChannels: channels, kernelSize: k, dropout: 0 });
     const x = tf.randomNormal([3, steps, 2], 0, 1, 'float32', 4) as tf.Tensor3D;
     seq.apply(x);
@@ -158,11 +212,19 @@ test('the walkthrough model: 96,040 parameters, log-probabilities of shape [batc
   const out = model.predict(tf.randomNormal([2, 784, 1])) as tf.Tensor;
   assert.deepEqual(out.shape, [2, 10]);
   close(tf.sum(tf.exp(out), 1), [1, 1], 1e-5, 'probabilities sum to 1');
-  assert.deepEqual(model.weights.slice(0, 8).map((w) => w.originalName), [
-    'tcn/network.0.conv1.weight_v', 'tcn/network.0.conv1.weight_g', 'tcn/network.0.conv1.bias',
-    'tcn/network.0.conv2.weight_v', 'tcn/network.0.conv2.weight_g', 'tcn/network.0.conv2.bias',
-    'tcn/network.0.downsample.weight', 'tcn/network.0.downsample.bias',
-  ]);
+  assert.deepEqual(
+    model.weights.slice(0, 8).map((w) => w.originalName),
+    [
+      'tcn/network.0.conv1.weight_v',
+      'tcn/network.0.conv1.weight_g',
+      'tcn/network.0.conv1.bias',
+      'tcn/network.0.conv2.weight_v',
+      'tcn/network.0.conv2.weight_g',
+      'tcn/network.0.conv2.bias',
+      'tcn/network.0.downsample.weight',
+      'tcn/network.0.downsample.bias',
+    ],
+  );
 });
 
 test('initialisation as the original effectively does it; seeded builds are reproducible', async () => {
@@ -183,14 +245,22 @@ test('initialisation as the original effectively does it; seeded builds are repr
   within(model.getLayer('linear').getWeights()[1], 1 / Math.sqrt(30), 'linear bias');
   // g = ‖v‖, so the initial weight-normalised kernel is v itself
   for (const name of ['0.conv1', '5.conv2']) {
-    close(weightNorm(w[`${name}.weight_v`] as tf.Tensor3D, w[`${name}.weight_g`] as tf.Tensor1D), w[`${name}.weight_v`], 1e-6, `${name}: w = v at start`);
+    close(
+      weightNorm(w[`${name}.weight_v`] as tf.Tensor3D, w[`${name}.weight_g`] as tf.Tensor1D),
+      w[`${name}.weight_v`],
+      1e-6,
+      `${name}: w = v at start`,
+    );
   }
   const std = tf.moments(w['0.downsample.weight']).variance.sqrt().dataSync()[0];
   assert.ok(std > 0.005 && std < 0.015, `downsample weight std ${std}, expected about 0.01`);
   const again = buildTcnModel({ seed: 3 });
   model.weights.forEach((v, i) => close(v.read(), again.weights[i].read(), 0, `seeded weight ${v.originalName}`));
   const other = buildTcnModel({ seed: 4 });
-  assert.ok(maxAbsDiff(model.weights[0].read().dataSync(), other.weights[0].read().dataSync()) > 0, 'another seed gives other weights');
+  assert.ok(
+    maxAbsDiff(model.weights[0].read().dataSync(), other.weights[0].read().dataSync()) > 0,
+    'another seed gives other weights',
+  );
 });
 
 test('weightNorm scales each output channel of v to norm g', async () => {
@@ -199,7 +269,12 @@ test('weightNorm scales each output channel of v to norm g', async () => {
   const g = tf.tensor1d([1, 2, 0.5, 3, 0.1]);
   const w = weightNorm(v, g);
   close(tf.sqrt(tf.sum(tf.square(w), [0, 1])), g, 1e-5, 'norms');
-  close(tf.div(w, v).slice([0, 0, 0], [1, 1, 5]).reshape([5]), tf.div(g, tf.sqrt(tf.sum(tf.square(v), [0, 1]))), 1e-5, 'direction kept');
+  close(
+    tf.div(w, v).slice([0, 0, 0], [1, 1, 5]).reshape([5]),
+    tf.div(g, tf.sqrt(tf.sum(tf.square(v), [0, 1]))),
+    1e-5,
+    'direction kept',
+  );
 });
 
 test('dropout in causalConvRelu: about `rate` of the units dropped, the rest scaled by 1/(1 − rate), and gradients through the kept ones', async () => {
@@ -239,14 +314,22 @@ test('save and load round trip: same outputs, from TemporalConvNet and TemporalB
     const loaded = await loadModel(dir);
     close(loaded.predict(x) as tf.Tensor, model.predict(x) as tf.Tensor, 0, 'loaded model output');
     const cfg = (loaded.getLayer('tcn') as TemporalConvNet).getConfig();
-    assert.deepEqual([cfg.numChannels, cfg.kernelSize, cfg.dropout, cfg.returnSequences, cfg.seed], [[5, 5, 5], 3, 0.05, false, 2]);
+    assert.deepEqual(
+      [cfg.numChannels, cfg.kernelSize, cfg.dropout, cfg.returnSequences, cfg.seed],
+      [[5, 5, 5], 3, 0.05, false, 2],
+    );
 
-    const seqModel = tf.sequential({ layers: [new TemporalBlock({ inputShape: [12, 2], filters: 3, kernelSize: 2, dilation: 4, seed: 1 })] });
+    const seqModel = tf.sequential({
+      layers: [new TemporalBlock({ inputShape: [12, 2], filters: 3, kernelSize: 2, dilation: 4, seed: 1 })],
+    });
     const xs = tf.randomNormal([2, 12, 2], 0, 1, 'float32', 2);
     await saveModel(seqModel, dir);
     const seqLoaded = await loadModel(dir);
     close(seqLoaded.predict(xs) as tf.Tensor, seqModel.predict(xs) as tf.Tensor, 0, 'loaded TemporalBlock output');
-    assert.deepEqual(seqLoaded.predict(xs) instanceof tf.Tensor && (seqLoaded.predict(xs) as tf.Tensor).shape, [2, 12, 3]);
+    assert.deepEqual(
+      seqLoaded.predict(xs) instanceof tf.Tensor && (seqLoaded.predict(xs) as tf.Tensor).shape,
+      [2, 12, 3],
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -272,7 +355,11 @@ test('training steps on wasm equal those on cpu (the filter gradient runs throug
     const optimizer = tf.train.adam(2e-3, 0.9, 0.999, 1e-8);
     const costs: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const cost = optimizer.minimize(() => losses.nll(model.apply(x, { training: true }) as tf.Tensor, y), true, varsOf(model)) as tf.Scalar;
+      const cost = optimizer.minimize(
+        () => losses.nll(model.apply(x, { training: true }) as tf.Tensor, y),
+        true,
+        varsOf(model),
+      ) as tf.Scalar;
       costs.push(cost.dataSync()[0]);
       cost.dispose();
     }
@@ -288,17 +375,35 @@ test('training steps on wasm equal those on cpu (the filter gradient runs throug
 test('bad options and inputs are refused with the value named', async () => {
   await useBackend('cpu', { quiet: true });
   assert.throws(() => new TemporalConvNet({ kernelSize: 0 }), /kernelSize must be a positive integer \(got 0\)/);
-  assert.throws(() => new TemporalConvNet({ numChannels: [] }), /numChannels must list at least one level \(got \[\]\)/);
-  assert.throws(() => new TemporalConvNet({ numChannels: [30, 0] }), /numChannels\[1\] must be a positive integer \(got 0\)/);
+  assert.throws(
+    () => new TemporalConvNet({ numChannels: [] }),
+    /numChannels must list at least one level \(got \[\]\)/,
+  );
+  assert.throws(
+    () => new TemporalConvNet({ numChannels: [30, 0] }),
+    /numChannels\[1\] must be a positive integer \(got 0\)/,
+  );
   assert.throws(() => new TemporalConvNet({ dropout: 1 }), /dropout must be a number in \[0, 1\) \(got 1\)/);
   assert.throws(() => new TemporalConvNet({ dropout: -0.1 }), /dropout must be a number in \[0, 1\) \(got -0.1\)/);
-  assert.throws(() => new TemporalBlock({ filters: 4, dilation: 1.5 }), /dilation must be a positive integer \(got 1.5\)/);
+  assert.throws(
+    () => new TemporalBlock({ filters: 4, dilation: 1.5 }),
+    /dilation must be a positive integer \(got 1.5\)/,
+  );
   assert.throws(() => receptiveField(7, 0), /levels must be a positive integer \(got 0\)/);
   assert.throws(() => buildTcnModel({ steps: 0 }), /steps must be a positive integer \(got 0\)/);
-  assert.throws(() => causalConv1d(tf.zeros([2, 5]) as unknown as tf.Tensor3D, tf.zeros([3, 1, 2]) as tf.Tensor3D), /expects input of rank 3, \[batch, steps, channels\] \(got rank 2, shape \[2, 5\]\)/);
-  assert.throws(() => causalConv1d(tf.zeros([2, 5, 3]) as tf.Tensor3D, tf.zeros([3, 2, 2]) as tf.Tensor3D), /kernel takes 2 input channels but the input has 3/);
+  assert.throws(
+    () => causalConv1d(tf.zeros([2, 5]) as unknown as tf.Tensor3D, tf.zeros([3, 1, 2]) as tf.Tensor3D),
+    /expects input of rank 3, \[batch, steps, channels\] \(got rank 2, shape \[2, 5\]\)/,
+  );
+  assert.throws(
+    () => causalConv1d(tf.zeros([2, 5, 3]) as tf.Tensor3D, tf.zeros([3, 2, 2]) as tf.Tensor3D),
+    /kernel takes 2 input channels but the input has 3/,
+  );
   const layer = new TemporalConvNet({ numChannels: [4, 4] });
-  assert.throws(() => layer.apply(tf.zeros([2, 784])), /TemporalConvNet expects input of rank 3, \[batch, steps, channels\] \(got rank 2, shape \[2, 784\]\)/);
+  assert.throws(
+    () => layer.apply(tf.zeros([2, 784])),
+    /TemporalConvNet expects input of rank 3, \[batch, steps, channels\] \(got rank 2, shape \[2, 784\]\)/,
+  );
 
   const warnings: string[] = [];
   const warn = console.warn;
@@ -319,7 +424,10 @@ test('gradients split over a worker thread (the TCN rebuilt from its recipe) equ
   model.weights.forEach((w) => tf.tidy(() => void w.write(tf.add(w.read(), 0.01)))); // differ from the worker's initial weights
   const x = tf.randomNormal([9, 40, 1], 0, 1, 'float32', 8);
   const y = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7, 8], 'int32');
-  const pool = await GradientWorkers.start({ module: require.resolve('../lib/models/tcn'), exportName: 'buildTcnModel', args: [options] }, { threads: 2 });
+  const pool = await GradientWorkers.start(
+    { module: require.resolve('../lib/models/tcn'), exportName: 'buildTcnModel', args: [options] },
+    { threads: 2 },
+  );
   try {
     const split = await pool.gradients(model, x, y, losses.nll);
     const whole = gradients(model, () => losses.nll(model.apply(x, { training: true }) as tf.Tensor, y));

@@ -19,11 +19,17 @@ test('gradients split over a worker thread equal the one-thread gradients of the
   const model = tinyModel();
   // move the weights away from the worker's initial ones, so equality shows they were sent
   model.weights.forEach((w) => tf.tidy(() => void w.write(tf.add(w.read(), 0.01))));
-  const pool = await GradientWorkers.start({ module: path.join(__dirname, 'helpers', 'models'), exportName: 'tinyModel' }, { threads: 2 });
+  const pool = await GradientWorkers.start(
+    { module: path.join(__dirname, 'helpers', 'models'), exportName: 'tinyModel' },
+    { threads: 2 },
+  );
   try {
     const split = await pool.gradients(model, x, y, losses.sparseCrossEntropyFromLogits);
     // the loss travels by name: a function of one's own cannot be sent
-    await assert.rejects(pool.gradients(model, x, y, (out, labels) => losses.nll(out, labels)), /must be one of losses/);
+    await assert.rejects(
+      pool.gradients(model, x, y, (out, labels) => losses.nll(out, labels)),
+      /must be one of losses/,
+    );
     const whole = localGradients(model, x, y, losses.sparseCrossEntropyFromLogits);
     assert.ok(Math.abs(split.loss - whole.value) < 1e-5, `${split.loss} vs ${whole.value}`);
     assert.equal(split.correct, whole.correct);
@@ -41,10 +47,16 @@ test('gradients split over a worker thread equal the one-thread gradients of the
 
 test('a worker whose recipe is wrong fails to start with the reason', async () => {
   await assert.rejects(
-    GradientWorkers.start({ module: path.join(__dirname, 'helpers', 'models'), exportName: 'noSuchBuilder' }, { threads: 2 }),
+    GradientWorkers.start(
+      { module: path.join(__dirname, 'helpers', 'models'), exportName: 'noSuchBuilder' },
+      { threads: 2 },
+    ),
     /gradient worker failed to start: .*has no function 'noSuchBuilder'/,
   );
-  await assert.rejects(GradientWorkers.start({ module: 'x', exportName: 'y' }, { threads: 0 }), /threads must be a positive integer \(got 0\)/);
+  await assert.rejects(
+    GradientWorkers.start({ module: 'x', exportName: 'y' }, { threads: 0 }),
+    /threads must be a positive integer \(got 0\)/,
+  );
 });
 
 test('trainingThreads: SEQMNIST_THREADS when set, else one per core on the CPU backends', async () => {

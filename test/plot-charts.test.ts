@@ -63,10 +63,22 @@ test('lineChart: a second y axis when a series asks for it', () => {
 
 test('lineChart checks its options', () => {
   assert.throws(() => lineChart({ series: [], display: false }), /series must be a non-empty array/);
-  assert.throws(() => lineChart({ series: [{ name: 'a', y: [1], x: [1, 2] }], display: false }), /series\[0\]\.x must have y's length 1 \(got 2\)/);
-  assert.throws(() => lineChart({ series: [{ name: 'a', y: [1], yaxis: 'y3' as 'y2' }], display: false }), /yaxis must be 'y' or 'y2' \(got 'y3'\)/);
-  assert.throws(() => lineChart({ series: [{ name: 'a', y: [1] }], yRange: [1, 0], display: false }), /yRange must be \[low, high\].*\(got \[1,0\]\)/);
-  assert.throws(() => lineChart({ series: [{ name: 'a', y: [1] }], height: 10, display: false }), /height must be an integer number of pixels ≥ 50 \(got 10\)/);
+  assert.throws(
+    () => lineChart({ series: [{ name: 'a', y: [1], x: [1, 2] }], display: false }),
+    /series\[0\]\.x must have y's length 1 \(got 2\)/,
+  );
+  assert.throws(
+    () => lineChart({ series: [{ name: 'a', y: [1], yaxis: 'y3' as 'y2' }], display: false }),
+    /yaxis must be 'y' or 'y2' \(got 'y3'\)/,
+  );
+  assert.throws(
+    () => lineChart({ series: [{ name: 'a', y: [1] }], yRange: [1, 0], display: false }),
+    /yRange must be \[low, high\].*\(got \[1,0\]\)/,
+  );
+  assert.throws(
+    () => lineChart({ series: [{ name: 'a', y: [1] }], height: 10, display: false }),
+    /height must be an integer number of pixels ≥ 50 \(got 10\)/,
+  );
 });
 
 test('chart bundle: Plotly JSON and HTML that draws the same figure, script-safe', () => {
@@ -76,7 +88,10 @@ test('chart bundle: Plotly JSON and HTML that draws the same figure, script-safe
   const json = JSON.parse(JSON.stringify(bundle[PLOTLY_MIME]));
   assert.deepEqual(json, { data: fig.data, layout: fig.layout });
   const html = bundle['text/html'] as string;
-  assert.match(html, /^<div id="(seqmnist-plot-[0-9a-f]{12})" class="seqmnist-plot" style="width:100%;height:450px"><\/div>/);
+  assert.match(
+    html,
+    /^<div id="(seqmnist-plot-[0-9a-f]{12})" class="seqmnist-plot" style="width:100%;height:450px"><\/div>/,
+  );
   const id = html.match(/id="([^"]+)"/)![1];
   assert.ok(html.includes(`document.getElementById("${id}")`));
   assert.ok(html.includes('window.Plotly.newPlot(el, fig)'));
@@ -96,7 +111,10 @@ test('in a kernel the first chart inlines plotly.js, later charts do not', () =>
     sliderFigure({ steps: [{ label: '0', traces: [{ y: [1] }] }] });
     assert.equal(kernel.messages.length, 3);
     const htmls = kernel.messages.map((m) => m.msg.data['text/html'] as string);
-    assert.deepEqual(htmls.map((h) => h.includes(LIBRARY_MARK)), [true, false, false]);
+    assert.deepEqual(
+      htmls.map((h) => h.includes(LIBRARY_MARK)),
+      [true, false, false],
+    );
     const first = htmls[0];
     assert.ok(first.length > 3e6, `library inlined (${first.length} chars)`);
     assert.ok(first.indexOf(LIBRARY_MARK) < first.indexOf('<div id="seqmnist-plot-'), 'library before the chart');
@@ -128,16 +146,32 @@ test('sliderFigure: one slider step per step, each restyling every trace and swa
     ],
     images: [{ source: `data:image/png;base64,IMG${t}` }],
   }));
-  const fig = sliderFigure({ steps, layout: { title: { text: 'base' }, yaxis: { range: [0, 1] } }, active: 1, display: false });
-  assert.deepEqual(fig.data.map((t) => t.y), [[0.5, 0.5], [1]]);
+  const fig = sliderFigure({
+    steps,
+    layout: { title: { text: 'base' }, yaxis: { range: [0, 1] } },
+    active: 1,
+    display: false,
+  });
+  assert.deepEqual(
+    fig.data.map((t) => t.y),
+    [[0.5, 0.5], [1]],
+  );
   assert.deepEqual((fig.layout.title as { text: string }).text, 'step 1');
   const images = fig.layout.images as Array<Record<string, unknown>>;
   assert.equal(images[0].source, 'data:image/png;base64,IMG1');
   assert.equal(images[0].xref, 'paper');
   assert.deepEqual((fig.layout.xaxis as { domain: number[] }).domain, [0.38, 1]);
-  const slider = (fig.layout.sliders as Array<{ active: number; steps: Array<{ label: string; method: string; args: [Record<string, unknown[]>, Record<string, unknown>] }> }>)[0];
+  const slider = (
+    fig.layout.sliders as Array<{
+      active: number;
+      steps: Array<{ label: string; method: string; args: [Record<string, unknown[]>, Record<string, unknown>] }>;
+    }>
+  )[0];
   assert.equal(slider.active, 1);
-  assert.deepEqual(slider.steps.map((s) => s.label), ['0', '1', '2']);
+  assert.deepEqual(
+    slider.steps.map((s) => s.label),
+    ['0', '1', '2'],
+  );
   const [restyle, relayout] = slider.steps[2].args;
   assert.equal(slider.steps[2].method, 'update');
   assert.deepEqual(restyle.y, [[1, 0], [2]]);
@@ -153,12 +187,26 @@ test('sliderFigure: one slider step per step, each restyling every trace and swa
 test('sliderFigure checks its steps', () => {
   assert.throws(() => sliderFigure({ steps: [], display: false }), /steps must be a non-empty array \(got \[\]\)/);
   assert.throws(
-    () => sliderFigure({ steps: [{ label: 'a', traces: [{}] }, { label: 'b', traces: [] }], display: false }),
+    () =>
+      sliderFigure({
+        steps: [
+          { label: 'a', traces: [{}] },
+          { label: 'b', traces: [] },
+        ],
+        display: false,
+      }),
     /steps\[1\]\.traces must hold 1 traces like steps\[0\] \(got 0\)/,
   );
-  assert.throws(() => sliderFigure({ steps: [{ label: 'a', traces: [] }], active: 3, display: false }), /active must be an integer in \[0, 0\] \(got 3\)/);
   assert.throws(
-    () => sliderFigure({ steps: [{ label: 'a', traces: [], images: [{ source: 3 as unknown as string }] }], display: false }),
+    () => sliderFigure({ steps: [{ label: 'a', traces: [] }], active: 3, display: false }),
+    /active must be an integer in \[0, 0\] \(got 3\)/,
+  );
+  assert.throws(
+    () =>
+      sliderFigure({
+        steps: [{ label: 'a', traces: [], images: [{ source: 3 as unknown as string }] }],
+        display: false,
+      }),
     /steps\[0\]\.images\[0\]\.source must be a URL or data URI \(got number\)/,
   );
 });

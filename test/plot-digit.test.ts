@@ -7,18 +7,30 @@ import { digitBundle, digitsBundle, digitToGray, saveDigitPng, showDigit } from 
 import { decodePng } from './helpers/png';
 import { captureStdout, installFakeKernel } from './helpers/fake-kernel';
 
-const colormaps = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'test', 'fixtures', 'colormaps.json'), 'utf8'));
+const colormaps = JSON.parse(
+  fs.readFileSync(path.join(__dirname, '..', '..', 'test', 'fixtures', 'colormaps.json'), 'utf8'),
+);
 
 /** A 28×28 ring: 1 on the ring, 0 elsewhere. */
-const ring = Array.from({ length: 784 }, (_, i) => (Math.abs(Math.hypot((i % 28) - 13.5, Math.floor(i / 28) - 13.5) - 8) < 2 ? 1 : 0));
+const ring = Array.from({ length: 784 }, (_, i) =>
+  Math.abs(Math.hypot((i % 28) - 13.5, Math.floor(i / 28) - 13.5) - 8) < 2 ? 1 : 0,
+);
 
 test("colormaps match matplotlib's 'gray' and 'Greys' byte for byte", () => {
   for (const cm of ['gray', 'greys'] as const) {
     // bin centres, one value per lookup-table entry
     const centres = Array.from({ length: 256 }, (_, i) => (i + 0.5) / 256);
-    assert.deepEqual(Array.from(digitToGray(centres, { width: 256, height: 1, colormap: cm, valueRange: [0, 1] }).data), colormaps.lut[cm], cm);
+    assert.deepEqual(
+      Array.from(digitToGray(centres, { width: 256, height: 1, colormap: cm, valueRange: [0, 1] }).data),
+      colormaps.lut[cm],
+      cm,
+    );
     const values: number[] = colormaps.values;
-    assert.deepEqual(Array.from(digitToGray(values, { width: values.length, height: 1, colormap: cm, valueRange: [0, 1] }).data), colormaps.samples[cm], cm);
+    assert.deepEqual(
+      Array.from(digitToGray(values, { width: values.length, height: 1, colormap: cm, valueRange: [0, 1] }).data),
+      colormaps.samples[cm],
+      cm,
+    );
   }
 });
 
@@ -29,8 +41,14 @@ test('value range: [0, 1] and [0, 255] detected by the data, explicit range wins
   assert.deepEqual(Array.from(bytes), Array.from(unit));
   // normalised data (negative values) spans min..max
   assert.deepEqual(Array.from(digitToGray([-1, 0, 1, -1], { width: 2, height: 2 }).data), [0, 128, 255, 0]);
-  assert.deepEqual(Array.from(digitToGray([0, 0.5, 1, 0], { width: 2, height: 2, valueRange: [0, 255] }).data), [0, 0, 1, 0]);
-  assert.deepEqual(Array.from(digitToGray([0, 1, 1, 0], { width: 2, height: 2, colormap: 'greys' }).data), [255, 0, 0, 255]);
+  assert.deepEqual(
+    Array.from(digitToGray([0, 0.5, 1, 0], { width: 2, height: 2, valueRange: [0, 255] }).data),
+    [0, 0, 1, 0],
+  );
+  assert.deepEqual(
+    Array.from(digitToGray([0, 1, 1, 0], { width: 2, height: 2, colormap: 'greys' }).data),
+    [255, 0, 0, 255],
+  );
 });
 
 test('showDigit bundle: PNG scaled ×5, HTML figure with caption, title as text', () => {
@@ -41,9 +59,12 @@ test('showDigit bundle: PNG scaled ×5, HTML figure with caption, title as text'
   assert.deepEqual([png.width, png.height, png.colorType], [140, 140, 0]);
   // pixel (row 13, col 21) is on the ring (white on black), the centre is background
   assert.equal(png.pixels[(13 * 5 + 2) * 140 + 21 * 5 + 2], 255);
-  assert.equal(png.pixels[(14 * 5) * 140 + 14 * 5], 0);
+  assert.equal(png.pixels[14 * 5 * 140 + 14 * 5], 0);
   const html = bundle['text/html'] as string;
-  assert.match(html, /^<figure[^>]*>.*<figcaption[^>]*>Sample digit &#39;0&#39; &#60;ring&#62;<\/figcaption><\/figure>$/);
+  assert.match(
+    html,
+    /^<figure[^>]*>.*<figcaption[^>]*>Sample digit &#39;0&#39; &#60;ring&#62;<\/figcaption><\/figure>$/,
+  );
   assert.ok(html.includes(`src="data:image/png;base64,${bundle['image/png']}"`));
   assert.match(html, /width="140" height="140"/);
   assert.match(bundle['text/plain'] as string, /^Sample digit '0' <ring> \[28×28 image\]$/);
@@ -51,7 +72,13 @@ test('showDigit bundle: PNG scaled ×5, HTML figure with caption, title as text'
 
 test('a sequence strip: 98×8 with its own scale per axis', () => {
   const seq = Float32Array.from({ length: 784 }, (_, i) => i / 783);
-  const bundle = digitBundle(seq, { width: 98, height: 8, scaleX: 4, scaleY: 8, title: "Sample sequence of the digit '5' (reshaped to 98 x 8)" });
+  const bundle = digitBundle(seq, {
+    width: 98,
+    height: 8,
+    scaleX: 4,
+    scaleY: 8,
+    title: "Sample sequence of the digit '5' (reshaped to 98 x 8)",
+  });
   const png = decodePng(Buffer.from(bundle['image/png'] as string, 'base64'));
   assert.deepEqual([png.width, png.height], [392, 64]);
   assert.match(bundle['text/plain'] as string, /\[98×8 image\]$/);
@@ -63,10 +90,19 @@ test('a sequence strip: 98×8 with its own scale per axis', () => {
 
 test('bad images throw with the bad value', () => {
   assert.throws(() => digitBundle(new Array(100).fill(0)), /give width and height for 100 values/);
-  assert.throws(() => digitBundle(ring, { width: 98, height: 9 }), /width\*height must equal the number of values 784 \(got 98×9 = 882\)/);
-  assert.throws(() => digitBundle(ring, { colormap: 'viridis' as 'gray' }), /colormap must be 'gray' or 'greys' \(got 'viridis'\)/);
+  assert.throws(
+    () => digitBundle(ring, { width: 98, height: 9 }),
+    /width\*height must equal the number of values 784 \(got 98×9 = 882\)/,
+  );
+  assert.throws(
+    () => digitBundle(ring, { colormap: 'viridis' as 'gray' }),
+    /colormap must be 'gray' or 'greys' \(got 'viridis'\)/,
+  );
   assert.throws(() => digitBundle(ring, { scale: 0 }), /scale must be a positive integer \(got 0\)/);
-  assert.throws(() => digitBundle(ring, { valueRange: [1, 0] }), /valueRange must be \[low, high\] with low < high \(got \[1,0\]\)/);
+  assert.throws(
+    () => digitBundle(ring, { valueRange: [1, 0] }),
+    /valueRange must be \[low, high\] with low < high \(got \[1,0\]\)/,
+  );
   assert.throws(() => digitBundle('abc' as unknown as number[]), /pixels must be an array/);
 });
 
@@ -80,7 +116,10 @@ test('showDigits: a row of captioned figures and one side-by-side PNG', () => {
   const html = bundle['text/html'] as string;
   assert.equal(html.match(/<figure/g)?.length, 3);
   assert.equal(html.match(/<img src="data:image\/png;base64,/g)?.length, 3);
-  assert.deepEqual([...html.matchAll(/<figcaption[^>]*>([^<]*)</g)].map((m) => m[1]), ['5', 'own title', '4']);
+  assert.deepEqual(
+    [...html.matchAll(/<figcaption[^>]*>([^<]*)</g)].map((m) => m[1]),
+    ['5', 'own title', '4'],
+  );
   assert.match(html, /Training digits/);
   const png = decodePng(Buffer.from(bundle['image/png'] as string, 'base64'));
   assert.deepEqual([png.width, png.height], [3 * 56 + 2 * 8, 56]);

@@ -7,7 +7,10 @@ test('outside tslab: not a notebook, bundles print their text/plain line', () =>
   assert.equal(inNotebook(), false);
   const out = captureStdout(() => displayBundle({ 'text/html': '<b>x</b>', 'text/plain': 'x as text' }));
   assert.equal(out, 'x as text\n');
-  assert.equal(captureStdout(() => displayBundle({ 'text/html': '<b>x</b>' })), '<text/html>\n');
+  assert.equal(
+    captureStdout(() => displayBundle({ 'text/html': '<b>x</b>' })),
+    '<text/html>\n',
+  );
 });
 
 test('in a kernel: the whole bundle goes to the kernel writer, with a display id when given', () => {
@@ -40,7 +43,11 @@ test('newDisplayHandle: the first show adds the output, later ones overwrite it'
     handle.show({ 'text/plain': '3' });
     assert.deepEqual(
       kernel.messages.map((m) => [m.msg.transient.display_id, m.update, m.msg.data['text/plain']]),
-      [[handle.id, false, '1'], [handle.id, true, '2'], [handle.id, true, '3']],
+      [
+        [handle.id, false, '1'],
+        [handle.id, true, '2'],
+        [handle.id, true, '3'],
+      ],
     );
     assert.match(handle.id, /^[0-9a-f]{16}$/);
     assert.notEqual(newDisplayHandle().id, handle.id);
@@ -60,7 +67,12 @@ test("without the kernel's writer: the public display with the richest single MI
     handle.show({ 'text/plain': 'b' });
     assert.deepEqual(
       kernel.raw.map((r) => [r.type, r.value, r.id !== undefined]),
-      [['text/html', '<img>', false], ['image/png', 'iVBO', false], ['text/plain', 'a', true], ['text/plain', 'b', true]],
+      [
+        ['text/html', '<img>', false],
+        ['image/png', 'iVBO', false],
+        ['text/plain', 'a', true],
+        ['text/plain', 'b', true],
+      ],
     );
     // both updates of one handle land on the same public display
     assert.equal(kernel.raw[2].id, kernel.raw[3].id);
@@ -73,6 +85,9 @@ test("without the kernel's writer: the public display with the richest single MI
 test('bad bundles throw with the bad value', () => {
   assert.throws(() => displayBundle({}), /at least one MIME type \(got \{\}\)/);
   assert.throws(() => displayBundle({ html: 'x' }), /MIME type like 'text\/html' \(got 'html'\)/);
-  assert.throws(() => displayBundle({ 'text/html': 3 as unknown as string }), /bundle\['text\/html'\] must be a string \(got number\)/);
+  assert.throws(
+    () => displayBundle({ 'text/html': 3 as unknown as string }),
+    /bundle\['text\/html'\] must be a string \(got number\)/,
+  );
   assert.throws(() => displayBundle({ 'text/plain': 'x' }, { update: true }), /update needs a display id/);
 });

@@ -29,9 +29,15 @@ test('encodePng: 8-bit RGB round trip', () => {
 });
 
 test('encodePng rejects bad images with the bad value', () => {
-  assert.throws(() => encodePng({ width: 0, height: 1, channels: 1, data: new Uint8Array(0) }), /width must be a positive integer \(got 0\)/);
+  assert.throws(
+    () => encodePng({ width: 0, height: 1, channels: 1, data: new Uint8Array(0) }),
+    /width must be a positive integer \(got 0\)/,
+  );
   assert.throws(() => encodePng({ width: 2, height: 2, channels: 1, data: new Uint8Array(3) }), /4 bytes \(got 3\)/);
-  assert.throws(() => encodePng({ width: 1, height: 1, channels: 2 as 1, data: new Uint8Array(2) }), /channels must be 1 \(gray\) or 3 \(RGB\) \(got 2\)/);
+  assert.throws(
+    () => encodePng({ width: 1, height: 1, channels: 2 as 1, data: new Uint8Array(2) }),
+    /channels must be 1 \(gray\) or 3 \(RGB\) \(got 2\)/,
+  );
 });
 
 test('upscale repeats pixels per axis (nearest neighbour)', () => {

@@ -36,7 +36,10 @@ test('line: label, bar, count, rate, metrics and ETA; elapsed time when done', (
   const { bar, clock } = fakeBar(100, { label: 'Epoch 1/2', mode: 'log' });
   clock.t = 5000;
   bar.update(25, { loss: 0.123456, accuracy: 0.9 });
-  assert.equal(bar.line(), `Epoch 1/2 [${'='.repeat(7)}>${'.'.repeat(22)}] 25/100 5.0 it/s loss 0.1235 accuracy 0.9000 ETA 15s`);
+  assert.equal(
+    bar.line(),
+    `Epoch 1/2 [${'='.repeat(7)}>${'.'.repeat(22)}] 25/100 5.0 it/s loss 0.1235 accuracy 0.9000 ETA 15s`,
+  );
   clock.t = 20000;
   bar.update(100);
   bar.done({ loss: 0.05 });
@@ -96,9 +99,15 @@ test('notebook: one output updated in place, at most 4 times a second', () => {
     assert.equal(kernel.messages.length, 5);
     const ids = new Set(kernel.messages.map((m) => m.msg.transient.display_id));
     assert.equal(ids.size, 1);
-    assert.deepEqual(kernel.messages.map((m) => m.update), [false, true, true, true, true]);
+    assert.deepEqual(
+      kernel.messages.map((m) => m.update),
+      [false, true, true, true, true],
+    );
     const last = kernel.messages[4].msg.data;
-    assert.match(last['text/html'] as string, /<progress value="20" max="20"[^>]*><\/progress> Epoch 1\/1 20\/20 .*accuracy 1\.0000 1\.0s<\/div>$/);
+    assert.match(
+      last['text/html'] as string,
+      /<progress value="20" max="20"[^>]*><\/progress> Epoch 1\/1 20\/20 .*accuracy 1\.0000 1\.0s<\/div>$/,
+    );
     assert.match(last['text/plain'] as string, /^Epoch 1\/1 \[=+\] 20\/20 /);
   } finally {
     kernel.uninstall();
@@ -107,7 +116,10 @@ test('notebook: one output updated in place, at most 4 times a second', () => {
 
 test('ProgressBar checks its arguments', () => {
   assert.throws(() => new ProgressBar(0), /total must be a positive integer \(got 0\)/);
-  assert.throws(() => new ProgressBar(10, { mode: 'html' as 'log' }), /mode must be 'notebook', 'tty' or 'log' \(got 'html'\)/);
+  assert.throws(
+    () => new ProgressBar(10, { mode: 'html' as 'log' }),
+    /mode must be 'notebook', 'tty' or 'log' \(got 'html'\)/,
+  );
   assert.throws(() => new ProgressBar(10, { logFraction: 2 }), /logFraction must be in \(0, 1\] \(got 2\)/);
   const { bar } = fakeBar(10, { mode: 'log' });
   assert.throws(() => bar.update(11), /done must be a number in \[0, 10\] \(got 11\)/);

@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../lib/backend';
 import { RMSprop } from '../lib/train/rmsprop';
 
-const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, '../../test/fixtures/eurnn-torch.json'), 'utf8')).rmsprop as {
+const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, '../../test/fixtures/eurnn-torch.json'), 'utf8'))
+  .rmsprop as {
   learningRate: number;
   alpha: number;
   epsilon: number;
@@ -27,7 +28,10 @@ function run(opt: tf.Optimizer, vars: tf.Variable[], steps: number[][][]): numbe
 
 test("RMSprop takes PyTorch's steps (α 0.99, ε 1e-8 after the root)", async () => {
   await useBackend('cpu', { quiet: true });
-  const vars = [tf.variable(tf.tensor1d(fixture.start[0])), tf.variable(tf.tensor2d(fixture.start[1] as unknown as number[][]))];
+  const vars = [
+    tf.variable(tf.tensor1d(fixture.start[0])),
+    tf.variable(tf.tensor2d(fixture.start[1] as unknown as number[][])),
+  ];
   const opt = new RMSprop({ learningRate: fixture.learningRate });
   assert.equal(opt.alpha, 0.99);
   assert.equal(opt.epsilon, 1e-8);
@@ -35,11 +39,16 @@ test("RMSprop takes PyTorch's steps (α 0.99, ε 1e-8 after the root)", async ()
   got.forEach((step, k) =>
     step.forEach((values, i) => {
       const expected = flat(fixture.after[k][i]);
-      values.forEach((v, j) => assert.ok(Math.abs(v - expected[j]) < 2e-6, `step ${k + 1}, tensor ${i}[${j}]: ${v} vs PyTorch ${expected[j]}`));
+      values.forEach((v, j) =>
+        assert.ok(Math.abs(v - expected[j]) < 2e-6, `step ${k + 1}, tensor ${i}[${j}]: ${v} vs PyTorch ${expected[j]}`),
+      );
     }),
   );
   // tfjs's own rmsprop (decay 0.9, ε inside the root) takes other steps
-  const tfVars = [tf.variable(tf.tensor1d(fixture.start[0])), tf.variable(tf.tensor2d(fixture.start[1] as unknown as number[][]))];
+  const tfVars = [
+    tf.variable(tf.tensor1d(fixture.start[0])),
+    tf.variable(tf.tensor2d(fixture.start[1] as unknown as number[][])),
+  ];
   const theirs = run(tf.train.rmsprop(fixture.learningRate), tfVars, fixture.grads.slice(0, 1));
   assert.ok(Math.abs(theirs[0][0][1] - flat(fixture.after[0][0])[1]) > 1e-3);
   tf.dispose([...vars, ...tfVars]);
@@ -49,7 +58,11 @@ test('RMSprop state saves and restores: a restored optimiser continues identical
   await useBackend('cpu', { quiet: true });
   const a = tf.variable(tf.tensor1d(fixture.start[0]));
   const opt = new RMSprop({ learningRate: 0.01 });
-  run(opt, [a], fixture.grads.slice(0, 2).map((g) => [g[0]]));
+  run(
+    opt,
+    [a],
+    fixture.grads.slice(0, 2).map((g) => [g[0]]),
+  );
   const saved = await opt.getWeights();
   const copies = saved.map((w) => ({ name: w.name, tensor: tf.clone(w.tensor) }));
   const b = tf.variable(tf.clone(a));
@@ -65,5 +78,8 @@ test('RMSprop state saves and restores: a restored optimiser continues identical
 test('RMSprop rejects bad options with the value', () => {
   assert.throws(() => new RMSprop({ learningRate: 0 }), /learningRate must be a positive number \(got 0\)/);
   assert.throws(() => new RMSprop({ learningRate: 1e-4, alpha: 1 }), /alpha must be in \[0, 1\) \(got 1\)/);
-  assert.throws(() => new RMSprop({ learningRate: 1e-4, epsilon: -1 }), /epsilon must be a non-negative number \(got -1\)/);
+  assert.throws(
+    () => new RMSprop({ learningRate: 1e-4, epsilon: -1 }),
+    /epsilon must be a non-negative number \(got -1\)/,
+  );
 });

@@ -18,7 +18,12 @@ import { tinyModel } from './helpers/models';
 
 async function digits(n: number): Promise<SequenceDataset> {
   const mnist = await loadMnist();
-  return new SequenceDataset({ images: scaleImages(mnist.trainImages.subarray(0, n * 784)), labels: mnist.trainLabels.subarray(0, n), steps: 784, features: 1 });
+  return new SequenceDataset({
+    images: scaleImages(mnist.trainImages.subarray(0, n * 784)),
+    labels: mnist.trainLabels.subarray(0, n),
+    steps: 784,
+    features: 1,
+  });
 }
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'seqmnist-train-'));
@@ -44,20 +49,36 @@ test('fit lowers the loss on real digits, records a Keras-style history and leak
   assert.ok(history.history.loss[2] < before.loss / 2, `loss ${history.history.loss} vs initial ${before.loss}`);
   assert.ok(history.history.accuracy[2] > 0.8, `accuracy ${history.history.accuracy}`);
   // only the optimiser's two moment slots per weight (and its step counters) remain
-  assert.ok(tf.memory().numTensors - tensors <= 2 * model.trainableWeights.length + 2, `${tf.memory().numTensors - tensors} tensors left`);
+  assert.ok(
+    tf.memory().numTensors - tensors <= 2 * model.trainableWeights.length + 2,
+    `${tf.memory().numTensors - tensors} tensors left`,
+  );
 });
 
 test('a callback can stop training; resuming at initialEpoch continues the history', async () => {
   const data = await digits(100);
   const model = tinyModel();
   const history = await fit(model, data, {
-    epochs: 5, batchSize: 50, optimizer: tf.train.adam(1e-3), progress: false,
+    epochs: 5,
+    batchSize: 50,
+    optimizer: tf.train.adam(1e-3),
+    progress: false,
     callbacks: [{ onEpochEnd: (e, _l, ctx) => void (e === 1 && (ctx.stopTraining = true)) }],
   });
   assert.deepEqual(history.epoch, [0, 1]);
-  const resumed = await fit(model, data, { epochs: 4, batchSize: 50, optimizer: tf.train.adam(1e-3), progress: false, initialEpoch: 2, history });
+  const resumed = await fit(model, data, {
+    epochs: 4,
+    batchSize: 50,
+    optimizer: tf.train.adam(1e-3),
+    progress: false,
+    initialEpoch: 2,
+    history,
+  });
   assert.deepEqual(resumed.epoch, [0, 1, 2, 3]);
-  await assert.rejects(fit(model, data, { epochs: 0, batchSize: 50, optimizer: tf.train.adam(), progress: false }), /epochs must be a positive integer \(got 0\)/);
+  await assert.rejects(
+    fit(model, data, { epochs: 0, batchSize: 50, optimizer: tf.train.adam(), progress: false }),
+    /epochs must be a positive integer \(got 0\)/,
+  );
 });
 
 test('save/load round trip: same outputs, optimiser state and training state restored', async () => {
@@ -90,22 +111,34 @@ test('save/load round trip: same outputs, optimiser state and training state res
 test('weights of another shape or a missing file give an error naming the file and the shapes', async () => {
   const dir = path.join(tmp(), 'w');
   await saveModel(tinyModel(16), dir);
-  assert.throws(() => loadWeightsInto(tinyModel(8), dir), (e: Error) => {
-    assert.match(e.message, /weights\.bin: weight 0 \(.*\) has shape \[784, 16\], the model expects \[784, 8\]/);
-    return true;
-  });
-  assert.throws(() => loadWeightsInto(tinyModel(), path.join(dir, 'nope')), /model file not found: .*nope\/model\.json/);
+  assert.throws(
+    () => loadWeightsInto(tinyModel(8), dir),
+    (e: Error) => {
+      assert.match(e.message, /weights\.bin: weight 0 \(.*\) has shape \[784, 16\], the model expects \[784, 8\]/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => loadWeightsInto(tinyModel(), path.join(dir, 'nope')),
+    /model file not found: .*nope\/model\.json/,
+  );
   fs.truncateSync(path.join(dir, 'weights.bin'), 100);
   assert.throws(() => loadWeightsInto(tinyModel(16), dir), /holds 100 bytes; its manifest expects 50920/);
 });
 
 test('the losses agree with their definitions', () => {
-  const logits = tf.tensor2d([[2, 0, -1], [0.5, 0.5, 3]]);
+  const logits = tf.tensor2d([
+    [2, 0, -1],
+    [0.5, 0.5, 3],
+  ]);
   const y = tf.tensor1d([0, 2], 'int32');
   const fromLogits = losses.sparseCrossEntropyFromLogits(logits, y).dataSync()[0];
   const probs = losses.sparseCrossEntropy(tf.softmax(logits), y).dataSync()[0];
   const nll = losses.nll(tf.logSoftmax(logits), y).dataSync()[0];
-  const expected = (-Math.log(Math.exp(2) / (Math.exp(2) + 1 + Math.exp(-1))) - Math.log(Math.exp(3) / (2 * Math.exp(0.5) + Math.exp(3)))) / 2;
+  const expected =
+    (-Math.log(Math.exp(2) / (Math.exp(2) + 1 + Math.exp(-1))) -
+      Math.log(Math.exp(3) / (2 * Math.exp(0.5) + Math.exp(3)))) /
+    2;
   for (const v of [fromLogits, probs, nll]) assert.ok(Math.abs(v - expected) < 1e-5, `${v} vs ${expected}`);
 });
 
@@ -121,7 +154,10 @@ test('saving and restoring optimiser state leaks no tensors', async () => {
   const opt2 = tf.train.adam(1e-3);
   await loadOptimizerState(opt2, dir);
   const slots = 2 * model.trainableWeights.length;
-  assert.ok(tf.memory().numTensors - before <= slots + 2, `${tf.memory().numTensors - before} new tensors for ${slots} slots`);
+  assert.ok(
+    tf.memory().numTensors - before <= slots + 2,
+    `${tf.memory().numTensors - before} new tensors for ${slots} slots`,
+  );
 });
 
 test('clipByGlobalNorm scales every gradient by clipNorm / ‖g‖ only when the global norm exceeds it (tf.clip_by_global_norm)', () => {
@@ -129,8 +165,14 @@ test('clipByGlobalNorm scales every gradient by clipNorm / ‖g‖ only when the
   const grads = () => ({ a: tf.tensor1d([3, 4]), b: tf.tensor2d([[12]]) });
   const over = grads();
   assert.equal(clipByGlobalNorm(over, 2.6), 13);
-  assert.deepEqual(Array.from(over.a.dataSync()).map((v) => +v.toFixed(6)), [0.6, 0.8]);
-  assert.deepEqual(Array.from(over.b.dataSync()).map((v) => +v.toFixed(6)), [2.4]);
+  assert.deepEqual(
+    Array.from(over.a.dataSync()).map((v) => +v.toFixed(6)),
+    [0.6, 0.8],
+  );
+  assert.deepEqual(
+    Array.from(over.b.dataSync()).map((v) => +v.toFixed(6)),
+    [2.4],
+  );
   assert.deepEqual(over.b.shape, [1, 1]);
   const under = grads();
   const a = under.a;
@@ -147,20 +189,36 @@ test('fit with clipNorm takes the clipped step, logs the largest norm and the cl
   const y = tf.tensor1d(data.labels, 'int32');
   const reference = tinyModel();
   const vars = reference.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
-  const { value, grads } = tf.variableGrads(() => losses.sparseCrossEntropyFromLogits(reference.apply(x) as tf.Tensor, y), vars);
+  const { value, grads } = tf.variableGrads(
+    () => losses.sparseCrossEntropyFromLogits(reference.apply(x) as tf.Tensor, y),
+    vars,
+  );
   const norm = Math.sqrt(Object.values(grads).reduce((s, g) => s + tf.sum(tf.square(g)).dataSync()[0], 0));
   const clip = norm / 4;
   const expected = vars.map((v) => tf.sub(v, tf.mul(grads[v.name], 0.1 * (clip / norm))));
   const model = tinyModel();
-  const history = await fit(model, data, { epochs: 1, batchSize: 50, optimizer: tf.train.sgd(0.1), clipNorm: clip, shuffleSeed: null, progress: false });
-  assert.ok(Math.abs(history.history.max_grad_norm[0] - norm) < 1e-4 * norm, `${history.history.max_grad_norm[0]} vs ${norm}`);
+  const history = await fit(model, data, {
+    epochs: 1,
+    batchSize: 50,
+    optimizer: tf.train.sgd(0.1),
+    clipNorm: clip,
+    shuffleSeed: null,
+    progress: false,
+  });
+  assert.ok(
+    Math.abs(history.history.max_grad_norm[0] - norm) < 1e-4 * norm,
+    `${history.history.max_grad_norm[0]} vs ${norm}`,
+  );
   assert.equal(history.history.clipped_steps[0], 1);
   model.trainableWeights.forEach((w, i) => {
     const diff = tf.max(tf.abs(tf.sub(w.read(), expected[i]))).dataSync()[0];
     assert.ok(diff < 1e-6, `${w.name}: ${diff}`);
   });
   for (const bad of [0, -1, NaN, Infinity]) {
-    await assert.rejects(fit(model, data, { epochs: 1, batchSize: 50, optimizer: tf.train.sgd(0.1), clipNorm: bad, progress: false }), new RegExp(`clipNorm must be a positive number \\(got ${bad}\\)`));
+    await assert.rejects(
+      fit(model, data, { epochs: 1, batchSize: 50, optimizer: tf.train.sgd(0.1), clipNorm: bad, progress: false }),
+      new RegExp(`clipNorm must be a positive number \\(got ${bad}\\)`),
+    );
   }
   tf.dispose([x, y, value, ...Object.values(grads), ...expected]);
 });
@@ -178,7 +236,14 @@ test('step-counted fit: a batch drawn per step, validation before step 0, every 
     onBatchEnd: (step, logs) => void events.push(`end ${step} ${logs.size}`),
     onValidationEnd: (step, logs) => void events.push(`valid ${step} ${logs.val_accuracy >= 0 && logs.val_loss > 0}`),
   };
-  const options = { validation: data.take(50), validationBatchSize: 25, validateEvery: 4, optimizer, callbacks: [recorder], progress: false as const };
+  const options = {
+    validation: data.take(50),
+    validationBatchSize: 25,
+    validateEvery: 4,
+    optimizer,
+    callbacks: [recorder],
+    progress: false as const,
+  };
   const tensors = tf.memory().numTensors;
   const history = await fit(model, sample, { steps: 10, ...options });
   assert.deepEqual(history.step, [0, 4, 8, 9]);
@@ -186,10 +251,16 @@ test('step-counted fit: a batch drawn per step, validation before step 0, every 
   assert.equal(history.history.val_loss.length, 4);
   assert.ok(history.history.val_loss[3] < history.history.val_loss[0], `val_loss ${history.history.val_loss}`);
   assert.deepEqual(events.slice(0, 5), ['valid 0 true', 'begin 0', 'end 0 20', 'begin 1', 'end 1 20']);
-  assert.deepEqual(events.filter((e) => e.startsWith('valid')), ['valid 0 true', 'valid 4 true', 'valid 8 true', 'valid 9 true']);
+  assert.deepEqual(
+    events.filter((e) => e.startsWith('valid')),
+    ['valid 0 true', 'valid 4 true', 'valid 8 true', 'valid 9 true'],
+  );
   assert.equal(events.filter((e) => e.startsWith('end')).length, 10);
   // only the optimiser's two moment slots per weight (and its step counters) remain
-  assert.ok(tf.memory().numTensors - tensors <= 2 * model.trainableWeights.length + 2, `${tf.memory().numTensors - tensors} tensors left`);
+  assert.ok(
+    tf.memory().numTensors - tensors <= 2 * model.trainableWeights.length + 2,
+    `${tf.memory().numTensors - tensors} tensors left`,
+  );
   // resumed at step 9 (its checkpoint saved after that validation): on to 12, validating before 11 only
   events.length = 0;
   const resumed = await fit(model, sample, { steps: 12, initialStep: 9, history, ...options });
@@ -197,12 +268,23 @@ test('step-counted fit: a batch drawn per step, validation before step 0, every 
   assert.deepEqual(events, ['begin 9', 'end 9 20', 'begin 10', 'end 10 20', 'valid 11 true', 'begin 11', 'end 11 20']);
   // a callback stops it; bad settings and a diverging loss are named
   const stopped: number[] = [];
-  await fit(model, sample, { steps: 10, optimizer, progress: false, callbacks: [{ onBatchEnd: (s, _l, ctx) => void (stopped.push(s), s === 2 && (ctx.stopTraining = true)) }] });
+  await fit(model, sample, {
+    steps: 10,
+    optimizer,
+    progress: false,
+    callbacks: [{ onBatchEnd: (s, _l, ctx) => void (stopped.push(s), s === 2 && (ctx.stopTraining = true)) }],
+  });
   assert.deepEqual(stopped, [0, 1, 2]);
   await assert.rejects(fit(model, sample, { steps: 0, optimizer }), /steps must be a positive integer \(got 0\)/);
-  await assert.rejects(fit(model, sample, { steps: 3, optimizer, validation: data }), /validateEvery must be a positive integer \(got undefined\)/);
+  await assert.rejects(
+    fit(model, sample, { steps: 3, optimizer, validation: data }),
+    /validateEvery must be a positive integer \(got undefined\)/,
+  );
   const nan = (): Batch => ({ x: tf.fill([2, 784, 1], NaN), y: tf.tensor1d([0, 1], 'int32') });
-  await assert.rejects(fit(tinyModel(), nan, { steps: 3, optimizer: tf.train.sgd(0.1), progress: false }), /loss became NaN at step 0/);
+  await assert.rejects(
+    fit(tinyModel(), nan, { steps: 3, optimizer: tf.train.sgd(0.1), progress: false }),
+    /loss became NaN at step 0/,
+  );
 });
 
 test("trainStep takes the same step as optimizer.minimize, bit for bit (EURNN's RMSprop on its model)", async () => {
@@ -213,12 +295,20 @@ test("trainStep takes the same step as optimizer.minimize, bit for bit (EURNN's 
   const [a, b] = [new RMSprop({ learningRate: 1e-2 }), new RMSprop({ learningRate: 1e-2 })];
   for (const batch of data.batches(20)) {
     const r = await trainStep(ours, batch, { optimizer: a, loss: losses.sparseCrossEntropyFromLogits });
-    const cost = b.minimize(() => losses.sparseCrossEntropyFromLogits(theirs.apply(batch.x, { training: true }) as tf.Tensor, batch.y), true, trainableVariables(theirs))!;
+    const cost = b.minimize(
+      () => losses.sparseCrossEntropyFromLogits(theirs.apply(batch.x, { training: true }) as tf.Tensor, batch.y),
+      true,
+      trainableVariables(theirs),
+    )!;
     assert.equal(r.loss, cost.dataSync()[0]);
     assert.ok(r.correct >= 0 && r.correct <= 20 && r.gradNorm === undefined);
     tf.dispose([batch.x, batch.y, cost]);
   }
-  ours.getWeights().forEach((w, i) => assert.deepEqual(Array.from(w.dataSync()), Array.from(theirs.getWeights()[i].dataSync()), `weight ${i}`));
+  ours
+    .getWeights()
+    .forEach((w, i) =>
+      assert.deepEqual(Array.from(w.dataSync()), Array.from(theirs.getWeights()[i].dataSync()), `weight ${i}`),
+    );
   ours.dispose();
   theirs.dispose();
   a.dispose();
@@ -229,5 +319,8 @@ test('a loss is named for worker threads only when it is one of losses', () => {
   assert.equal(lossName(losses.nll), 'nll');
   assert.equal(lossName(losses.sparseCrossEntropyFromLogits), 'sparseCrossEntropyFromLogits');
   const own = (out: tf.Tensor, y: tf.Tensor) => losses.nll(out, y);
-  assert.throws(() => lossName(own), /a loss split over worker threads must be one of losses \(sparseCrossEntropyFromLogits, sparseCrossEntropy, nll\)/);
+  assert.throws(
+    () => lossName(own),
+    /a loss split over worker threads must be one of losses \(sparseCrossEntropyFromLogits, sparseCrossEntropy, nll\)/,
+  );
 });

@@ -8,10 +8,19 @@ import { useBackend } from '../lib/backend';
 import { loadMnist, Mnist } from '../lib/data/mnist';
 import { permutePixels, scaleImages } from '../lib/data/transforms';
 import { buildEurnnModel } from '../lib/models/eurnn';
-import { eurnnHistoryChart, formatValidationLine, loadEurnnData, loadEurnnWeights, trainEurnn } from '../lib/walkthroughs/eurnn';
+import {
+  eurnnHistoryChart,
+  formatValidationLine,
+  loadEurnnData,
+  loadEurnnWeights,
+  trainEurnn,
+} from '../lib/walkthroughs/eurnn';
 import { getWalkthrough } from '../lib/cli/main';
 
-const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, '../../test/fixtures/eurnn-torch.json'), 'utf8')) as { permutation: number[]; shuffle70000Head: number[] };
+const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, '../../test/fixtures/eurnn-torch.json'), 'utf8')) as {
+  permutation: number[];
+  shuffle70000Head: number[];
+};
 
 let mnist: Mnist | undefined;
 const getMnist = async () => (mnist ??= await loadMnist());
@@ -23,11 +32,17 @@ test("the data are the original's: RandomState(0).shuffle permutation, a RandomS
   // the inverse permutation puts a sequence back in image order
   for (let i = 0; i < 784; i++) assert.equal(data.perm[data.revPerm[i]], i);
   assert.deepEqual([data.train.size, data.valid.size, data.test.size], [5, 5, 5]);
-  const image = (j: number) => (j < 60000 ? m.trainImages.subarray(j * 784, (j + 1) * 784) : m.testImages.subarray((j - 60000) * 784, (j - 59999) * 784));
+  const image = (j: number) =>
+    j < 60000
+      ? m.trainImages.subarray(j * 784, (j + 1) * 784)
+      : m.testImages.subarray((j - 60000) * 784, (j - 59999) * 784);
   const label = (j: number) => (j < 60000 ? m.trainLabels[j] : m.testLabels[j - 60000]);
   for (let i = 0; i < 5; i++) {
     const j = fixture.shuffle70000Head[i];
-    assert.deepEqual(Array.from(data.train.images.subarray(i * 784, (i + 1) * 784)), Array.from(permutePixels(scaleImages(image(j)), data.perm)));
+    assert.deepEqual(
+      Array.from(data.train.images.subarray(i * 784, (i + 1) * 784)),
+      Array.from(permutePixels(scaleImages(image(j)), data.perm)),
+    );
     assert.equal(data.train.labels[i], label(j));
   }
   // the batches continue the shuffle's generator, as the original's np.random.randint does
@@ -47,7 +62,17 @@ test('training prints the validation lines, learns, checkpoints and resumes to t
   const run = async (steps: number, resume: boolean, lines: string[]) => {
     const data = await loadEurnnData({ mnist: m, limit: 200 });
     const model = buildEurnnModel(small);
-    return trainEurnn({ data, model, steps, validateEvery: 4, learningRate: 1e-2, checkpointDir: dir, resume, progress: false, log: (l) => lines.push(l) });
+    return trainEurnn({
+      data,
+      model,
+      steps,
+      validateEvery: 4,
+      learningRate: 1e-2,
+      checkpointDir: dir,
+      resume,
+      progress: false,
+      log: (l) => lines.push(l),
+    });
   };
   const straight: string[] = [];
   const a = await run(10, false, straight);
@@ -76,16 +101,28 @@ test('training prints the validation lines, learns, checkpoints and resumes to t
   b.optimizer.dispose();
   // a run leaves no tensors behind (checkpoints aside: lib/train/saving.ts keeps the optimiser's iteration scalars)
   const tensors = tf.memory().numTensors;
-  const c = await trainEurnn({ data: await loadEurnnData({ mnist: m, limit: 50 }), model: buildEurnnModel(small), steps: 3, progress: false, log: () => undefined });
+  const c = await trainEurnn({
+    data: await loadEurnnData({ mnist: m, limit: 50 }),
+    model: buildEurnnModel(small),
+    steps: 3,
+    progress: false,
+    log: () => undefined,
+  });
   c.model.dispose();
   c.optimizer.dispose();
   assert.equal(tf.memory().numTensors, tensors, 'no tensors leak');
-  await assert.rejects(trainEurnn({ data: await loadEurnnData({ mnist: m, limit: 10 }), steps: 0 }), /steps must be a positive integer \(got 0\)/);
+  await assert.rejects(
+    trainEurnn({ data: await loadEurnnData({ mnist: m, limit: 10 }), steps: 0 }),
+    /steps must be a positive integer \(got 0\)/,
+  );
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('the history chart has loss on the left and accuracy on the right axis', () => {
-  const fig = eurnnHistoryChart({ step: [0, 500, 1000], valLoss: [2.3, 0.9, 0.7], valAccuracy: [6.66, 71.99, 76.4] }, { display: false });
+  const fig = eurnnHistoryChart(
+    { step: [0, 500, 1000], valLoss: [2.3, 0.9, 0.7], valAccuracy: [6.66, 71.99, 76.4] },
+    { display: false },
+  );
   assert.equal(fig.data.length, 2);
   assert.equal((fig.data[1] as { yaxis?: string }).yaxis, 'y2');
   assert.deepEqual((fig.layout.yaxis2 as { range: number[] }).range, [0, 100]);
@@ -94,7 +131,10 @@ test('the history chart has loss on the left and accuracy on the right axis', ()
 
 test('missing shipped weights are named; the CLI knows the walkthrough', () => {
   const dir = path.join(os.tmpdir(), 'seqmnist-no-such-weights');
-  assert.throws(() => loadEurnnWeights(dir), new RegExp(`${path.join(dir, 'model.json').replace(/[.\\/]/g, '\\$&')} does not exist`));
+  assert.throws(
+    () => loadEurnnWeights(dir),
+    new RegExp(`${path.join(dir, 'model.json').replace(/[.\\/]/g, '\\$&')} does not exist`),
+  );
   const w = getWalkthrough('eurnn');
   assert.deepEqual(w.trainFlags, ['steps', 'limit', 'resume', 'out']);
   assert.equal(w.torchPeer, 'eurnn');

@@ -13,7 +13,16 @@ import { loadPsmnist } from '../lib/data/psmnist';
 import { historyChart } from '../lib/plot/history';
 import { ModelCheckpoint } from '../lib/train/callbacks';
 import { TrainContext } from '../lib/train/loop';
-import { buildLmuModel, LMU_DEFAULTS, lmuOptimizer, lmuWeightsDir, loadLmuModel, loadLmuTrainingLog, trainLmu, validationAccuracyAtBestLoss } from '../lib/walkthroughs/lmu';
+import {
+  buildLmuModel,
+  LMU_DEFAULTS,
+  lmuOptimizer,
+  lmuWeightsDir,
+  loadLmuModel,
+  loadLmuTrainingLog,
+  trainLmu,
+  validationAccuracyAtBestLoss,
+} from '../lib/walkthroughs/lmu';
 
 test.before(async () => {
   await useBackend('wasm', { quiet: true });
@@ -41,7 +50,10 @@ test('loadPsmnist: KerasLMU split 50,000 / 10,000 / 10,000, scaled and permuted'
   const small = await loadPsmnist({ validation: 10000, limit: 600, mnist });
   assert.deepEqual([small.train.size, small.validation!.size, small.test.size], [500, 100, 600]);
   await assert.rejects(loadPsmnist({ limit: 0, mnist }), /limit must be a positive integer \(got 0\)/);
-  await assert.rejects(loadPsmnist({ validation: -1, mnist }), /validation must be an integer in \[0, 60000\) \(got -1\)/);
+  await assert.rejects(
+    loadPsmnist({ validation: -1, mnist }),
+    /validation must be an integer in \[0, 60000\) \(got -1\)/,
+  );
 });
 
 test("validationAccuracyAtBestLoss is KerasLMU's 'Maximum validation accuracy' (at the lowest val_loss)", () => {
@@ -51,7 +63,10 @@ test("validationAccuracyAtBestLoss is KerasLMU's 'Maximum validation accuracy' (
 });
 
 test('the CLI knows keras-lmu and nengo-lmu, with their parameter counts', async () => {
-  for (const [name, params] of [['keras-lmu', 101771], ['nengo-lmu', 101549]] as const) {
+  for (const [name, params] of [
+    ['keras-lmu', 101771],
+    ['nengo-lmu', 101549],
+  ] as const) {
     const w = getWalkthrough(name);
     assert.equal(w.torchPeer, 'lmu-fft');
     assert.deepEqual(w.trainFlags, ['epochs', 'limit', 'resume', 'out', 'seed', 'clipnorm']);
@@ -62,8 +77,16 @@ test('the CLI knows keras-lmu and nengo-lmu, with their parameter counts', async
 
 test('missing shipped weights: the error names the file and the command that makes it', () => {
   const dir = path.join(os.tmpdir(), 'no-such-lmu-weights');
-  assert.throws(() => loadLmuModel('keras', dir), new RegExp(`no trained weights for keras-lmu: ${path.join(dir, 'model.json').replace(/[.\\]/g, '\\$&')} does not exist \\(train with 'npm run seqmnist -- train keras-lmu'`));
-  assert.throws(() => loadLmuTrainingLog('nengo', dir), /no training log for nengo-lmu: .*training-log.json does not exist/);
+  assert.throws(
+    () => loadLmuModel('keras', dir),
+    new RegExp(
+      `no trained weights for keras-lmu: ${path.join(dir, 'model.json').replace(/[.\\]/g, '\\$&')} does not exist \\(train with 'npm run seqmnist -- train keras-lmu'`,
+    ),
+  );
+  assert.throws(
+    () => loadLmuTrainingLog('nengo', dir),
+    /no training log for nengo-lmu: .*training-log.json does not exist/,
+  );
   assert.ok(lmuWeightsDir('keras').endsWith(path.join('notebooks', 'weights', 'keras-lmu')));
 });
 
@@ -72,7 +95,10 @@ test('weights of the wrong shapes are reported with the expected ones', async ()
   try {
     const other = buildLmuModel('nengo', { order: 8, units: 4 });
     await saveModel(other, dir);
-    assert.throws(() => loadLmuModel('nengo', dir), /weights\.bin: weight 1 \(lmu_cell\/x_to_h\) has shape \[1, 4\], the model expects \[1, 212\]/);
+    assert.throws(
+      () => loadLmuModel('nengo', dir),
+      /weights\.bin: weight 1 \(lmu_cell\/x_to_h\) has shape \[1, 4\], the model expects \[1, 212\]/,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -84,13 +110,21 @@ test('ModelCheckpoint keeps the model of the best monitored value, with Keras me
     const lines: string[] = [];
     const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3] })] });
     const ctx = { model, epochs: 3 } as unknown as TrainContext;
-    const cb = new ModelCheckpoint({ filepath: path.join(dir, 'best'), saveBestOnly: true, verbose: 1, print: (l) => lines.push(l.trim()) });
+    const cb = new ModelCheckpoint({
+      filepath: path.join(dir, 'best'),
+      saveBestOnly: true,
+      verbose: 1,
+      print: (l) => lines.push(l.trim()),
+    });
     cb.onTrainBegin();
     await cb.onEpochEnd(0, { val_loss: 0.5 }, ctx);
     const first = model.getWeights()[0].dataSync().slice();
     model.setWeights(model.getWeights().map((w) => tf.add(w, 1)));
     await cb.onEpochEnd(1, { val_loss: 0.7 }, ctx);
-    assert.deepEqual(lines, ['Epoch 1: val_loss improved from inf to 0.50000, saving model to ' + path.join(dir, 'best'), 'Epoch 2: val_loss did not improve from 0.50000']);
+    assert.deepEqual(lines, [
+      'Epoch 1: val_loss improved from inf to 0.50000, saving model to ' + path.join(dir, 'best'),
+      'Epoch 2: val_loss did not improve from 0.50000',
+    ]);
     const kept = await loadModel(path.join(dir, 'best'));
     assert.deepEqual(Array.from(kept.getWeights()[0].dataSync()), Array.from(first));
     assert.deepEqual(cb.getState(), { best: 0.5, bestEpoch: 0 });
@@ -105,7 +139,10 @@ test('ModelCheckpoint keeps the model of the best monitored value, with Keras me
     await acc.onEpochEnd(1, { val_accuracy: 0.9 }, ctx);
     assert.equal(acc.bestEpoch, 1);
     assert.throws(() => new ModelCheckpoint({ filepath: '' }), /filepath must be a non-empty folder path \(got ""\)/);
-    assert.throws(() => new ModelCheckpoint({ filepath: 'x', mode: 'up' as never }), /mode must be 'auto', 'min' or 'max' \(got "up"\)/);
+    assert.throws(
+      () => new ModelCheckpoint({ filepath: 'x', mode: 'up' as never }),
+      /mode must be 'auto', 'min' or 'max' \(got "up"\)/,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -114,12 +151,18 @@ test('ModelCheckpoint keeps the model of the best monitored value, with Keras me
 test("historyChart draws KerasLMU's post-epoch accuracies (ticks 1–10, y 0.85–1) and names a missing metric", () => {
   const h = { epoch: [0, 1], history: { accuracy: [0.9, 0.95], val_accuracy: [0.92, 0.96], loss: [0.3, 0.2] } };
   const fig = historyChart(h, { epochs: 10, ...LMU_DEFAULTS.historyChart, display: false });
-  assert.deepEqual(fig.data.map((t) => t.name), ['Validation', 'Training']);
+  assert.deepEqual(
+    fig.data.map((t) => t.name),
+    ['Validation', 'Training'],
+  );
   const layout = fig.layout as { yaxis: { range: number[] }; xaxis: { tickvals: number[] }; title: { text: string } };
   assert.deepEqual(layout.yaxis.range, [0.85, 1]);
   assert.deepEqual(layout.xaxis.tickvals, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   assert.equal(layout.title.text, 'Post-epoch Training Accuracies');
-  assert.throws(() => historyChart({ epoch: [0], history: { loss: [1] } }, { display: false }), /history has no 'val_accuracy' \(it has: loss\)/);
+  assert.throws(
+    () => historyChart({ epoch: [0], history: { loss: [1] } }, { display: false }),
+    /history has no 'val_accuracy' \(it has: loss\)/,
+  );
 });
 
 test('trainLmu learns on a few sequences, keeps the best model, and resumes from its checkpoint', async () => {
@@ -135,10 +178,22 @@ test('trainLmu learns on a few sequences, keeps the best model, and resumes from
     assert.ok(fs.existsSync(path.join(out, 'weights.bin')));
     assert.equal(r.bestEpoch, 0);
     assert.equal(readTrainingState(checkpointDir)?.epoch, 1);
-    const resumed = await trainLmu({ variant: 'keras', data, epochs: 2, out, checkpointDir, resume: true, threads: 1, progress: false });
+    const resumed = await trainLmu({
+      variant: 'keras',
+      data,
+      epochs: 2,
+      out,
+      checkpointDir,
+      resume: true,
+      threads: 1,
+      progress: false,
+    });
     assert.deepEqual(resumed.history.epoch, [0, 1]);
     assert.ok(loadLmuModel('keras', out).countParams() === 101771);
-    await assert.rejects(trainLmu({ variant: 'keras', data: { ...data, validation: undefined }, threads: 1 }), /validates after every epoch/);
+    await assert.rejects(
+      trainLmu({ variant: 'keras', data: { ...data, validation: undefined }, threads: 1 }),
+      /validates after every epoch/,
+    );
     assert.equal(LMU_DEFAULTS.batchSize, 100);
     assert.equal(lmuOptimizer().getClassName(), 'Adam');
   } finally {

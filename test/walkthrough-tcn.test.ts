@@ -8,7 +8,14 @@ import { loadMnist } from '../lib/data/mnist';
 import { psmnistPermutation } from '../lib/data/random';
 import { printSummary } from '../lib/cli/commands';
 import { getWalkthrough } from '../lib/cli/main';
-import { loadTcnData, loadTcnWeights, tcnHistoryChart, tcnOptimizer, tcnProgress, trainTcn } from '../lib/walkthroughs/tcn';
+import {
+  loadTcnData,
+  loadTcnWeights,
+  tcnHistoryChart,
+  tcnOptimizer,
+  tcnProgress,
+  trainTcn,
+} from '../lib/walkthroughs/tcn';
 
 /** Runs fn with process.stdout.write and console.log captured; returns what they printed. */
 async function captured(fn: () => Promise<void> | void): Promise<string> {
@@ -34,12 +41,14 @@ test('the data: normalised pixel sequences in MNIST order, limited, optionally p
   assert.deepEqual([data.train.steps, data.train.features], [784, 1]);
   assert.equal(data.train.numBatches(128), 3);
   assert.deepEqual(Array.from(data.train.labels.subarray(0, 5)), Array.from(mnist.trainLabels.subarray(0, 5)));
-  const px = (i: number) => Math.fround(Math.fround(mnist.trainImages[i] / 255) - Math.fround(0.1307)) / Math.fround(0.3081);
+  const px = (i: number) =>
+    Math.fround(Math.fround(mnist.trainImages[i] / 255) - Math.fround(0.1307)) / Math.fround(0.3081);
   for (const i of [0, 200, 783]) assert.ok(Math.abs(data.train.images[i] - px(i)) < 1e-6, `pixel ${i}`);
   const permuted = await loadTcnData({ mnist, limit: 10, permute: true });
   const perm = psmnistPermutation(0);
   assert.deepEqual(Array.from(permuted.permutation!), Array.from(perm));
-  for (const i of [0, 1, 500]) assert.equal(permuted.test.images[784 + i], (await loadTcnData({ mnist, limit: 10 })).test.images[784 + perm[i]]);
+  for (const i of [0, 1, 500])
+    assert.equal(permuted.test.images[784 + i], (await loadTcnData({ mnist, limit: 10 })).test.images[784 + perm[i]]);
   await assert.rejects(loadTcnData({ mnist, limit: 0 }), /limit must be a positive integer \(got 0\)/);
 });
 
@@ -61,16 +70,30 @@ test('training prints the original lines, checkpoints every epoch and resumes', 
     assert.ok(first!.msPerStep > 0);
     assert.ok(fs.existsSync(path.join(dir, 'optimizer.json')) && fs.existsSync(path.join(dir, 'state.json')));
 
-    const resumed = await trainTcn({ data, model, epochs: 2, threads: 1, checkpointDir: dir, resume: true, progress: false });
+    const resumed = await trainTcn({
+      data,
+      model,
+      epochs: 2,
+      threads: 1,
+      checkpointDir: dir,
+      resume: true,
+      progress: false,
+    });
     assert.deepEqual(resumed.history.epoch, [0, 1]);
     assert.equal(resumed.history.history.val_accuracy.length, 2);
     assert.equal(resumed.history.history.loss[0], first!.history.history.loss[0]);
     assert.equal(resumed.epochSeconds.length, 2);
-    await assert.rejects(trainTcn({ data, model, epochs: 2, threads: 1, resume: true }), /resume needs a checkpoint folder/);
+    await assert.rejects(
+      trainTcn({ data, model, epochs: 2, threads: 1, resume: true }),
+      /resume needs a checkpoint folder/,
+    );
     await assert.rejects(trainTcn({ data, model, epochs: 0 }), /epochs must be a positive integer \(got 0\)/);
 
     const fig = tcnHistoryChart(resumed.history, { display: false });
-    assert.deepEqual(fig.data.map((t) => t.name), ['test accuracy', 'training loss']);
+    assert.deepEqual(
+      fig.data.map((t) => t.name),
+      ['test accuracy', 'training loss'],
+    );
     assert.throws(() => tcnHistoryChart({ epoch: [], history: {} }, { display: false }), /the history holds no epochs/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -94,7 +117,10 @@ test('Adam as PyTorch sets it up, and clear errors for missing weights', () => {
   assert.deepEqual([adam.learningRate, adam.beta1, adam.beta2, adam.epsilon], [2e-3, 0.9, 0.999, 1e-8]);
   assert.throws(() => tcnOptimizer(0), /learningRate must be a positive number \(got 0\)/);
   const missing = path.join(os.tmpdir(), 'no-such-tcn-weights');
-  assert.throws(() => loadTcnWeights({ dir: missing }), new RegExp(`no trained TCN weights: ${missing.replace(/[/\\]/g, '.')}.model\\.json does not exist`));
+  assert.throws(
+    () => loadTcnWeights({ dir: missing }),
+    new RegExp(`no trained TCN weights: ${missing.replace(/[/\\]/g, '.')}.model\\.json does not exist`),
+  );
 });
 
 test("the CLI walkthrough 'tcn': 96,040 parameters, flags, PyTorch peer", async () => {

@@ -73,10 +73,12 @@ function readValue(name: string, kind: Kind, value: string): number | string {
   const x = Number(value);
   switch (kind) {
     case 'positiveInteger':
-      if (value.trim() === '' || !Number.isInteger(x) || x < 1) throw new Error(`--${name} must be a positive integer (got '${value}')`);
+      if (value.trim() === '' || !Number.isInteger(x) || x < 1)
+        throw new Error(`--${name} must be a positive integer (got '${value}')`);
       return x;
     case 'seed':
-      if (value.trim() === '' || !Number.isInteger(x) || x < 0) throw new Error(`--${name} must be a non-negative integer (got '${value}')`);
+      if (value.trim() === '' || !Number.isInteger(x) || x < 0)
+        throw new Error(`--${name} must be a non-negative integer (got '${value}')`);
       return x;
     case 'positiveNumber':
       if (!(x > 0) || !Number.isFinite(x)) throw new Error(`--${name} must be a positive number (got '${value}')`);
@@ -99,7 +101,10 @@ export function parseArgs(argv: string[]): Parsed {
     else args.push(argv[i]);
   }
   const options = Object.fromEntries(
-    Object.entries(FLAGS).map(([name, kind]) => [name, { type: kind === 'switch' ? 'boolean' : 'string', ...(name === 'help' ? { short: 'h' } : {}) }]),
+    Object.entries(FLAGS).map(([name, kind]) => [
+      name,
+      { type: kind === 'switch' ? 'boolean' : 'string', ...(name === 'help' ? { short: 'h' } : {}) },
+    ]),
   ) as Record<string, { type: 'boolean' | 'string'; short?: string }>;
   let tokens;
   try {
@@ -142,7 +147,9 @@ export function allowOnly(p: Parsed, allowed: readonly string[]): void {
   for (const key of p.given) {
     if (!allowed.includes(key)) {
       const accepted = allowed.map((f) => '--' + f).join(', ') || 'none';
-      throw new Error(`flag --${key} is not accepted by '${p.command}${p.args[0] ? ' ' + p.args[0] : ''}' (accepted: ${accepted})`);
+      throw new Error(
+        `flag --${key} is not accepted by '${p.command}${p.args[0] ? ' ' + p.args[0] : ''}' (accepted: ${accepted})`,
+      );
     }
   }
 }

@@ -60,7 +60,9 @@ export function torchTimes(peers: string[]): Map<string, number> {
   const out = spawnSync('/usr/bin/python3', [script, ...peers], { encoding: 'utf8' });
   if (out.status !== 0) {
     const why = (out.stderr || out.error?.message || '').trim().split('\n').pop();
-    throw new Error(`PyTorch peers failed (${script}): ${why} (install with: apt-get install python3-torch python3-scipy)`);
+    throw new Error(
+      `PyTorch peers failed (${script}): ${why} (install with: apt-get install python3-torch python3-scipy)`,
+    );
   }
   const times = new Map<string, number>();
   for (const line of out.stdout.split('\n')) {
@@ -74,7 +76,10 @@ export function torchTimes(peers: string[]): Map<string, number> {
  * Benchmarks the walkthroughs' training steps (and with `torch` their PyTorch peers); prints one
  * line per result unless `json`, where it prints nothing but returns the results.
  */
-export async function bench(list: WalkthroughCommands[], options: { reps: number; torch?: boolean; json?: boolean }): Promise<BenchResult[]> {
+export async function bench(
+  list: WalkthroughCommands[],
+  options: { reps: number; torch?: boolean; json?: boolean },
+): Promise<BenchResult[]> {
   const say = options.json ? () => undefined : (line: string) => console.log(line);
   const backend = await initBackend({ quiet: options.json });
   const results: BenchResult[] = [];
@@ -82,7 +87,14 @@ export async function bench(list: WalkthroughCommands[], options: { reps: number
     const ms = median(await timeSteps(w.bench, options.reps));
     const { batchSize } = w.bench;
     const threads = w.bench.threads();
-    results.push({ name: w.name, backend, threads, batchSize, msPerStep: ms, samplesPerSecond: (batchSize * 1000) / ms });
+    results.push({
+      name: w.name,
+      backend,
+      threads,
+      batchSize,
+      msPerStep: ms,
+      samplesPerSecond: (batchSize * 1000) / ms,
+    });
     say(`${w.name}: ${ms.toFixed(1)} ms/step (${backend}, ${threads} thread${threads > 1 ? 's' : ''})`);
   }
   if (options.torch) {

@@ -9,7 +9,14 @@ import { evaluate } from '../train/loop';
 import { saveModel } from '../train/saving';
 import { formatDuration } from '../train/progress';
 import { RMSprop } from '../train/rmsprop';
-import { EURNN_DEFAULTS, EurnnTrainingLog, eurnnWeightsDir, evaluateEurnn, loadEurnnData, trainEurnn } from '../walkthroughs/eurnn';
+import {
+  EURNN_DEFAULTS,
+  EurnnTrainingLog,
+  eurnnWeightsDir,
+  evaluateEurnn,
+  loadEurnnData,
+  trainEurnn,
+} from '../walkthroughs/eurnn';
 import type { CliFlags } from './args';
 import type { WalkthroughCommands } from './commands';
 import { writeTrainingLog } from './training-log';
@@ -27,23 +34,29 @@ async function train(flags: CliFlags): Promise<void> {
   const r = await trainEurnn({ data, steps, checkpointDir, resume: flags.resume });
   const test = await evaluate(r.model, data.test, { batchSize: EURNN_DEFAULTS.testBatchSize, progress: false });
   await saveModel(r.model, out);
-  writeTrainingLog<EurnnTrainingLog>(out, { name: 'eurnn', flags, model: r.model, threads: getEurnnThreads(), startedAt }, {
-    engine: getEurnnEngine(),
-    trainImages: data.train.size,
-    validImages: data.valid.size,
-    testImages: data.test.size,
-    steps,
-    msPerStep: r.msPerStep,
-    validationSeconds: r.timing.validationMs / 1000,
-    totalSeconds: r.timing.wallSeconds,
-    timing: r.timing,
-    testAccuracy: test.accuracy,
-    testLoss: test.loss,
-    history: r.history,
-  });
+  writeTrainingLog<EurnnTrainingLog>(
+    out,
+    { name: 'eurnn', flags, model: r.model, threads: getEurnnThreads(), startedAt },
+    {
+      engine: getEurnnEngine(),
+      trainImages: data.train.size,
+      validImages: data.valid.size,
+      testImages: data.test.size,
+      steps,
+      msPerStep: r.msPerStep,
+      validationSeconds: r.timing.validationMs / 1000,
+      totalSeconds: r.timing.wallSeconds,
+      timing: r.timing,
+      testAccuracy: test.accuracy,
+      testLoss: test.loss,
+      history: r.history,
+    },
+  );
   fs.rmSync(checkpointDir, { recursive: true, force: true });
   const t = r.timing;
-  console.log(`${t.steps} steps in ${formatDuration(t.wallSeconds)}: ${r.msPerStep.toFixed(1)} ms per training step, ${formatDuration(t.validationMs / 1000)} validating`);
+  console.log(
+    `${t.steps} steps in ${formatDuration(t.wallSeconds)}: ${r.msPerStep.toFixed(1)} ms per training step, ${formatDuration(t.validationMs / 1000)} validating`,
+  );
   console.log(`Test Accuracy = ${(100 * test.accuracy).toFixed(2)}`);
   r.model.dispose();
   r.optimizer.dispose();
@@ -67,5 +80,6 @@ export const eurnn: WalkthroughCommands = {
     threads: getEurnnThreads,
   },
   train,
-  evaluate: (flags) => evaluateEurnn({ dir: flags.weights ? path.resolve(flags.weights) : undefined, limit: flags.limit }),
+  evaluate: (flags) =>
+    evaluateEurnn({ dir: flags.weights ? path.resolve(flags.weights) : undefined, limit: flags.limit }),
 };

@@ -36,13 +36,17 @@ async function train(variant: LmuVariant, flags: CliFlags): Promise<void> {
   const checkpointDir = `${out}-checkpoint`;
   const startedAt = Date.now();
   const data = await loadPsmnist({ validation: LMU_DEFAULTS.validation[variant], limit: flags.limit });
-  console.log(`data: ${data.train.size} training, ${data.validation?.size ?? 0} validation, ${data.test.size} test sequences of [784, 1]`);
+  console.log(
+    `data: ${data.train.size} training, ${data.validation?.size ?? 0} validation, ${data.test.size} test sequences of [784, 1]`,
+  );
   const seed = flags.seed ?? 0;
   let initialTestAccuracy: number | undefined;
   if (variant === 'nengo') {
     // the untrained model is the same on a resumed run (same seed), so this is measured every time
     const initial = buildLmuModel(variant, { seed });
-    initialTestAccuracy = (await evaluate(initial, data.test, { batchSize: LMU_DEFAULTS.evalBatchSize, progress: false })).accuracy;
+    initialTestAccuracy = (
+      await evaluate(initial, data.test, { batchSize: LMU_DEFAULTS.evalBatchSize, progress: false })
+    ).accuracy;
     initial.dispose();
     console.log(`Initial test accuracy: ${(initialTestAccuracy * 100).toFixed(2)}%`);
   }
@@ -63,25 +67,32 @@ async function train(variant: LmuVariant, flags: CliFlags): Promise<void> {
   await saveModel(trained, out);
   const test = await evaluate(trained, data.test, { batchSize: LMU_DEFAULTS.evalBatchSize, progress: false });
   const atBest = variant === 'keras' ? validationAccuracyAtBestLoss(r.history) : undefined;
-  const log = writeTrainingLog<LmuTrainingLog>(out, { name, flags, model: r.model, threads: r.threads, startedAt }, {
-    seed,
-    ...(flags.clipnorm !== undefined ? { clipNorm: flags.clipnorm } : {}),
-    trainImages: data.train.size,
-    validationImages: data.validation?.size ?? 0,
-    testImages: data.test.size,
-    epochs: r.history.epoch.length,
-    epochSeconds: r.epochSeconds,
-    meanEpochSeconds: meanSeconds(r.epochSeconds),
-    msPerStep: r.msPerStep,
-    testAccuracy: test.accuracy,
-    ...(atBest ? { bestEpoch: atBest.epoch + 1, maxValidationAccuracy: atBest.accuracy } : {}),
-    ...(initialTestAccuracy !== undefined ? { initialTestAccuracy } : {}),
-    history: r.history,
-  });
+  const log = writeTrainingLog<LmuTrainingLog>(
+    out,
+    { name, flags, model: r.model, threads: r.threads, startedAt },
+    {
+      seed,
+      ...(flags.clipnorm !== undefined ? { clipNorm: flags.clipnorm } : {}),
+      trainImages: data.train.size,
+      validationImages: data.validation?.size ?? 0,
+      testImages: data.test.size,
+      epochs: r.history.epoch.length,
+      epochSeconds: r.epochSeconds,
+      meanEpochSeconds: meanSeconds(r.epochSeconds),
+      msPerStep: r.msPerStep,
+      testAccuracy: test.accuracy,
+      ...(atBest ? { bestEpoch: atBest.epoch + 1, maxValidationAccuracy: atBest.accuracy } : {}),
+      ...(initialTestAccuracy !== undefined ? { initialTestAccuracy } : {}),
+      history: r.history,
+    },
+  );
   fs.rmSync(checkpointDir, { recursive: true, force: true });
   const total = (Date.now() - startedAt) / 1000;
-  console.log(`total ${total.toFixed(0)} s; ${log.meanEpochSeconds.toFixed(0)} s per epoch, ${r.msPerStep.toFixed(0)} ms per step (${r.threads} threads, ${log.backend})`);
-  if (atBest) console.log(`Maximum validation accuracy: ${(atBest.accuracy * 100).toFixed(2)}% (epoch ${atBest.epoch + 1})`);
+  console.log(
+    `total ${total.toFixed(0)} s; ${log.meanEpochSeconds.toFixed(0)} s per epoch, ${r.msPerStep.toFixed(0)} ms per step (${r.threads} threads, ${log.backend})`,
+  );
+  if (atBest)
+    console.log(`Maximum validation accuracy: ${(atBest.accuracy * 100).toFixed(2)}% (epoch ${atBest.epoch + 1})`);
   console.log(`${variant === 'nengo' ? 'Final test accuracy' : 'Test accuracy'}: ${(test.accuracy * 100).toFixed(2)}%`);
   if (trained !== r.model) trained.dispose();
   r.model.dispose();
@@ -93,19 +104,31 @@ async function train(variant: LmuVariant, flags: CliFlags): Promise<void> {
  */
 async function replayKeras(): Promise<number> {
   const data = await loadPsmnist({ validation: LMU_DEFAULTS.validation.keras });
-  console.log(`permutation: RandomState(0).permutation(784) = [${Array.from(data.permutation.subarray(0, 6)).join(', ')}, …]`);
-  for (const [name, ds] of [['Training', data.train], ['Validation', data.validation!], ['Testing', data.test]] as const) {
+  console.log(
+    `permutation: RandomState(0).permutation(784) = [${Array.from(data.permutation.subarray(0, 6)).join(', ')}, …]`,
+  );
+  for (const [name, ds] of [
+    ['Training', data.train],
+    ['Validation', data.validation!],
+    ['Testing', data.test],
+  ] as const) {
     console.log(`${name} input/target shapes: (${ds.size}, 784, 1), (${ds.size},)`);
   }
   const log = loadLmuTrainingLog('keras');
   const model = loadLmuModel('keras');
   try {
-    console.log(`model: LMU(memory_d 1, order 256, theta 784, SimpleRNN(212)) + Dense(10), ${model.countParams().toLocaleString('en-US')} parameters`);
-    console.log(`trained with '${log.command}': ${log.epochs} epochs, ${log.meanEpochSeconds.toFixed(0)} s per epoch on ${log.backend} (${log.device}, ${log.threads} threads)`);
+    console.log(
+      `model: LMU(memory_d 1, order 256, theta 784, SimpleRNN(212)) + Dense(10), ${model.countParams().toLocaleString('en-US')} parameters`,
+    );
+    console.log(
+      `trained with '${log.command}': ${log.epochs} epochs, ${log.meanEpochSeconds.toFixed(0)} s per epoch on ${log.backend} (${log.device}, ${log.threads} threads)`,
+    );
     const acc = log.history.history.val_accuracy ?? [];
     console.log(`validation accuracy by epoch: ${acc.map((a) => (100 * a).toFixed(2)).join(', ')}`);
     const best = validationAccuracyAtBestLoss(log.history);
-    console.log(`Maximum validation accuracy: ${(best.accuracy * 100).toFixed(2)}% (epoch ${best.epoch + 1}, the model kept)`);
+    console.log(
+      `Maximum validation accuracy: ${(best.accuracy * 100).toFixed(2)}% (epoch ${best.epoch + 1}, the model kept)`,
+    );
     return (await evaluate(model, data.test, { batchSize: LMU_DEFAULTS.evalBatchSize, progress: 'Test' })).accuracy;
   } finally {
     model.dispose();
@@ -133,7 +156,8 @@ function lmuCommands(variant: LmuVariant): WalkthroughCommands {
       threads: trainingThreads,
     },
     train: (flags) => train(variant, flags),
-    evaluate: (flags) => evaluateLmu(variant, { dir: flags.weights ? path.resolve(flags.weights) : undefined, limit: flags.limit }),
+    evaluate: (flags) =>
+      evaluateLmu(variant, { dir: flags.weights ? path.resolve(flags.weights) : undefined, limit: flags.limit }),
     replay: variant === 'keras' ? replayKeras : undefined,
   };
 }

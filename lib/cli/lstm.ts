@@ -28,30 +28,38 @@ async function train(variant: LstmVariant, flags: CliFlags): Promise<void> {
   const seed = flags.seed ?? 0;
   const fresh = flags.fresh ?? false;
   const data = await loadLstmData({ variant, limit: flags.limit, seed, freshEachEpoch: fresh });
-  const drawn = fresh ? 'shuffled and augmented afresh every epoch (--fresh)' : "augmented once, as the original's cache";
+  const drawn = fresh
+    ? 'shuffled and augmented afresh every epoch (--fresh)'
+    : "augmented once, as the original's cache";
   const shape = LSTM_SEQUENCES[variant].join(', ');
-  console.log(`data: ${data.train.size} training images (${drawn}), ${data.test.size} test images, [${shape}] sequences; seed ${seed}`);
+  console.log(
+    `data: ${data.train.size} training images (${drawn}), ${data.test.size} test images, [${shape}] sequences; seed ${seed}`,
+  );
   const r = await trainLstm({ data, epochs: flags.epochs, seed, checkpointDir, resume: flags.resume });
   const loss = losses.sparseCrossEntropy;
   const test = await evaluate(r.model, data.test, { batchSize: LSTM_DEFAULTS.testSize, loss, progress: false });
   const all = await evaluate(r.model, data.testAll, { batchSize: 1000, loss, progress: false });
   await saveModel(r.model, out);
   const epochs = r.history.epoch.length;
-  writeTrainingLog<LstmTrainingLog>(out, { name, flags, model: r.model, threads: 1, startedAt }, {
-    seed,
-    augmentation: fresh ? 'fresh each epoch' : 'once (cached, as the original)',
-    trainImages: data.train.size,
-    testImages: data.test.size,
-    epochs,
-    weightsFromEpoch: r.weightsFromEpoch,
-    epochSeconds: r.epochSeconds,
-    meanEpochSeconds: r.epochSeconds.length ? meanSeconds(r.epochSeconds) : null,
-    testAccuracy: test.accuracy,
-    testLoss: test.loss,
-    fullTestAccuracy: all.accuracy,
-    fullTestImages: data.testAll.size,
-    history: r.history,
-  });
+  writeTrainingLog<LstmTrainingLog>(
+    out,
+    { name, flags, model: r.model, threads: 1, startedAt },
+    {
+      seed,
+      augmentation: fresh ? 'fresh each epoch' : 'once (cached, as the original)',
+      trainImages: data.train.size,
+      testImages: data.test.size,
+      epochs,
+      weightsFromEpoch: r.weightsFromEpoch,
+      epochSeconds: r.epochSeconds,
+      meanEpochSeconds: r.epochSeconds.length ? meanSeconds(r.epochSeconds) : null,
+      testAccuracy: test.accuracy,
+      testLoss: test.loss,
+      fullTestAccuracy: all.accuracy,
+      fullTestImages: data.testAll.size,
+      history: r.history,
+    },
+  );
   fs.rmSync(checkpointDir, { recursive: true, force: true });
   fs.rmSync(`${checkpointDir}-best`, { recursive: true, force: true });
   const best = Math.max(...(r.history.history.val_accuracy ?? [0])).toFixed(4);
@@ -62,7 +70,10 @@ async function train(variant: LstmVariant, flags: CliFlags): Promise<void> {
 }
 
 async function evaluateCommand(variant: LstmVariant, flags: CliFlags): Promise<number> {
-  const r = await evaluateLstm(variant, { dir: flags.weights ? path.resolve(flags.weights) : undefined, limit: flags.limit });
+  const r = await evaluateLstm(variant, {
+    dir: flags.weights ? path.resolve(flags.weights) : undefined,
+    limit: flags.limit,
+  });
   // the CLI prints 'test accuracy' (the walkthrough's 1,000 images) from the return value
   console.log(`full test set (${r.fullImages} images) accuracy: ${(r.fullAccuracy * 100).toFixed(2)}%`);
   return r.accuracy;

@@ -19,7 +19,8 @@ export const WALKTHROUGHS: readonly WalkthroughCommands[] = [lstmPixel, lstmRow,
 /** The named walkthrough, or an error listing the known names. */
 export function getWalkthrough(name: string): WalkthroughCommands {
   const w = WALKTHROUGHS.find((x) => x.name === name);
-  if (!w) throw new Error(`unknown walkthrough '${name}' (expected one of: ${WALKTHROUGHS.map((x) => x.name).join(', ')})`);
+  if (!w)
+    throw new Error(`unknown walkthrough '${name}' (expected one of: ${WALKTHROUGHS.map((x) => x.name).join(', ')})`);
   return w;
 }
 
@@ -40,7 +41,9 @@ environment: SEQMNIST_BACKEND=tensorflow|wasm|cpu picks the backend; SEQMNIST_TH
 
 function oneName(p: Parsed): WalkthroughCommands {
   if (p.args.length !== 1) {
-    throw new Error(`'${p.command}' takes one walkthrough name (got ${p.args.length}: ${p.args.join(' ') || 'none'}); see 'list'`);
+    throw new Error(
+      `'${p.command}' takes one walkthrough name (got ${p.args.length}: ${p.args.join(' ') || 'none'}); see 'list'`,
+    );
   }
   return getWalkthrough(p.args[0]);
 }
@@ -58,7 +61,9 @@ async function start(): Promise<void> {
     return;
   }
   if (chosen !== flagship) {
-    console.log(`${flagship.name} has no shipped weights yet (${shippedWeightsDir(flagship.name)}); replaying '${chosen.name}' instead`);
+    console.log(
+      `${flagship.name} has no shipped weights yet (${shippedWeightsDir(flagship.name)}); replaying '${chosen.name}' instead`,
+    );
   }
   await initBackend();
   console.log(`${chosen.name}: ${chosen.title}, shipped weights, test set (${chosen.notebook})`);
@@ -121,6 +126,8 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     default:
-      throw new Error(`unknown command '${p.command}' (expected one of: start, data, list, summary, train, eval, bench)`);
+      throw new Error(
+        `unknown command '${p.command}' (expected one of: start, data, list, summary, train, eval, bench)`,
+      );
   }
 }

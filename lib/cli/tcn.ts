@@ -7,7 +7,16 @@ import { saveModel } from '../train/saving';
 import { trainingThreads } from '../train/parallel';
 import { formatDuration } from '../train/progress';
 import { buildTcnModel } from '../models/tcn';
-import { evaluateTcn, loadTcnData, TCN_DEFAULTS, TcnTrainingLog, tcnModelRecipe, tcnOptimizer, tcnWeightsDir, trainTcn } from '../walkthroughs/tcn';
+import {
+  evaluateTcn,
+  loadTcnData,
+  TCN_DEFAULTS,
+  TcnTrainingLog,
+  tcnModelRecipe,
+  tcnOptimizer,
+  tcnWeightsDir,
+  trainTcn,
+} from '../walkthroughs/tcn';
 import type { CliFlags } from './args';
 import type { WalkthroughCommands } from './commands';
 import { writeTrainingLog } from './training-log';
@@ -19,23 +28,29 @@ async function train(flags: CliFlags): Promise<void> {
   const epochs = flags.epochs ?? TCN_DEFAULTS.epochs;
   const data = await loadTcnData({ permute, limit: flags.limit });
   const threads = trainingThreads();
-  console.log(`data: ${data.train.size} training, ${data.test.size} test sequences [784, 1]${permute ? ', permuted' : ''}; ${threads} thread(s)`);
+  console.log(
+    `data: ${data.train.size} training, ${data.test.size} test sequences [784, 1]${permute ? ', permuted' : ''}; ${threads} thread(s)`,
+  );
   const startedAt = Date.now();
   const seed = flags.seed ?? TCN_DEFAULTS.seed;
   const r = await trainTcn({ data, epochs, checkpointDir, resume: flags.resume, threads, seed });
   const accuracies = r.history.history.val_accuracy;
   await saveModel(r.model, out);
-  writeTrainingLog<TcnTrainingLog>(out, { name: 'tcn', flags, model: r.model, threads, startedAt }, {
-    seed,
-    permute,
-    trainImages: data.train.size,
-    testImages: data.test.size,
-    epochs,
-    msPerStep: r.msPerStep,
-    epochSeconds: r.epochSeconds,
-    testAccuracy: accuracies[accuracies.length - 1],
-    history: r.history,
-  });
+  writeTrainingLog<TcnTrainingLog>(
+    out,
+    { name: 'tcn', flags, model: r.model, threads, startedAt },
+    {
+      seed,
+      permute,
+      trainImages: data.train.size,
+      testImages: data.test.size,
+      epochs,
+      msPerStep: r.msPerStep,
+      epochSeconds: r.epochSeconds,
+      testAccuracy: accuracies[accuracies.length - 1],
+      history: r.history,
+    },
+  );
   fs.rmSync(checkpointDir, { recursive: true, force: true });
   console.log(`test accuracy per epoch: ${accuracies.map((a) => (100 * a).toFixed(2)).join(', ')}`);
   const perEpoch = r.epochSeconds.map((s) => formatDuration(s)).join(', ');
@@ -63,5 +78,10 @@ export const tcn: WalkthroughCommands = {
   },
   describeSize: (n) => console.log(`Model Size: ${(n / 1000).toFixed(2)} K`),
   train,
-  evaluate: (flags) => evaluateTcn({ permute: flags.permute, dir: flags.weights ? path.resolve(flags.weights) : undefined, limit: flags.limit }),
+  evaluate: (flags) =>
+    evaluateTcn({
+      permute: flags.permute,
+      dir: flags.weights ? path.resolve(flags.weights) : undefined,
+      limit: flags.limit,
+    }),
 };

@@ -34,7 +34,9 @@ function factorText(f: number | readonly number[]): string {
 /** Keras's check_fill_mode_and_interpolation. */
 function checkFillAndInterpolation(fillMode: unknown, interpolation: unknown): void {
   if (!['reflect', 'wrap', 'constant', 'nearest'].includes(fillMode as string)) {
-    throw new Error(`Unknown \`fill_mode\` ${fillMode}. Only \`reflect\`, \`wrap\`, \`constant\` and \`nearest\` are supported.`);
+    throw new Error(
+      `Unknown \`fill_mode\` ${fillMode}. Only \`reflect\`, \`wrap\`, \`constant\` and \`nearest\` are supported.`,
+    );
   }
   if (!['nearest', 'bilinear'].includes(interpolation as string)) {
     throw new Error(`Unknown \`interpolation\` ${interpolation}. Only \`nearest\` and \`bilinear\` are supported.`);
@@ -45,7 +47,13 @@ function checkFillAndInterpolation(fillMode: unknown, interpolation: unknown): v
 function bounds(factor: number | readonly number[], name: string): [number, number] {
   const pair = Array.isArray(factor);
   const [lower, upper] = pair ? [factor[0], factor[1]] : [-(factor as number), factor as number];
-  if ((pair && factor.length !== 2) || typeof lower !== 'number' || typeof upper !== 'number' || !Number.isFinite(lower) || !Number.isFinite(upper)) {
+  if (
+    (pair && factor.length !== 2) ||
+    typeof lower !== 'number' ||
+    typeof upper !== 'number' ||
+    !Number.isFinite(lower) ||
+    !Number.isFinite(upper)
+  ) {
     throw new Error(`${name} must be a number or a [lower, upper] pair of numbers (got ${JSON.stringify(factor)})`);
   }
   return [lower, upper];
@@ -108,9 +116,11 @@ export function transformImages(
   if (images.length !== n * height * width) {
     throw new Error(`images length ${images.length} does not match [n, height, width] = [${n}, ${height}, ${width}]`);
   }
-  if (transforms.length !== 8 * n) throw new Error(`transforms must hold 8 numbers per image (${8 * n}; got ${transforms.length})`);
+  if (transforms.length !== 8 * n)
+    throw new Error(`transforms must hold 8 numbers per image (${8 * n}; got ${transforms.length})`);
   const out = new Float32Array(images.length);
-  const read = (base: number, y: number, x: number) => (y >= 0 && y < height && x >= 0 && x < width ? images[base + y * width + x] : fillValue);
+  const read = (base: number, y: number, x: number) =>
+    y >= 0 && y < height && x >= 0 && x < width ? images[base + y * width + x] : fillValue;
   for (let b = 0; b < n; b++) {
     const [a0, a1, a2, b0, b1, b2, c0, c1] = Array.from({ length: 8 }, (_, i) => transforms[8 * b + i]);
     const base = b * height * width;
@@ -181,7 +191,11 @@ export class RandomRotation implements ImageAugmentation {
     const factor = options?.factor;
     [this.lower, this.upper] = bounds(factor, 'factor');
     if (this.upper < this.lower) throw new Error(`Factor cannot have negative values, got ${factorText(factor)}`);
-    this.options = { fillMode: options.fillMode ?? 'reflect', interpolation: options.interpolation ?? 'bilinear', fillValue: options.fillValue ?? 0 };
+    this.options = {
+      fillMode: options.fillMode ?? 'reflect',
+      interpolation: options.interpolation ?? 'bilinear',
+      fillValue: options.fillValue ?? 0,
+    };
     checkFillAndInterpolation(this.options.fillMode, this.options.interpolation);
   }
 
@@ -217,10 +231,14 @@ export class RandomTranslation implements ImageAugmentation {
     const { heightFactor, widthFactor } = options ?? ({} as RandomTranslationOptions);
     [this.heightLower, this.heightUpper] = bounds(heightFactor, 'heightFactor');
     if (this.heightUpper < this.heightLower) {
-      throw new Error(`\`height_factor\` cannot have upper bound less than lower bound, got ${factorText(heightFactor)}`);
+      throw new Error(
+        `\`height_factor\` cannot have upper bound less than lower bound, got ${factorText(heightFactor)}`,
+      );
     }
     if (Math.abs(this.heightLower) > 1 || Math.abs(this.heightUpper) > 1) {
-      throw new Error(`\`height_factor\` argument must have values between [-1, 1]. Received: height_factor=${factorText(heightFactor)}`);
+      throw new Error(
+        `\`height_factor\` argument must have values between [-1, 1]. Received: height_factor=${factorText(heightFactor)}`,
+      );
     }
     [this.widthLower, this.widthUpper] = bounds(widthFactor, 'widthFactor');
     if (this.widthUpper < this.widthLower) {
@@ -229,7 +247,11 @@ export class RandomTranslation implements ImageAugmentation {
     if (Math.abs(this.widthLower) > 1 || Math.abs(this.widthUpper) > 1) {
       throw new Error(`\`width_factor\` must have values between [-1, 1], got ${factorText(widthFactor)}`);
     }
-    this.options = { fillMode: options.fillMode ?? 'reflect', interpolation: options.interpolation ?? 'bilinear', fillValue: options.fillValue ?? 0 };
+    this.options = {
+      fillMode: options.fillMode ?? 'reflect',
+      interpolation: options.interpolation ?? 'bilinear',
+      fillValue: options.fillValue ?? 0,
+    };
     checkFillAndInterpolation(this.options.fillMode, this.options.interpolation);
   }
 
@@ -248,7 +270,14 @@ export class RandomTranslation implements ImageAugmentation {
  * images [n, height, width] → new array, same shape.
  * @see notebooks/05-lstm-pixel-row.ipynb
  */
-export function augmentImages(layers: ImageAugmentation[], images: Float32Array, n: number, height: number, width: number, rng: RandomState): Float32Array {
+export function augmentImages(
+  layers: ImageAugmentation[],
+  images: Float32Array,
+  n: number,
+  height: number,
+  width: number,
+  rng: RandomState,
+): Float32Array {
   let out = images;
   for (const layer of layers) out = layer.apply(out, n, height, width, rng);
   return out === images ? images.slice() : out;

@@ -61,7 +61,9 @@ export class SequenceDataset {
   constructor(args: SequenceDatasetArgs) {
     const { images, labels, steps, features } = args;
     if (!(images instanceof Float32Array)) {
-      throw new Error(`images must be a Float32Array (got ${Object.prototype.toString.call(images)}); scale bytes with scaleImages()`);
+      throw new Error(
+        `images must be a Float32Array (got ${Object.prototype.toString.call(images)}); scale bytes with scaleImages()`,
+      );
     }
     if (!(labels instanceof Int32Array || labels instanceof Uint8Array)) {
       throw new Error(`labels must be an Int32Array or Uint8Array (got ${Object.prototype.toString.call(labels)})`);
@@ -120,9 +122,11 @@ export class SequenceDataset {
     if (shuffle && options.order) throw new Error('batches takes either shuffle or order, not both');
     const order = options.order ?? shuffle?.permutation(this.size);
     if (order) {
-      if (!(order instanceof Int32Array)) throw new Error(`order must be an Int32Array (got ${Object.prototype.toString.call(order)})`);
+      if (!(order instanceof Int32Array))
+        throw new Error(`order must be an Int32Array (got ${Object.prototype.toString.call(order)})`);
       for (let i = 0; i < order.length; i++) {
-        if (order[i] < 0 || order[i] >= this.size) throw new Error(`order[${i}] = ${order[i]} is outside 0…${this.size - 1}`);
+        if (order[i] < 0 || order[i] >= this.size)
+          throw new Error(`order[${i}] = ${order[i]} is outside 0…${this.size - 1}`);
       }
     }
     const total = order ? order.length : this.size;
@@ -155,7 +159,11 @@ export class SequenceDataset {
   }
 
   /** Runs fn on every batch, awaiting it, and disposes x and y after each call (also on error). */
-  async forEachBatch(batchSize: number, fn: (batch: SequenceBatch) => void | Promise<void>, options: BatchOptions = {}): Promise<void> {
+  async forEachBatch(
+    batchSize: number,
+    fn: (batch: SequenceBatch) => void | Promise<void>,
+    options: BatchOptions = {},
+  ): Promise<void> {
     for (const batch of this.batches(batchSize, options)) {
       try {
         await fn(batch);

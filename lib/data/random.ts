@@ -159,7 +159,10 @@ export class RandomState {
       high = low;
       low = 0;
     }
-    for (const [name, v] of [['low', low], ['high', high]] as const) {
+    for (const [name, v] of [
+      ['low', low],
+      ['high', high],
+    ] as const) {
       if (!Number.isInteger(v) || v < INT32_MIN || v > INT32_MAX + 1) {
         throw new Error(`randint ${name} must be an integer in [-2**31, 2**31] (got ${v})`);
       }

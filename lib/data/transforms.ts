@@ -19,7 +19,8 @@ function checkWhole(length: number, per: number, what: string, perName: string):
 }
 
 function checkPermutation(perm: Int32Array, n: number): void {
-  if (!(perm instanceof Int32Array)) throw new Error(`perm must be an Int32Array (got ${Object.prototype.toString.call(perm)})`);
+  if (!(perm instanceof Int32Array))
+    throw new Error(`perm must be an Int32Array (got ${Object.prototype.toString.call(perm)})`);
   if (perm.length !== n) throw new Error(`perm has ${perm.length} entries, expected ${n}`);
   const seen = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
@@ -36,7 +37,8 @@ function checkPermutation(perm: Int32Array, n: number): void {
  * @see notebooks/00-data-psmnist.ipynb
  */
 export function scaleImages(images: Uint8Array): Float32Array {
-  if (!(images instanceof Uint8Array)) throw new Error(`scaleImages expects a Uint8Array (got ${Object.prototype.toString.call(images)})`);
+  if (!(images instanceof Uint8Array))
+    throw new Error(`scaleImages expects a Uint8Array (got ${Object.prototype.toString.call(images)})`);
   const out = new Float32Array(images.length);
   // the double quotient rounds to the nearest float32 of k/255 (its binary expansion never ties)
   for (let i = 0; i < images.length; i++) out[i] = images[i] / 255;
@@ -119,7 +121,9 @@ export function resizeBilinear(images: Float32Array, n: number, from = MNIST_SID
   positiveInteger('from', from);
   positiveInteger('to', to);
   if (images.length !== n * from * from) {
-    throw new Error(`images length ${images.length} does not match [n, from, from] = [${n}, ${from}, ${from}] (${n * from * from})`);
+    throw new Error(
+      `images length ${images.length} does not match [n, from, from] = [${n}, ${from}, ${from}] (${n * from * from})`,
+    );
   }
   const f = Math.fround;
   const t = halfPixelTaps(from, to);

@@ -34,7 +34,19 @@ export function conv2dBackpropFilterJs(x: KernelArray, dy: KernelArray, attrs: C
     false,
     format,
   );
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const {
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    filterHeight,
+    filterWidth,
+    strideHeight,
+    strideWidth,
+  } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   const channelsLast = info.dataFormat === 'channelsLast';

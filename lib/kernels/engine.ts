@@ -21,7 +21,8 @@ export class EngineSwitch {
 
   /** Picks the engine; throws for an unknown name, or for 'wasm-simd' where SIMD is missing. */
   set(name: FusedEngine): void {
-    if (name !== 'wasm-simd' && name !== 'js') throw new Error(`${this.label} engine must be 'wasm-simd' or 'js' (got '${name}')`);
+    if (name !== 'wasm-simd' && name !== 'js')
+      throw new Error(`${this.label} engine must be 'wasm-simd' or 'js' (got '${name}')`);
     if (name === 'wasm-simd' && !this.wasmAvailable()) {
       throw new Error(`${this.label} engine wasm-simd is not available here (WebAssembly SIMD missing)`);
     }

@@ -92,7 +92,11 @@ function doWhile(f: Builder, p: number, step: number, end: number, body: () => v
 
 /** Copies `bytes` (a multiple of 16) from [base + from] to [base + to]. */
 function copy(f: Builder, base: number, from: number, to: number, bytes: number): void {
-  for (let o = 0; o < bytes; o += 16) f.get(base).get(base).load(from + o).store(to + o);
+  for (let o = 0; o < bytes; o += 16)
+    f.get(base)
+      .get(base)
+      .load(from + o)
+      .store(to + o);
 }
 
 /**
@@ -118,7 +122,10 @@ function emitForward(s: EurnnShape): Builder {
 
   // zero state
   f.get(S).set(p);
-  f.get(S).i32(slotsBytes + 32).i32Add().set(end);
+  f.get(S)
+    .i32(slotsBytes + 32)
+    .i32Add()
+    .set(end);
   doWhile(f, p, 16, end, () => f.get(p).f32x4(0).store());
 
   f.loop(() => {
@@ -131,9 +138,15 @@ function emitForward(s: EurnnShape): Builder {
       f.get(S).i32(slotsBytes).i32Add().set(end);
       doWhile(f, p, 64, end, () => {
         f.get(p).load(off).set(x0r);
-        f.get(p).load(off + 16).set(x0i);
-        f.get(p).load(off + 32).set(x1r);
-        f.get(p).load(off + 48).set(x1i);
+        f.get(p)
+          .load(off + 16)
+          .set(x0i);
+        f.get(p)
+          .load(off + 32)
+          .set(x1r);
+        f.get(p)
+          .load(off + 48)
+          .set(x1i);
         f.get(cp).loadSplat(0).set(c);
         f.get(cp).loadSplat(4).set(sn);
         f.get(cp).loadSplat(8).set(co);
@@ -141,30 +154,71 @@ function emitForward(s: EurnnShape): Builder {
         // t = c·x0 − s·x1; y1 = s·x0 + c·x1; y0 = e^{iφ}·t
         f.get(c).get(x0r).mul().get(sn).get(x1r).mul().sub().set(tr);
         f.get(c).get(x0i).mul().get(sn).get(x1i).mul().sub().set(ti);
-        f.get(p).get(sn).get(x0r).mul().get(c).get(x1r).mul().add().store(off + 32);
-        f.get(p).get(sn).get(x0i).mul().get(c).get(x1i).mul().add().store(off + 48);
+        f.get(p)
+          .get(sn)
+          .get(x0r)
+          .mul()
+          .get(c)
+          .get(x1r)
+          .mul()
+          .add()
+          .store(off + 32);
+        f.get(p)
+          .get(sn)
+          .get(x0i)
+          .mul()
+          .get(c)
+          .get(x1i)
+          .mul()
+          .add()
+          .store(off + 48);
         f.get(p).get(co).get(tr).mul().get(si).get(ti).mul().sub().store(off);
-        f.get(p).get(co).get(ti).mul().get(si).get(tr).mul().add().store(off + 16);
+        f.get(p)
+          .get(co)
+          .get(ti)
+          .mul()
+          .get(si)
+          .get(tr)
+          .mul()
+          .add()
+          .store(off + 16);
         f.addTo(cp, 16);
       });
       if (off) copy(f, S, slotsBytes, 0, 32);
     }
     // z = U h + W x_t + b; h = modReLU(z)
     if (shift) copy(f, S, 0, slotsBytes, 32);
-    for (let k = 0; k < nf; k++) f.get(X).load(16 * k).set(xt[k]);
+    for (let k = 0; k < nf; k++)
+      f.get(X)
+        .load(16 * k)
+        .set(xt[k]);
     f.get(S).set(p);
     f.get(S).i32(slotsBytes).i32Add().set(end);
     f.get(P).set(q);
     f.get(TAPE).set(z);
     doWhile(f, p, 32, end, () => {
       f.get(p).load(32 * shift);
-      for (let k = 0; k < nf; k++) f.get(q).loadSplat(4 * n * k).get(xt[k]).mul().add();
-      f.get(q).loadSplat(4 * n * nf).add().set(zr);
-      f.get(p).load(32 * shift + 16).set(zi);
+      for (let k = 0; k < nf; k++)
+        f.get(q)
+          .loadSplat(4 * n * k)
+          .get(xt[k])
+          .mul()
+          .add();
+      f.get(q)
+        .loadSplat(4 * n * nf)
+        .add()
+        .set(zr);
+      f.get(p)
+        .load(32 * shift + 16)
+        .set(zi);
       f.get(z).get(zr).store(0);
       f.get(z).get(zi).store(16);
       f.get(zr).get(zr).mul().get(zi).get(zi).mul().add().sqrt().f32x4(MODRELU_EPS).add().set(r);
-      f.get(r).get(q).loadSplat(4 * n * (nf + 1)).add().set(a);
+      f.get(r)
+        .get(q)
+        .loadSplat(4 * n * (nf + 1))
+        .add()
+        .set(a);
       // scale = relu(r + b) / r
       f.f32x4(0).get(a).lt().get(a).get(r).div().and().set(a);
       f.get(p).get(zr).get(a).mul().store(0);
@@ -172,7 +226,10 @@ function emitForward(s: EurnnShape): Builder {
       f.addTo(q, 4);
       f.addTo(z, 32);
     });
-    f.get(X).i32(16 * nf).i32Add().set(X);
+    f.get(X)
+      .i32(16 * nf)
+      .i32Add()
+      .set(X);
     f.get(TAPE).get(TAPE_STRIDE).i32Add().set(TAPE);
     f.get(STEPS).i32(1).i32Sub().tee(STEPS).i32(0).i32GtS().brIf(0);
   });
@@ -208,7 +265,9 @@ function emitBackward(s: EurnnShape): Builder {
 
   f.loop(() => {
     for (let k = 0; k < nf; k++) {
-      f.get(X).load(16 * k).set(xt[k]);
+      f.get(X)
+        .load(16 * k)
+        .set(xt[k]);
       f.f32x4(0).set(dxs[k]);
     }
     // modReLU backward. With an odd capacity the output is the state rolled by one place: the
@@ -220,12 +279,23 @@ function emitBackward(s: EurnnShape): Builder {
       f.get(wp).load(16).set(gi);
       f.get(zr).get(zr).mul().get(zi).get(zi).mul().add().sqrt().set(m);
       f.get(m).f32x4(MODRELU_EPS).add().set(r);
-      f.get(q).loadSplat(4 * n * (nf + 1)).set(b);
+      f.get(q)
+        .loadSplat(4 * n * (nf + 1))
+        .set(b);
       f.get(r).get(b).add().set(a);
       f.f32x4(0).get(a).lt().set(mask);
       f.get(gr).get(zr).mul().get(gi).get(zi).mul().add().set(dot);
       // dL/db = <g, z>/r where active
-      f.get(ac).get(ac).load(accOff(nf + 1)).get(dot).get(r).div().get(mask).and().add().store(accOff(nf + 1));
+      f.get(ac)
+        .get(ac)
+        .load(accOff(nf + 1))
+        .get(dot)
+        .get(r)
+        .div()
+        .get(mask)
+        .and()
+        .add()
+        .store(accOff(nf + 1));
       // dz = g·(a/r) − (b·<g, z>/(r²·|z|))·z where active
       f.get(b).get(dot).mul().get(r).get(r).mul().get(m).f32x4(TINY).max().mul().div().set(k2);
       f.get(a).get(r).div().set(a);
@@ -233,22 +303,54 @@ function emitBackward(s: EurnnShape): Builder {
       f.get(gi).get(a).mul().get(k2).get(zi).mul().sub().get(mask).and().set(dzi);
       for (let k = 0; k < nf; k++) {
         f.get(ac).get(ac).load(accOff(k)).get(dzr).get(xt[k]).mul().add().store(accOff(k));
-        f.get(dxs[k]).get(dzr).get(q).loadSplat(4 * n * k).mul().add().set(dxs[k]);
+        f.get(dxs[k])
+          .get(dzr)
+          .get(q)
+          .loadSplat(4 * n * k)
+          .mul()
+          .add()
+          .set(dxs[k]);
       }
       f.get(ac).get(ac).load(accOff(nf)).get(dzr).add().store(accOff(nf));
-      f.get(wp).get(dzr).store(slot * shift);
-      f.get(wp).get(dzi).store(slot * shift + 16);
+      f.get(wp)
+        .get(dzr)
+        .store(slot * shift);
+      f.get(wp)
+        .get(dzi)
+        .store(slot * shift + 16);
       // u = z − W x_t − b: the unitary layer's output, from which the backward pass inverts it
       f.get(wp).get(zr);
-      for (let k = 0; k < nf; k++) f.get(q).loadSplat(4 * n * k).get(xt[k]).mul().sub();
-      f.get(q).loadSplat(4 * n * nf).sub().store(slot * shift + 32);
-      f.get(wp).get(zi).store(slot * shift + 48);
+      for (let k = 0; k < nf; k++)
+        f.get(q)
+          .loadSplat(4 * n * k)
+          .get(xt[k])
+          .mul()
+          .sub();
+      f.get(q)
+        .loadSplat(4 * n * nf)
+        .sub()
+        .store(slot * shift + 32);
+      f.get(wp)
+        .get(zi)
+        .store(slot * shift + 48);
     };
     if (shift) {
-      f.get(WORK).i32(slot * (n - 1)).i32Add().set(wp);
-      f.get(TAPE).i32(32 * (n - 1)).i32Add().set(z);
-      f.get(P).i32(4 * (n - 1)).i32Add().set(q);
-      f.get(ACC).i32(accStride * (n - 1)).i32Add().set(ac);
+      f.get(WORK)
+        .i32(slot * (n - 1))
+        .i32Add()
+        .set(wp);
+      f.get(TAPE)
+        .i32(32 * (n - 1))
+        .i32Add()
+        .set(z);
+      f.get(P)
+        .i32(4 * (n - 1))
+        .i32Add()
+        .set(q);
+      f.get(ACC)
+        .i32(accStride * (n - 1))
+        .i32Add()
+        .set(ac);
       f.loop(() => {
         modBody();
         f.get(wp).i32(slot).i32Sub().set(wp);
@@ -259,7 +361,10 @@ function emitBackward(s: EurnnShape): Builder {
       copy(f, WORK, slot * n, 0, slot);
     } else {
       f.get(WORK).set(wp);
-      f.get(WORK).i32(slot * n).i32Add().set(end);
+      f.get(WORK)
+        .i32(slot * n)
+        .i32Add()
+        .set(end);
       f.get(TAPE).set(z);
       f.get(P).set(q);
       f.get(ACC).set(ac);
@@ -270,7 +375,10 @@ function emitBackward(s: EurnnShape): Builder {
         f.addTo(ac, accStride);
       });
     }
-    for (let k = 0; k < nf; k++) f.get(DX).get(dxs[k]).store(16 * k);
+    for (let k = 0; k < nf; k++)
+      f.get(DX)
+        .get(dxs[k])
+        .store(16 * k);
 
     // the unitary layer backward, last sublayer first; skipped at t = 0 (its input is the zero state)
     f.block(() => {
@@ -280,18 +388,41 @@ function emitBackward(s: EurnnShape): Builder {
         const invert = i > 0; // the first sublayer's input is not needed
         if (off) copy(f, WORK, 0, slot * n, slot);
         f.get(WORK).set(wp);
-        f.get(WORK).i32(slot * n).i32Add().set(end);
-        f.get(COEF).i32(i * (n / 2) * 16).i32Add().set(cp);
-        f.get(ACC_ANG).i32(i * (n / 2) * 32).i32Add().set(ap);
+        f.get(WORK)
+          .i32(slot * n)
+          .i32Add()
+          .set(end);
+        f.get(COEF)
+          .i32(i * (n / 2) * 16)
+          .i32Add()
+          .set(cp);
+        f.get(ACC_ANG)
+          .i32(i * (n / 2) * 32)
+          .i32Add()
+          .set(ap);
         doWhile(f, wp, 2 * slot, end, () => {
-          f.get(wp).load(off + 32).set(y0r);
-          f.get(wp).load(off + 48).set(y0i);
-          f.get(wp).load(off + slot + 32).set(y1r);
-          f.get(wp).load(off + slot + 48).set(y1i);
+          f.get(wp)
+            .load(off + 32)
+            .set(y0r);
+          f.get(wp)
+            .load(off + 48)
+            .set(y0i);
+          f.get(wp)
+            .load(off + slot + 32)
+            .set(y1r);
+          f.get(wp)
+            .load(off + slot + 48)
+            .set(y1i);
           f.get(wp).load(off).set(g0r);
-          f.get(wp).load(off + 16).set(g0i);
-          f.get(wp).load(off + slot).set(g1r);
-          f.get(wp).load(off + slot + 16).set(g1i);
+          f.get(wp)
+            .load(off + 16)
+            .set(g0i);
+          f.get(wp)
+            .load(off + slot)
+            .set(g1r);
+          f.get(wp)
+            .load(off + slot + 16)
+            .set(g1i);
           f.get(cp).loadSplat(0).set(c);
           f.get(cp).loadSplat(4).set(sn);
           f.get(cp).loadSplat(8).set(co);
@@ -308,14 +439,70 @@ function emitBackward(s: EurnnShape): Builder {
           f.get(gtr).get(y1r).mul().get(gti).get(y1i).mul().add().sub().add().store(16);
           // the adjoint: g0 ← c·gt + s·g1, g1 ← c·g1 − s·gt
           f.get(wp).get(c).get(gtr).mul().get(sn).get(g1r).mul().add().store(off);
-          f.get(wp).get(c).get(gti).mul().get(sn).get(g1i).mul().add().store(off + 16);
-          f.get(wp).get(c).get(g1r).mul().get(sn).get(gtr).mul().sub().store(off + slot);
-          f.get(wp).get(c).get(g1i).mul().get(sn).get(gti).mul().sub().store(off + slot + 16);
+          f.get(wp)
+            .get(c)
+            .get(gti)
+            .mul()
+            .get(sn)
+            .get(g1i)
+            .mul()
+            .add()
+            .store(off + 16);
+          f.get(wp)
+            .get(c)
+            .get(g1r)
+            .mul()
+            .get(sn)
+            .get(gtr)
+            .mul()
+            .sub()
+            .store(off + slot);
+          f.get(wp)
+            .get(c)
+            .get(g1i)
+            .mul()
+            .get(sn)
+            .get(gti)
+            .mul()
+            .sub()
+            .store(off + slot + 16);
           if (invert) {
-            f.get(wp).get(c).get(tr).mul().get(sn).get(y1r).mul().add().store(off + 32);
-            f.get(wp).get(c).get(ti).mul().get(sn).get(y1i).mul().add().store(off + 48);
-            f.get(wp).get(c).get(y1r).mul().get(sn).get(tr).mul().sub().store(off + slot + 32);
-            f.get(wp).get(c).get(y1i).mul().get(sn).get(ti).mul().sub().store(off + slot + 48);
+            f.get(wp)
+              .get(c)
+              .get(tr)
+              .mul()
+              .get(sn)
+              .get(y1r)
+              .mul()
+              .add()
+              .store(off + 32);
+            f.get(wp)
+              .get(c)
+              .get(ti)
+              .mul()
+              .get(sn)
+              .get(y1i)
+              .mul()
+              .add()
+              .store(off + 48);
+            f.get(wp)
+              .get(c)
+              .get(y1r)
+              .mul()
+              .get(sn)
+              .get(tr)
+              .mul()
+              .sub()
+              .store(off + slot + 32);
+            f.get(wp)
+              .get(c)
+              .get(y1i)
+              .mul()
+              .get(sn)
+              .get(ti)
+              .mul()
+              .sub()
+              .store(off + slot + 48);
           }
           f.addTo(cp, 16);
           f.addTo(ap, 32);
@@ -323,9 +510,18 @@ function emitBackward(s: EurnnShape): Builder {
         if (off) copy(f, WORK, slot * n, 0, slot);
       }
     });
-    f.get(X).i32(16 * nf).i32Sub().set(X);
-    f.get(DX).i32(16 * nf).i32Sub().set(DX);
-    f.get(TAPE).i32(32 * n).i32Sub().set(TAPE);
+    f.get(X)
+      .i32(16 * nf)
+      .i32Sub()
+      .set(X);
+    f.get(DX)
+      .i32(16 * nf)
+      .i32Sub()
+      .set(DX);
+    f.get(TAPE)
+      .i32(32 * n)
+      .i32Sub()
+      .set(TAPE);
     f.get(STEPS).i32(1).i32Sub().tee(STEPS).i32(0).i32GtS().brIf(0);
   });
   return f;
@@ -333,7 +529,17 @@ function emitBackward(s: EurnnShape): Builder {
 
 interface Exports {
   forward(p: number, coef: number, x: number, state: number, tape: number, tapeStride: number, steps: number): void;
-  backward(p: number, coef: number, xLast: number, dxLast: number, tapeLast: number, steps: number, work: number, acc: number, accAngles: number): void;
+  backward(
+    p: number,
+    coef: number,
+    xLast: number,
+    dxLast: number,
+    tapeLast: number,
+    steps: number,
+    work: number,
+    acc: number,
+    accAngles: number,
+  ): void;
 }
 
 const modules = new Map<string, WebAssembly.Module>();
@@ -494,7 +700,15 @@ export class EurnnWasm {
       }
       const last = a.steps - 1;
       this.exports.backward(
-        at.params, at.coef, at.x + last * nf * 16, at.dx + last * nf * 16, at.tape + last * n * 32, a.steps, at.work, at.acc, at.accAngles,
+        at.params,
+        at.coef,
+        at.x + last * nf * 16,
+        at.dx + last * nf * 16,
+        at.tape + last * n * 32,
+        a.steps,
+        at.work,
+        at.acc,
+        at.accAngles,
       );
       // lanes and groups are summed in float64
       const ac = at.acc / 4;
@@ -561,4 +775,3 @@ export function runJob(job: EurnnJob): EurnnReply {
   }
   return inst.backward(job.batch, job.weights, job.dyRe, job.dyIm);
 }
-

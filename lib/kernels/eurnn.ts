@@ -25,7 +25,18 @@ import * as tf from '@tensorflow/tfjs';
 import { positiveInteger } from '../checks';
 import { EngineSwitch, FusedEngine } from './engine';
 import { defineJsKernel, KernelArray } from './registry';
-import { EurnnBatch, EurnnGradSums, EurnnJob, EurnnReply, EurnnWeights, LANES, MODRELU_EPS, eurnnWasmAvailable, mixingCoefficients, runJob } from './eurnn-wasm';
+import {
+  EurnnBatch,
+  EurnnGradSums,
+  EurnnJob,
+  EurnnReply,
+  EurnnWeights,
+  LANES,
+  MODRELU_EPS,
+  eurnnWasmAvailable,
+  mixingCoefficients,
+  runJob,
+} from './eurnn-wasm';
 
 export type { EurnnBatch, EurnnGradSums, EurnnShape, EurnnWeights } from './eurnn-wasm';
 export { eurnnWasmAvailable } from './eurnn-wasm';
@@ -70,7 +81,15 @@ export function getEurnnThreads(): number {
 
 // ---- the reference: plain JavaScript, one sample at a time ---------------------------------------
 
-function forwardSample(a: EurnnBatch, coef: Float64Array, w: EurnnWeights, b: number, re: Float64Array, im: Float64Array, tape?: Float64Array): void {
+function forwardSample(
+  a: EurnnBatch,
+  coef: Float64Array,
+  w: EurnnWeights,
+  b: number,
+  re: Float64Array,
+  im: Float64Array,
+  tape?: Float64Array,
+): void {
   const { hiddenSize: n, capacity, features: nf, steps } = a;
   const h = n / 2;
   const shift = capacity % 2;
@@ -317,7 +336,8 @@ class SyncWorker {
         if ('error' in reply) throw new Error(`EURNN worker failed: ${reply.error}`);
         return reply;
       }
-      if (Date.now() - start > WORKER_TIMEOUT_MS) throw new Error(`EURNN worker gave no answer in ${WORKER_TIMEOUT_MS / 1000} s`);
+      if (Date.now() - start > WORKER_TIMEOUT_MS)
+        throw new Error(`EURNN worker gave no answer in ${WORKER_TIMEOUT_MS / 1000} s`);
       Atomics.wait(this.signal, 0, seen, 1000);
     }
   }
@@ -418,7 +438,8 @@ export function eurnnBackward(a: EurnnBatch, w: EurnnWeights, dyRe: Float32Array
 const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
 
 function f32(a: KernelArray, name: string): Float32Array {
-  if (!(a.values instanceof Float32Array)) throw new Error(`${EURNN_SEQUENCE}: ${name} must be float32 (got ${a.dtype})`);
+  if (!(a.values instanceof Float32Array))
+    throw new Error(`${EURNN_SEQUENCE}: ${name} must be float32 (got ${a.dtype})`);
   return a.values;
 }
 
@@ -430,18 +451,25 @@ export function eurnnShapes(
   angles: readonly number[],
   modBias: readonly number[],
 ): { batch: number; steps: number; features: number; hiddenSize: number; capacity: number } {
-  if (x.length !== 3) throw new Error(`EURNN input must have rank 3 [batch, steps, features] (got shape ${shapeText(x)})`);
+  if (x.length !== 3)
+    throw new Error(`EURNN input must have rank 3 [batch, steps, features] (got shape ${shapeText(x)})`);
   const [batch, steps, features] = x;
-  if (angles.length !== 2) throw new Error(`EURNN angles must be [hiddenSize, capacity] (got shape ${shapeText(angles)})`);
+  if (angles.length !== 2)
+    throw new Error(`EURNN angles must be [hiddenSize, capacity] (got shape ${shapeText(angles)})`);
   const [hiddenSize, capacity] = angles;
-  if (hiddenSize % 2 !== 0 || hiddenSize < 2) throw new Error(`EURNN hidden size must be a positive even number (got ${hiddenSize})`);
+  if (hiddenSize % 2 !== 0 || hiddenSize < 2)
+    throw new Error(`EURNN hidden size must be a positive even number (got ${hiddenSize})`);
   if (capacity < 1) throw new Error(`EURNN capacity must be at least 1 (got ${capacity})`);
   if (steps < 1) throw new Error(`EURNN input needs at least one step (got shape ${shapeText(x)})`);
   if (kernel.length !== 2 || kernel[0] !== features || kernel[1] !== hiddenSize) {
     throw new Error(`EURNN input kernel must be [${features}, ${hiddenSize}] (got shape ${shapeText(kernel)})`);
   }
-  for (const [name, s] of [['input bias', bias], ['modReLU bias', modBias]] as const) {
-    if (s.length !== 1 || s[0] !== hiddenSize) throw new Error(`EURNN ${name} must be [${hiddenSize}] (got shape ${shapeText(s)})`);
+  for (const [name, s] of [
+    ['input bias', bias],
+    ['modReLU bias', modBias],
+  ] as const) {
+    if (s.length !== 1 || s[0] !== hiddenSize)
+      throw new Error(`EURNN ${name} must be [${hiddenSize}] (got shape ${shapeText(s)})`);
   }
   return { batch, steps, features, hiddenSize, capacity };
 }
@@ -451,7 +479,12 @@ function unpack(inputs: Record<string, KernelArray>): { a: EurnnBatch; w: EurnnW
   const d = eurnnShapes(x.shape, kernel.shape, bias.shape, angles.shape, modBias.shape);
   return {
     a: { ...d, x: f32(x, 'x') },
-    w: { kernel: f32(kernel, 'kernel'), bias: f32(bias, 'bias'), angles: f32(angles, 'angles'), modBias: f32(modBias, 'modBias') },
+    w: {
+      kernel: f32(kernel, 'kernel'),
+      bias: f32(bias, 'bias'),
+      angles: f32(angles, 'angles'),
+      modBias: f32(modBias, 'modBias'),
+    },
   };
 }
 
@@ -481,7 +514,9 @@ defineJsKernel({
     const n = a.hiddenSize;
     const dy = f32(inputs.dy, 'dy');
     if (inputs.dy.shape.join() !== [a.batch, 2 * n].join()) {
-      throw new Error(`${EURNN_SEQUENCE_GRAD}: dy must be [${a.batch}, ${2 * n}] (got shape ${shapeText(inputs.dy.shape)})`);
+      throw new Error(
+        `${EURNN_SEQUENCE_GRAD}: dy must be [${a.batch}, ${2 * n}] (got shape ${shapeText(inputs.dy.shape)})`,
+      );
     }
     const dyRe = new Float32Array(a.batch * n);
     const dyIm = new Float32Array(a.batch * n);
@@ -506,14 +541,27 @@ defineJsKernel({
 });
 
 const fused = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [x, kernel, bias, angles, modBias, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  const [x, kernel, bias, angles, modBias, save] = args as [
+    tf.Tensor,
+    tf.Tensor,
+    tf.Tensor,
+    tf.Tensor,
+    tf.Tensor,
+    tf.GradSaveFunc,
+  ];
   const h = tf.engine().runKernel(EURNN_SEQUENCE, { x, kernel, bias, angles, modBias }, {}) as tf.Tensor;
   save([x, kernel, bias, angles, modBias]);
   return {
     value: h,
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sx, sk, sb, sa, sm] = saved;
-      return tf.engine().runKernel(EURNN_SEQUENCE_GRAD, { x: sx, kernel: sk, bias: sb, angles: sa, modBias: sm, dy }, {}) as tf.Tensor[];
+      return tf
+        .engine()
+        .runKernel(
+          EURNN_SEQUENCE_GRAD,
+          { x: sx, kernel: sk, bias: sb, angles: sa, modBias: sm, dy },
+          {},
+        ) as tf.Tensor[];
     },
   };
 }) as Parameters<typeof tf.customGrad>[0]);
@@ -533,7 +581,13 @@ const fused = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
  * @param modBias [N] modReLU bias
  * @see notebooks/03-eurnn-psmnist.ipynb
  */
-export function eurnnSequence(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor, angles: tf.Tensor, modBias: tf.Tensor): tf.Tensor2D {
+export function eurnnSequence(
+  x: tf.Tensor,
+  kernel: tf.Tensor,
+  bias: tf.Tensor,
+  angles: tf.Tensor,
+  modBias: tf.Tensor,
+): tf.Tensor2D {
   eurnnShapes(x.shape, kernel.shape, bias.shape, angles.shape, modBias.shape);
   return fused(x, kernel, bias, angles, modBias) as tf.Tensor2D;
 }

@@ -70,16 +70,39 @@ function buildForward(n: number, features: number): FunctionBuilder {
   f.i32(0).set(t);
   f.loop(() => {
     // z = b + x_t·W + h_{t−1}·U, one vector of four gate columns at a time
-    for (const v of range(4 * nv)) f.get(BIAS).load(16 * v).set(acc[v]);
+    for (const v of range(4 * nv))
+      f.get(BIAS)
+        .load(16 * v)
+        .set(acc[v]);
     for (const k of range(features)) {
-      f.get(X).loadSplat(4 * k).set(sv);
-      for (const v of range(4 * nv)) f.get(acc[v]).get(sv).get(W).load(4 * (k * g4 + 4 * v)).mul().add().set(acc[v]);
+      f.get(X)
+        .loadSplat(4 * k)
+        .set(sv);
+      for (const v of range(4 * nv))
+        f.get(acc[v])
+          .get(sv)
+          .get(W)
+          .load(4 * (k * g4 + 4 * v))
+          .mul()
+          .add()
+          .set(acc[v]);
     }
     f.block(() => {
       f.get(t).i32Eqz().brIf(0);
       for (const k of range(n)) {
-        f.get(H).i32(-4 * n).i32Add().loadSplat(4 * k).set(sv);
-        for (const v of range(4 * nv)) f.get(acc[v]).get(sv).get(U).load(4 * (k * g4 + 4 * v)).mul().add().set(acc[v]);
+        f.get(H)
+          .i32(-4 * n)
+          .i32Add()
+          .loadSplat(4 * k)
+          .set(sv);
+        for (const v of range(4 * nv))
+          f.get(acc[v])
+            .get(sv)
+            .get(U)
+            .load(4 * (k * g4 + 4 * v))
+            .mul()
+            .add()
+            .set(acc[v]);
       }
     });
     for (const v of range(nv)) {
@@ -94,11 +117,23 @@ function buildForward(n: number, features: number): FunctionBuilder {
       f.get(gf).get(cell[v]).mul().get(gi).get(gg).mul().add().set(cell[v]);
       f.get(H);
       emitTanh(f, cell[v], s);
-      f.get(go).mul().store(16 * v);
-      f.get(C).get(cell[v]).store(16 * v);
-      [gi, gf, gg, go].forEach((gate, q) => f.get(GATES).get(gate).store(16 * (q * nv + v)));
+      f.get(go)
+        .mul()
+        .store(16 * v);
+      f.get(C)
+        .get(cell[v])
+        .store(16 * v);
+      [gi, gf, gg, go].forEach((gate, q) =>
+        f
+          .get(GATES)
+          .get(gate)
+          .store(16 * (q * nv + v)),
+      );
     }
-    f.addTo(X, 4 * features).addTo(GATES, 4 * g4).addTo(H, 4 * n).addTo(C, 4 * n);
+    f.addTo(X, 4 * features)
+      .addTo(GATES, 4 * g4)
+      .addTo(H, 4 * n)
+      .addTo(C, 4 * n);
     f.addTo(t, 1).get(t).get(STEPS).i32LtS().brIf(0);
   });
   return f;
@@ -133,46 +168,121 @@ function buildBackward(n: number, features: number): FunctionBuilder {
     // all-ones lanes when t > 0: masks c_{t−1}, which is 0 at t = 0
     f.i32x4(-1).i32x4(0).get(t).i32(0).i32GtS().select().set(notFirst);
     for (const v of range(nv)) {
-      [gi, gf, gg, go].forEach((gate, q) => f.get(GATES).load(16 * (q * nv + v)).set(gate));
-      f.get(C).load(16 * v).set(sv);
+      [gi, gf, gg, go].forEach((gate, q) =>
+        f
+          .get(GATES)
+          .load(16 * (q * nv + v))
+          .set(gate),
+      );
+      f.get(C)
+        .load(16 * v)
+        .set(sv);
       emitTanh(f, sv, s);
       f.set(tc);
-      f.get(DH).load(16 * v).get(dhNext[v]).add().set(dht);
+      f.get(DH)
+        .load(16 * v)
+        .get(dhNext[v])
+        .add()
+        .set(dht);
       // dc = dcNext + dh·o·(1 − tanh²c)
       f.get(dcNext[v]).get(dht).get(go).mul().f32x4(1).get(tc).get(tc).mul().sub().mul().add().set(dct);
-      f.get(C).i32(-4 * n).i32Add().load(16 * v).get(notFirst).and().set(cp);
+      f.get(C)
+        .i32(-4 * n)
+        .i32Add()
+        .load(16 * v)
+        .get(notFirst)
+        .and()
+        .set(cp);
       // dz_i = dc·g·i(1−i), dz_f = dc·c_{t−1}·f(1−f), dz_g = dc·i·(1−g²), dz_o = dh·tanh(c)·o(1−o)
       f.get(dct).get(gg).mul().get(gi).mul().f32x4(1).get(gi).sub().mul().set(dz[v]);
-      f.get(dct).get(cp).mul().get(gf).mul().f32x4(1).get(gf).sub().mul().set(dz[nv + v]);
-      f.get(dct).get(gi).mul().f32x4(1).get(gg).get(gg).mul().sub().mul().set(dz[2 * nv + v]);
-      f.get(dht).get(tc).mul().get(go).mul().f32x4(1).get(go).sub().mul().set(dz[3 * nv + v]);
+      f.get(dct)
+        .get(cp)
+        .mul()
+        .get(gf)
+        .mul()
+        .f32x4(1)
+        .get(gf)
+        .sub()
+        .mul()
+        .set(dz[nv + v]);
+      f.get(dct)
+        .get(gi)
+        .mul()
+        .f32x4(1)
+        .get(gg)
+        .get(gg)
+        .mul()
+        .sub()
+        .mul()
+        .set(dz[2 * nv + v]);
+      f.get(dht)
+        .get(tc)
+        .mul()
+        .get(go)
+        .mul()
+        .f32x4(1)
+        .get(go)
+        .sub()
+        .mul()
+        .set(dz[3 * nv + v]);
       f.get(dct).get(gf).mul().set(dcNext[v]);
-      for (const q of range(4)) f.get(DZ).get(dz[q * nv + v]).store(16 * (q * nv + v));
+      for (const q of range(4))
+        f.get(DZ)
+          .get(dz[q * nv + v])
+          .store(16 * (q * nv + v));
     }
     // dx_t = dz·Wᵀ; dW += x_tᵀ·dz; db += dz
     for (const k of range(features)) {
       f.f32x4(0);
-      for (const v of range(4 * nv)) f.get(dz[v]).get(W).load(4 * (k * g4 + 4 * v)).mul().add();
-      f.set(sv).get(DX).horizontalSum(sv).f32Store(4 * k);
-      f.get(X).loadSplat(4 * k).set(sv);
+      for (const v of range(4 * nv))
+        f.get(dz[v])
+          .get(W)
+          .load(4 * (k * g4 + 4 * v))
+          .mul()
+          .add();
+      f.set(sv)
+        .get(DX)
+        .horizontalSum(sv)
+        .f32Store(4 * k);
+      f.get(X)
+        .loadSplat(4 * k)
+        .set(sv);
       for (const v of range(4 * nv)) accumulate(DW, 4 * (k * g4 + 4 * v), sv, dz[v]);
     }
     for (const v of range(4 * nv)) accumulate(DB, 16 * v, undefined, dz[v]);
     // dh_{t−1} = dz·Uᵀ
     for (const w of range(nv)) f.f32x4(0).set(dhNext[w]);
     for (const j of range(g4)) {
-      f.get(DZ).loadSplat(4 * j).set(sv);
-      for (const w of range(nv)) f.get(dhNext[w]).get(sv).get(UT).load(4 * (j * n + 4 * w)).mul().add().set(dhNext[w]);
+      f.get(DZ)
+        .loadSplat(4 * j)
+        .set(sv);
+      for (const w of range(nv))
+        f.get(dhNext[w])
+          .get(sv)
+          .get(UT)
+          .load(4 * (j * n + 4 * w))
+          .mul()
+          .add()
+          .set(dhNext[w]);
     }
     // dU += h_{t−1}ᵀ·dz (nothing at t = 0, where h_{t−1} = 0)
     f.block(() => {
       f.get(t).i32Eqz().brIf(0);
       for (const k of range(n)) {
-        f.get(H).i32(-4 * n).i32Add().loadSplat(4 * k).set(sv);
+        f.get(H)
+          .i32(-4 * n)
+          .i32Add()
+          .loadSplat(4 * k)
+          .set(sv);
         for (const v of range(4 * nv)) accumulate(DU, 4 * (k * g4 + 4 * v), sv, dz[v]);
       }
     });
-    f.addTo(X, -4 * features).addTo(DX, -4 * features).addTo(DH, -4 * n).addTo(H, -4 * n).addTo(C, -4 * n).addTo(GATES, -4 * g4);
+    f.addTo(X, -4 * features)
+      .addTo(DX, -4 * features)
+      .addTo(DH, -4 * n)
+      .addTo(H, -4 * n)
+      .addTo(C, -4 * n)
+      .addTo(GATES, -4 * g4);
     f.addTo(t, -1).get(t).i32(0).i32GeS().brIf(0);
   });
   return f;
@@ -180,7 +290,22 @@ function buildBackward(n: number, features: number): FunctionBuilder {
 
 interface LstmModule {
   forward(x: number, w: number, u: number, bias: number, h: number, gates: number, c: number, steps: number): void;
-  backward(x: number, dh: number, w: number, u: number, ut: number, h: number, gates: number, c: number, dz: number, dx: number, dw: number, du: number, db: number, steps: number): void;
+  backward(
+    x: number,
+    dh: number,
+    w: number,
+    u: number,
+    ut: number,
+    h: number,
+    gates: number,
+    c: number,
+    dz: number,
+    dx: number,
+    dw: number,
+    du: number,
+    db: number,
+    steps: number,
+  ): void;
 }
 
 let memory: WebAssembly.Memory | undefined;
@@ -220,7 +345,9 @@ function layout(sizes: number[]): { offsets: number[]; buffer: ArrayBuffer } {
 
 function check(units: number, features: number): LstmModule {
   if (!lstmWasmSupports(units, features)) {
-    throw new Error(`the WebAssembly LSTM needs units a multiple of 4 up to 32 and 1–64 features (got ${units} units, ${features} features)`);
+    throw new Error(
+      `the WebAssembly LSTM needs units a multiple of 4 up to 32 and 1–64 features (got ${units} units, ${features} features)`,
+    );
   }
   return moduleFor(units, features);
 }
@@ -240,7 +367,8 @@ export function lstmWasmForward(a: LstmForwardArrays, copy = true): Float32Array
   new Float32Array(buffer, uAt, n * g4).set(a.recurrentKernel);
   new Float32Array(buffer, bAt, g4).set(a.bias);
   new Float32Array(buffer, xAt, features * cells).set(a.x);
-  for (let b = 0; b < batch; b++) m.forward(xAt + 4 * features * steps * b, wAt, uAt, bAt, hAt + 4 * n * steps * b, gAt, cAt, steps);
+  for (let b = 0; b < batch; b++)
+    m.forward(xAt + 4 * features * steps * b, wAt, uAt, bAt, hAt + 4 * n * steps * b, gAt, cAt, steps);
   const h = new Float32Array(buffer, hAt, n * cells);
   return copy ? h.slice() : h;
 }
@@ -251,7 +379,22 @@ export function lstmWasmBackward(a: LstmBackwardArrays, copy = true): LstmBackwa
   const m = check(n, features);
   const g4 = 4 * n;
   const cells = batch * steps;
-  const sizes = [features * g4, n * g4, g4 * n, g4, features * cells, n * cells, features * cells, n * steps, g4 * steps, n * steps, g4, features * g4, n * g4, g4];
+  const sizes = [
+    features * g4,
+    n * g4,
+    g4 * n,
+    g4,
+    features * cells,
+    n * cells,
+    features * cells,
+    n * steps,
+    g4 * steps,
+    n * steps,
+    g4,
+    features * g4,
+    n * g4,
+    g4,
+  ];
   const { offsets, buffer } = layout(sizes);
   const [wAt, uAt, utAt, bAt, xAt, dhAt, dxAt, hAt, gAt, cAt, dzAt, dwAt, duAt, dbAt] = offsets;
   new Float32Array(buffer, wAt, features * g4).set(a.kernel);
@@ -270,8 +413,20 @@ export function lstmWasmBackward(a: LstmBackwardArrays, copy = true): LstmBackwa
     m.forward(xb, wAt, uAt, bAt, hAt, gAt, cAt, steps);
     grads.fill(0);
     m.backward(
-      xb + features * last, dhAt + 4 * n * steps * b + n * last, wAt, uAt, utAt, hAt + n * last, gAt + g4 * last, cAt + n * last,
-      dzAt, dxAt + 4 * features * steps * b + features * last, dwAt, duAt, dbAt, steps,
+      xb + features * last,
+      dhAt + 4 * n * steps * b + n * last,
+      wAt,
+      uAt,
+      utAt,
+      hAt + n * last,
+      gAt + g4 * last,
+      cAt + n * last,
+      dzAt,
+      dxAt + 4 * features * steps * b + features * last,
+      dwAt,
+      duAt,
+      dbAt,
+      steps,
     );
     for (let i = 0; i < grads.length; i++) total[i] += grads[i];
   }

@@ -52,13 +52,21 @@ export function getLstmEngine(): LstmEngine {
   return engine.get();
 }
 
-const useWasm = (units: number, features: number): boolean => getLstmEngine() === 'wasm-simd' && lstmWasmSupports(units, features);
+const useWasm = (units: number, features: number): boolean =>
+  getLstmEngine() === 'wasm-simd' && lstmWasmSupports(units, features);
 
 /**
  * One sample's forward pass in plain JavaScript: fills h [steps, units] (at `hAt`), gates
  * [steps, 4·units] (activated i, f, g, o) and c [steps, units] from x [steps, features] at `xAt`.
  */
-function sampleForwardJs(a: LstmForwardArrays, xAt: number, h: Float32Array, hAt: number, gates: Float32Array, c: Float32Array): void {
+function sampleForwardJs(
+  a: LstmForwardArrays,
+  xAt: number,
+  h: Float32Array,
+  hAt: number,
+  gates: Float32Array,
+  c: Float32Array,
+): void {
   const { x, kernel: w, recurrentKernel: u, bias, steps, features, units: n } = a;
   const g4 = 4 * n;
   const z = new Float64Array(g4);
@@ -165,15 +173,34 @@ function layerArrays(x: KernelArray, w: KernelArray, u: KernelArray, b: KernelAr
   const [batch, steps, features] = x.shape;
   const units = u.shape[0];
   const g4 = 4 * units;
-  const ok = w.shape.length === 2 && w.shape[0] === features && w.shape[1] === g4 && u.shape.length === 2 && u.shape[1] === g4 && b.shape.length === 1 && b.shape[0] === g4;
+  const ok =
+    w.shape.length === 2 &&
+    w.shape[0] === features &&
+    w.shape[1] === g4 &&
+    u.shape.length === 2 &&
+    u.shape[1] === g4 &&
+    b.shape.length === 1 &&
+    b.shape[0] === g4;
   if (!ok) {
-    throw new Error(`${LSTM_SEQUENCE}: expected kernel [${features}, 4·units], recurrentKernel [units, 4·units], bias [4·units] (got [${w.shape}], [${u.shape}], [${b.shape}])`);
+    throw new Error(
+      `${LSTM_SEQUENCE}: expected kernel [${features}, 4·units], recurrentKernel [units, 4·units], bias [4·units] (got [${w.shape}], [${u.shape}], [${b.shape}])`,
+    );
   }
   const f32 = (a: KernelArray, name: string): Float32Array => {
-    if (!(a.values instanceof Float32Array)) throw new Error(`${LSTM_SEQUENCE}: ${name} must be float32 (got ${a.dtype})`);
+    if (!(a.values instanceof Float32Array))
+      throw new Error(`${LSTM_SEQUENCE}: ${name} must be float32 (got ${a.dtype})`);
     return a.values;
   };
-  return { batch, steps, features, units, x: f32(x, 'x'), kernel: f32(w, 'kernel'), recurrentKernel: f32(u, 'recurrentKernel'), bias: f32(b, 'bias') };
+  return {
+    batch,
+    steps,
+    features,
+    units,
+    x: f32(x, 'x'),
+    kernel: f32(w, 'kernel'),
+    recurrentKernel: f32(u, 'recurrentKernel'),
+    bias: f32(b, 'bias'),
+  };
 }
 
 // wasm's makeOutput copies kernel outputs into its heap, so views of our module's memory do there
@@ -197,7 +224,9 @@ defineJsKernel({
   compute({ dh, x, kernel, recurrentKernel, bias }) {
     const a = layerArrays(x, kernel, recurrentKernel, bias);
     if (dh.shape.join() !== [a.batch, a.steps, a.units].join() || !(dh.values instanceof Float32Array)) {
-      throw new Error(`${LSTM_SEQUENCE_GRAD}: dh must be float32 [${a.batch}, ${a.steps}, ${a.units}] (got ${dh.dtype} [${dh.shape}])`);
+      throw new Error(
+        `${LSTM_SEQUENCE_GRAD}: dh must be float32 [${a.batch}, ${a.steps}, ${a.units}] (got ${dh.dtype} [${dh.shape}])`,
+      );
     }
     const args = { ...a, dh: dh.values };
     const r = useWasm(a.units, a.features) ? lstmWasmBackward(args, !outputsAreCopied()) : lstmBackwardJs(args);
@@ -211,14 +240,22 @@ defineJsKernel({
 });
 
 const fused = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [x, kernel, recurrentKernel, bias, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+  const [x, kernel, recurrentKernel, bias, save] = args as [
+    tf.Tensor3D,
+    tf.Tensor2D,
+    tf.Tensor2D,
+    tf.Tensor1D,
+    tf.GradSaveFunc,
+  ];
   const h = tf.engine().runKernel(LSTM_SEQUENCE, { x, kernel, recurrentKernel, bias }, {}) as tf.Tensor;
   save([x, kernel, recurrentKernel, bias]);
   return {
     value: h,
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, w, u, b] = saved;
-      return tf.engine().runKernel(LSTM_SEQUENCE_GRAD, { dh: dy, x: xs, kernel: w, recurrentKernel: u, bias: b }, {}) as tf.Tensor[];
+      return tf
+        .engine()
+        .runKernel(LSTM_SEQUENCE_GRAD, { dh: dy, x: xs, kernel: w, recurrentKernel: u, bias: b }, {}) as tf.Tensor[];
     },
   };
 }) as Parameters<typeof tf.customGrad>[0]);
@@ -229,16 +266,26 @@ const fused = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
  * → hidden states [batch, steps, units]. Differentiable in all four.
  * @see notebooks/05-lstm-pixel-row.ipynb
  */
-export function lstmSequence(x: tf.Tensor3D, kernel: tf.Tensor2D, recurrentKernel: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor3D {
+export function lstmSequence(
+  x: tf.Tensor3D,
+  kernel: tf.Tensor2D,
+  recurrentKernel: tf.Tensor2D,
+  bias: tf.Tensor1D,
+): tf.Tensor3D {
   if (x.rank !== 3) throw new Error(`lstmSequence: x must be [batch, steps, features] (got [${x.shape}])`);
   const features = x.shape[2];
   if (kernel.rank !== 2 || kernel.shape[0] !== features) {
-    throw new Error(`lstmSequence: kernel must be [${features}, 4·units] for ${features} input features (got [${kernel.shape}])`);
+    throw new Error(
+      `lstmSequence: kernel must be [${features}, 4·units] for ${features} input features (got [${kernel.shape}])`,
+    );
   }
   const g4 = kernel.shape[1];
   if (recurrentKernel.rank !== 2 || recurrentKernel.shape[1] !== g4 || 4 * recurrentKernel.shape[0] !== g4) {
-    throw new Error(`lstmSequence: recurrentKernel must be [units, 4·units] with 4·units = ${g4} (got [${recurrentKernel.shape}])`);
+    throw new Error(
+      `lstmSequence: recurrentKernel must be [units, 4·units] with 4·units = ${g4} (got [${recurrentKernel.shape}])`,
+    );
   }
-  if (bias.rank !== 1 || bias.shape[0] !== g4) throw new Error(`lstmSequence: bias must be [${g4}] (got [${bias.shape}])`);
+  if (bias.rank !== 1 || bias.shape[0] !== g4)
+    throw new Error(`lstmSequence: bias must be [${g4}] (got [${bias.shape}])`);
   return fused(x, kernel, recurrentKernel, bias) as tf.Tensor3D;
 }

@@ -22,7 +22,11 @@ for (const backendName of BACKENDS) {
     kernelFunc: ({ inputs, backend, attrs }) => {
       const k = tf.getKernel('BatchMatMul', backendName);
       if (!k) throw new Error(`${MATMUL}: backend ${backendName} has no BatchMatMul`);
-      return k.kernelFunc({ inputs, backend, attrs: { ...(attrs as NamedAttrMap), transposeA: false, transposeB: false } }) as TensorInfo;
+      return k.kernelFunc({
+        inputs,
+        backend,
+        attrs: { ...(attrs as NamedAttrMap), transposeA: false, transposeB: false },
+      }) as TensorInfo;
     },
   });
 }
@@ -61,7 +65,13 @@ export function matMulFastGrad(a: tf.Tensor2D, b: tf.Tensor2D, options: { bGradV
   return tf.tidy(() => {
     const a3 = tf.reshape(a, [1, a.shape[0], a.shape[1]]) as tf.Tensor3D;
     const b3 = tf.reshape(b, [1, b.shape[0], b.shape[1]]) as tf.Tensor3D;
-    const y = tf.engine().runKernel(MATMUL, { a: a3, b: b3 }, { transposeA: false, transposeB: false, bGradViaDy: options.bGradViaDy === true }) as tf.Tensor3D;
+    const y = tf
+      .engine()
+      .runKernel(
+        MATMUL,
+        { a: a3, b: b3 },
+        { transposeA: false, transposeB: false, bGradViaDy: options.bGradViaDy === true },
+      ) as tf.Tensor3D;
     return tf.reshape(y, [a.shape[0], b.shape[1]]) as tf.Tensor2D;
   });
 }

@@ -45,7 +45,12 @@ function columnBlocks(f: FunctionBuilder, vectors: number, off: number, body: (c
     f.i32(0).set(count);
     f.loop(() => {
       body(COLS);
-      f.addTo(off, 16 * COLS).addTo(count, 1).get(count).i32(full).i32LtS().brIf(0);
+      f.addTo(off, 16 * COLS)
+        .addTo(count, 1)
+        .get(count)
+        .i32(full)
+        .i32LtS()
+        .brIf(0);
     });
   }
   if (rest > 0) body(rest);
@@ -62,7 +67,17 @@ function emitProduct(
   acc: number[],
   vec: number[],
   splat: number,
-  a: { aPtr: number; aStride: number; bPtr: number; bStride: number; off: number; k: number; ap: number; bp: number; kk: number },
+  a: {
+    aPtr: number;
+    aStride: number;
+    bPtr: number;
+    bStride: number;
+    off: number;
+    k: number;
+    ap: number;
+    bp: number;
+    kk: number;
+  },
 ): void {
   f.block(() => {
     f.get(a.k).i32Eqz().brIf(0);
@@ -71,13 +86,30 @@ function emitProduct(
     f.i32(0).set(a.kk);
     f.loop(() => {
       for (const u of [0, 1]) {
-        for (const c of range(cols)) f.get(a.bp).load(u * a.bStride + 16 * c).set(vec[c]);
+        for (const c of range(cols))
+          f.get(a.bp)
+            .load(u * a.bStride + 16 * c)
+            .set(vec[c]);
         for (const r of range(rows)) {
-          f.get(a.ap).loadSplat(r * a.aStride + 4 * u).set(splat);
-          for (const c of range(cols)) f.get(acc[r * COLS + c]).get(splat).get(vec[c]).mul().add().set(acc[r * COLS + c]);
+          f.get(a.ap)
+            .loadSplat(r * a.aStride + 4 * u)
+            .set(splat);
+          for (const c of range(cols))
+            f.get(acc[r * COLS + c])
+              .get(splat)
+              .get(vec[c])
+              .mul()
+              .add()
+              .set(acc[r * COLS + c]);
         }
       }
-      f.addTo(a.ap, 8).addTo(a.bp, 2 * a.bStride).addTo(a.kk, 2).get(a.kk).get(a.k).i32LtS().brIf(0);
+      f.addTo(a.ap, 8)
+        .addTo(a.bp, 2 * a.bStride)
+        .addTo(a.kk, 2)
+        .get(a.kk)
+        .get(a.k)
+        .i32LtS()
+        .brIf(0);
     });
   });
 }
@@ -88,7 +120,13 @@ function emitProduct(
  * `scale` points at the scale in four lanes. `linear`: linear{rows}, h_t = p_t + h_{t−1}·U (x, w,
  * b and scale unused).
  */
-function buildForward(units: number, rowStride: number, xStride: number, rows: number, linear = false): FunctionBuilder {
+function buildForward(
+  units: number,
+  rowStride: number,
+  xStride: number,
+  rows: number,
+  linear = false,
+): FunctionBuilder {
   const f = new FunctionBuilder(`${linear ? 'linear' : 'forward'}${rows}`, 9);
   const [P, X, HP, HO, K, U, W, B, SCALE] = range(9);
   const acc = range(ROWS * COLS).map(() => f.local(V128));
@@ -102,20 +140,48 @@ function buildForward(units: number, rowStride: number, xStride: number, rows: n
     // the input share: scale·p + x·w + b (linear: p)
     f.get(P).get(off).i32Add().set(at);
     if (linear) {
-      for (const r of range(rows)) for (const c of range(cols)) f.get(at).load(r * rowStride + 16 * c).set(acc[r * COLS + c]);
+      for (const r of range(rows))
+        for (const c of range(cols))
+          f.get(at)
+            .load(r * rowStride + 16 * c)
+            .set(acc[r * COLS + c]);
     } else {
-      for (const c of range(cols)) f.get(W).get(off).i32Add().load(16 * c).set(vec[c]);
+      for (const c of range(cols))
+        f.get(W)
+          .get(off)
+          .i32Add()
+          .load(16 * c)
+          .set(vec[c]);
       for (const r of range(rows)) {
-        f.get(X).loadSplat(r * xStride).set(splat);
+        f.get(X)
+          .loadSplat(r * xStride)
+          .set(splat);
         for (const c of range(cols)) {
-          f.get(at).load(r * rowStride + 16 * c).get(scale).mul();
+          f.get(at)
+            .load(r * rowStride + 16 * c)
+            .get(scale)
+            .mul();
           f.get(splat).get(vec[c]).mul().add();
-          f.get(B).get(off).i32Add().load(16 * c).add();
+          f.get(B)
+            .get(off)
+            .i32Add()
+            .load(16 * c)
+            .add();
           f.set(acc[r * COLS + c]);
         }
       }
     }
-    emitProduct(f, rows, cols, acc, vec, splat, { aPtr: HP, aStride: rowStride, bPtr: U, bStride: 4 * units, off, k: K, ap, bp, kk });
+    emitProduct(f, rows, cols, acc, vec, splat, {
+      aPtr: HP,
+      aStride: rowStride,
+      bPtr: U,
+      bStride: 4 * units,
+      off,
+      k: K,
+      ap,
+      bp,
+      kk,
+    });
     f.get(HO).get(off).i32Add().set(at);
     for (const r of range(rows)) {
       for (const c of range(cols)) {
@@ -135,7 +201,13 @@ function buildForward(units: number, rowStride: number, xStride: number, rows: n
  * Adds Σ dz, Σ x·dz and Σ dz ⊙ p over the rows to the three `units`-long sums at `sums`.
  * `withDh` false: backwardNoDh{rows}, for steps whose dh is zero (dh unused). dh may be dzOut.
  */
-function buildBackward(units: number, rowStride: number, xStride: number, rows: number, withDh = true): FunctionBuilder {
+function buildBackward(
+  units: number,
+  rowStride: number,
+  xStride: number,
+  rows: number,
+  withDh = true,
+): FunctionBuilder {
   const f = new FunctionBuilder(`${withDh ? 'backward' : 'backwardNoDh'}${rows}`, 9);
   const [DZN, UT, DH, H, P, X, DZ, K, SUMS] = range(9);
   const acc = range(ROWS * COLS).map(() => f.local(V128));
@@ -146,7 +218,17 @@ function buildBackward(units: number, rowStride: number, xStride: number, rows: 
   const n4 = 4 * units;
   columnBlocks(f, units / 4, off, (cols) => {
     for (const r of range(rows)) for (const c of range(cols)) f.f32x4(0).set(acc[r * COLS + c]);
-    emitProduct(f, rows, cols, acc, vec, splat, { aPtr: DZN, aStride: rowStride, bPtr: UT, bStride: n4, off, k: K, ap, bp, kk });
+    emitProduct(f, rows, cols, acc, vec, splat, {
+      aPtr: DZN,
+      aStride: rowStride,
+      bPtr: UT,
+      bStride: n4,
+      off,
+      k: K,
+      ap,
+      bp,
+      kk,
+    });
     // dz = (dh + carry)(1 − h²), stored
     for (const r of range(rows)) {
       for (const c of range(cols)) {
@@ -166,19 +248,45 @@ function buildBackward(units: number, rowStride: number, xStride: number, rows: 
     }
     for (const [part, term] of [
       [0, (r: number, c: number) => void f.get(acc[r * COLS + c])],
-      [1, (r: number, c: number) => void f.get(acc[r * COLS + c]).get(splat).mul()],
-      [2, (r: number, c: number) => void f.get(acc[r * COLS + c]).get(P).get(off).i32Add().load(r * rowStride + 16 * c).mul()],
+      [
+        1,
+        (r: number, c: number) =>
+          void f
+            .get(acc[r * COLS + c])
+            .get(splat)
+            .mul(),
+      ],
+      [
+        2,
+        (r: number, c: number) =>
+          void f
+            .get(acc[r * COLS + c])
+            .get(P)
+            .get(off)
+            .i32Add()
+            .load(r * rowStride + 16 * c)
+            .mul(),
+      ],
     ] as [number, (r: number, c: number) => void][]) {
-      for (const c of range(cols)) f.get(at).load(part * n4 + 16 * c).set(vec[c]);
+      for (const c of range(cols))
+        f.get(at)
+          .load(part * n4 + 16 * c)
+          .set(vec[c]);
       for (const r of range(rows)) {
-        if (part === 1) f.get(X).loadSplat(r * xStride).set(splat);
+        if (part === 1)
+          f.get(X)
+            .loadSplat(r * xStride)
+            .set(splat);
         for (const c of range(cols)) {
           f.get(vec[c]);
           term(r, c);
           f.add().set(vec[c]);
         }
       }
-      for (const c of range(cols)) f.get(at).get(vec[c]).store(part * n4 + 16 * c);
+      for (const c of range(cols))
+        f.get(at)
+          .get(vec[c])
+          .store(part * n4 + 16 * c);
     }
   });
   return f;
@@ -198,19 +306,38 @@ function buildGradU(units: number, rowStride: number): FunctionBuilder {
   const stride = 4 * units;
   columnBlocks(f, units / 4, off, (cols) => {
     f.get(DU).get(off).i32Add().set(out);
-    for (const r of range(ROWS)) for (const c of range(cols)) f.get(out).load(r * stride + 16 * c).set(acc[r * COLS + c]);
+    for (const r of range(ROWS))
+      for (const c of range(cols))
+        f.get(out)
+          .load(r * stride + 16 * c)
+          .set(acc[r * COLS + c]);
     f.get(HP).set(ap);
     f.get(DZ).get(off).i32Add().set(bp);
     f.i32(0).set(kk);
     f.loop(() => {
-      for (const c of range(cols)) f.get(bp).load(16 * c).set(vec[c]);
+      for (const c of range(cols))
+        f.get(bp)
+          .load(16 * c)
+          .set(vec[c]);
       for (const r of range(ROWS)) {
-        f.get(ap).loadSplat(4 * r).set(splat);
-        for (const c of range(cols)) f.get(acc[r * COLS + c]).get(splat).get(vec[c]).mul().add().set(acc[r * COLS + c]);
+        f.get(ap)
+          .loadSplat(4 * r)
+          .set(splat);
+        for (const c of range(cols))
+          f.get(acc[r * COLS + c])
+            .get(splat)
+            .get(vec[c])
+            .mul()
+            .add()
+            .set(acc[r * COLS + c]);
       }
       f.addTo(ap, rowStride).addTo(bp, rowStride).addTo(kk, 1).get(kk).get(B).i32LtS().brIf(0);
     });
-    for (const r of range(ROWS)) for (const c of range(cols)) f.get(out).get(acc[r * COLS + c]).store(r * stride + 16 * c);
+    for (const r of range(ROWS))
+      for (const c of range(cols))
+        f.get(out)
+          .get(acc[r * COLS + c])
+          .store(r * stride + 16 * c);
   });
   return f;
 }
@@ -225,7 +352,13 @@ function buildScaleRows(units: number, rowStride: number): FunctionBuilder {
   f.i32(0).set(r);
   f.get(PTR).set(at);
   f.loop(() => {
-    for (let v = 0; v < units / 4; v++) f.get(at).get(at).load(16 * v).get(scale).mul().store(16 * v);
+    for (let v = 0; v < units / 4; v++)
+      f.get(at)
+        .get(at)
+        .load(16 * v)
+        .get(scale)
+        .mul()
+        .store(16 * v);
     f.addTo(at, rowStride).addTo(r, 1).get(r).get(N).i32LtS().brIf(0);
   });
   return f;
@@ -295,7 +428,8 @@ export class TanhRnnWasm {
       buildGradU(units, this.rowStride),
       buildScaleRows(units, this.rowStride),
     ];
-    this.fns = new WebAssembly.Instance(new WebAssembly.Module(assembleModule(fns)), { env: { memory } }).exports as unknown as Record<string, Fn>;
+    this.fns = new WebAssembly.Instance(new WebAssembly.Module(assembleModule(fns)), { env: { memory } })
+      .exports as unknown as Record<string, Fn>;
   }
 
   /** h for `batch` sequences. */
@@ -308,7 +442,17 @@ export class TanhRnnWasm {
         const rows = Math.min(ROWS, batch - b0);
         const row = b0 * rs + t * step;
         const prev = t === 0 ? row : row - step;
-        this.fns[`forward${rows}`](at.p + row, at.x + 4 * (b0 * this.steps + t), at.h + prev, at.h + row, t === 0 ? 0 : n, at.u, at.w, at.b, at.scale);
+        this.fns[`forward${rows}`](
+          at.p + row,
+          at.x + 4 * (b0 * this.steps + t),
+          at.h + prev,
+          at.h + row,
+          t === 0 ? 0 : n,
+          at.u,
+          at.w,
+          at.b,
+          at.scale,
+        );
       }
     }
   }
@@ -346,7 +490,8 @@ export class TanhRnnWasm {
     if (at.dhLast !== undefined) {
       // dh is zero but at the last step: put it where that step's dz goes, and read it from there
       const src = new Float32Array(this.memory.buffer, at.dhLast, batch * n);
-      for (let b = 0; b < batch; b++) new Float32Array(this.memory.buffer, at.dp + b * rs + lastStep, n).set(src.subarray(b * n, (b + 1) * n));
+      for (let b = 0; b < batch; b++)
+        new Float32Array(this.memory.buffer, at.dp + b * rs + lastStep, n).set(src.subarray(b * n, (b + 1) * n));
     }
     for (let t = this.steps - 1; t >= 0; t--) {
       new Float32Array(this.memory.buffer, at.sums, 3 * n).fill(0);
@@ -356,10 +501,22 @@ export class TanhRnnWasm {
       for (let b0 = 0; b0 < batch; b0 += ROWS) {
         const rows = Math.min(ROWS, batch - b0);
         const row = b0 * rs + t * step;
-        this.fns[`${fn}${rows}`](at.dp + (last ? row : row + step), at.ut, dh + row, at.h + row, at.p + row, at.x + 4 * (b0 * this.steps + t), at.dp + row, last ? 0 : n, at.sums);
+        this.fns[`${fn}${rows}`](
+          at.dp + (last ? row : row + step),
+          at.ut,
+          dh + row,
+          at.h + row,
+          at.p + row,
+          at.x + 4 * (b0 * this.steps + t),
+          at.dp + row,
+          last ? 0 : n,
+          at.sums,
+        );
       }
       // dU += h_{t−1}ᵀ dz_t
-      if (t > 0) for (let k0 = 0; k0 < n; k0 += ROWS) this.fns.gradU(at.h + (t - 1) * step + 4 * k0, at.dp + t * step, at.du + k0 * step, batch);
+      if (t > 0)
+        for (let k0 = 0; k0 < n; k0 += ROWS)
+          this.fns.gradU(at.h + (t - 1) * step + 4 * k0, at.dp + t * step, at.du + k0 * step, batch);
       // dz_{t+1} has had its last use: scale it
       if (!last && scale !== 1) this.fns.scaleRows(at.dp + (t + 1) * step, batch, at.scale);
       const sums = new Float32Array(this.memory.buffer, at.sums, 3 * n);

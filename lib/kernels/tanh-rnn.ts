@@ -189,7 +189,17 @@ function checkShapes(kernel: string, t: Record<string, Shaped>): [number, number
 
 function arrays(a: Record<string, KernelArray>, batch: number, steps: number, units: number): TanhRnnArrays {
   const f = (k: string) => a[k].values as Float32Array;
-  return { p: f('p'), scale: f('scale')[0], x: f('x'), w: f('inputKernel'), b: f('bias'), u: f('recurrentKernel'), batch, steps, units };
+  return {
+    p: f('p'),
+    scale: f('scale')[0],
+    x: f('x'),
+    w: f('inputKernel'),
+    b: f('bias'),
+    u: f('recurrentKernel'),
+    batch,
+    steps,
+    units,
+  };
 }
 
 // ---- our own memory (the backends other than wasm) ----------------------------------------------
@@ -198,7 +208,11 @@ function arrays(a: Record<string, KernelArray>, batch: number, steps: number, un
 let ownMemory: WebAssembly.Memory | undefined;
 
 /** Lays out `sizes` (floats) in our memory, 16-byte aligned; returns byte addresses and a float view. */
-function ownLayout(sizes: Record<string, number>): { at: Record<string, number>; heap: Float32Array; memory: WebAssembly.Memory } {
+function ownLayout(sizes: Record<string, number>): {
+  at: Record<string, number>;
+  heap: Float32Array;
+  memory: WebAssembly.Memory;
+} {
   const at: Record<string, number> = {};
   let end = 0;
   for (const [k, n] of Object.entries(sizes)) {
@@ -229,7 +243,17 @@ function backwardCopying(a: TanhRnnArrays, h: Float32Array, dh: Float32Array): T
   const { batch, steps, units: n } = a;
   const size = batch * steps * n;
   const last = dh.length === batch * n && steps > 1;
-  const { at, heap, memory } = ownLayout({ dh: dh.length, h: size, p: size, x: batch * steps, ut: n * n, scale: 4, dp: size, du: n * n, sums: 3 * n });
+  const { at, heap, memory } = ownLayout({
+    dh: dh.length,
+    h: size,
+    p: size,
+    x: batch * steps,
+    ut: n * n,
+    scale: 4,
+    dp: size,
+    du: n * n,
+    sums: 3 * n,
+  });
   heap.set(dh, at.dh / 4);
   if (last) at.dhLast = at.dh;
   heap.set(h, at.h / 4);
@@ -317,7 +341,8 @@ defineJsKernel({
     if (g.shape.length !== 3) throw new Error(`${LINEAR_SCAN}: g must be [batch, steps, n] (got [${g.shape}])`);
     const [batch, steps, n] = g.shape;
     if (m.shape.join() !== [n, n].join()) throw new Error(`${LINEAR_SCAN}: m must be [${n}, ${n}] (got [${m.shape}])`);
-    if (!(g.values instanceof Float32Array) || !(m.values instanceof Float32Array)) throw new Error(`${LINEAR_SCAN}: inputs must be float32`);
+    if (!(g.values instanceof Float32Array) || !(m.values instanceof Float32Array))
+      throw new Error(`${LINEAR_SCAN}: inputs must be float32`);
     let s: Float32Array;
     if (useWasm(n)) {
       const size = batch * steps * n;
@@ -342,7 +367,8 @@ defineJsKernel({
 export function linearScan(g: tf.Tensor3D, m: tf.Tensor2D): tf.Tensor3D {
   if (g.rank !== 3) throw new Error(`linearScan: g must be [batch, steps, n] (got [${g.shape}])`);
   const n = g.shape[2];
-  if (m.rank !== 2 || m.shape[0] !== n || m.shape[1] !== n) throw new Error(`linearScan: m must be [${n}, ${n}] (got [${m.shape}])`);
+  if (m.rank !== 2 || m.shape[0] !== n || m.shape[1] !== n)
+    throw new Error(`linearScan: m must be [${n}, ${n}] (got [${m.shape}])`);
   return tf.engine().runKernel(LINEAR_SCAN, { g, m }, {}) as tf.Tensor3D;
 }
 
@@ -350,7 +376,8 @@ export function linearScan(g: tf.Tensor3D, m: tf.Tensor2D): tf.Tensor3D {
 
 function readAll(be: KernelBackend, inputs: Record<string, TensorInfo>, names: string[]): Record<string, KernelArray> {
   const out: Record<string, KernelArray> = {};
-  for (const k of names) out[k] = { shape: inputs[k].shape, dtype: inputs[k].dtype, values: be.readSync(inputs[k].dataId) as Float32Array };
+  for (const k of names)
+    out[k] = { shape: inputs[k].shape, dtype: inputs[k].dtype, values: be.readSync(inputs[k].dataId) as Float32Array };
   return out;
 }
 
@@ -381,13 +408,22 @@ function registerWasm(): void {
         new Float32Array(memory.buffer, scratch, 4).fill(scale);
         const at = (k: string) => be.addressOf(ins[k].dataId);
         tanhRnnWasm(memory, units, steps).forward(
-          { p: at('p'), x: at('x'), w: at('inputKernel'), b: at('bias'), u: at('recurrentKernel'), scale: scratch, h: be.addressOf(out.dataId) },
+          {
+            p: at('p'),
+            x: at('x'),
+            w: at('inputKernel'),
+            b: at('bias'),
+            u: at('recurrentKernel'),
+            scale: scratch,
+            h: be.addressOf(out.dataId),
+          },
           batch,
         );
         const heap = new Float32Array(memory.buffer);
         const h = be.addressOf(out.dataId) / 4;
         const last = be.addressOf(outLast.dataId) / 4;
-        for (let b = 0; b < batch; b++) heap.copyWithin(last + b * units, h + (b * steps + steps - 1) * units, h + (b * steps + steps) * units);
+        for (let b = 0; b < batch; b++)
+          heap.copyWithin(last + b * units, h + (b * steps + steps - 1) * units, h + (b * steps + steps) * units);
       } finally {
         be.free(scratch);
       }
@@ -442,14 +478,22 @@ function registerWasm(): void {
             scale,
           );
           const dU = new Float32Array(memory.buffer).slice(du, du + n * n);
-          g = { dp: new Float32Array(0), dscale: r.dscale, dw: Float32Array.from(r.dw), db: Float32Array.from(r.db), du: dU };
+          g = {
+            dp: new Float32Array(0),
+            dscale: r.dscale,
+            dw: Float32Array.from(r.dw),
+            db: Float32Array.from(r.db),
+            du: dU,
+          };
         } finally {
           be.free(scratch);
         }
         const rest = gradientOutputs(g, batch, steps, units).slice(1);
         return [dp, ...rest.map((o) => be.makeOutput(o.shape, 'float32', o.values))];
       }
-      return gradientOutputs(g, batch, steps, units).map((o) => writeKernelOutput(backend, o.shape, 'float32', o.values));
+      return gradientOutputs(g, batch, steps, units).map((o) =>
+        writeKernelOutput(backend, o.shape, 'float32', o.values),
+      );
     },
   });
 }
@@ -457,14 +501,30 @@ registerWasm();
 
 function makeFused(returnSequences: boolean) {
   return tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [p, scale, x, inputKernel, bias, recurrentKernel, save] = args as [tf.Tensor3D, tf.Scalar, tf.Tensor3D, tf.Tensor2D, tf.Tensor1D, tf.Tensor2D, tf.GradSaveFunc];
-    const [h, last] = tf.engine().runKernel(TANH_RNN, { p, scale, x, inputKernel, bias, recurrentKernel }, {}) as tf.Tensor[];
+    const [p, scale, x, inputKernel, bias, recurrentKernel, save] = args as [
+      tf.Tensor3D,
+      tf.Scalar,
+      tf.Tensor3D,
+      tf.Tensor2D,
+      tf.Tensor1D,
+      tf.Tensor2D,
+      tf.GradSaveFunc,
+    ];
+    const [h, last] = tf
+      .engine()
+      .runKernel(TANH_RNN, { p, scale, x, inputKernel, bias, recurrentKernel }, {}) as tf.Tensor[];
     save([h, p, scale, x, inputKernel, bias, recurrentKernel]);
     return {
       value: returnSequences ? h : last,
       gradFunc: (dh: tf.Tensor, saved: tf.Tensor[]) => {
         const [hs, ps, ss, xs, ws, bs, us] = saved;
-        const [dp, dscale, dw, db, du] = tf.engine().runKernel(TANH_RNN_GRAD, { dh, h: hs, p: ps, scale: ss, x: xs, inputKernel: ws, bias: bs, recurrentKernel: us }, {}) as tf.Tensor[];
+        const [dp, dscale, dw, db, du] = tf
+          .engine()
+          .runKernel(
+            TANH_RNN_GRAD,
+            { dh, h: hs, p: ps, scale: ss, x: xs, inputKernel: ws, bias: bs, recurrentKernel: us },
+            {},
+          ) as tf.Tensor[];
         // x is data: no gradient flows back to it
         return [dp, dscale, tf.zerosLike(xs), dw, db, du];
       },
@@ -494,13 +554,23 @@ export interface TanhRnnInputs {
  * Differentiable in p, scale, w, b and U; `x` is taken as data (its gradient is zero).
  * @see notebooks/01-keras-lmu-psmnist.ipynb
  */
-export function tanhRnnSequence(p: tf.Tensor3D, recurrentKernel: tf.Tensor2D, inputs: TanhRnnInputs & { returnSequences: false }): tf.Tensor2D;
+export function tanhRnnSequence(
+  p: tf.Tensor3D,
+  recurrentKernel: tf.Tensor2D,
+  inputs: TanhRnnInputs & { returnSequences: false },
+): tf.Tensor2D;
 export function tanhRnnSequence(p: tf.Tensor3D, recurrentKernel: tf.Tensor2D, inputs?: TanhRnnInputs): tf.Tensor3D;
-export function tanhRnnSequence(p: tf.Tensor3D, recurrentKernel: tf.Tensor2D, inputs: TanhRnnInputs = {}): tf.Tensor3D | tf.Tensor2D {
+export function tanhRnnSequence(
+  p: tf.Tensor3D,
+  recurrentKernel: tf.Tensor2D,
+  inputs: TanhRnnInputs = {},
+): tf.Tensor3D | tf.Tensor2D {
   if (p.rank !== 3) throw new Error(`tanhRnnSequence: p must be [batch, steps, units] (got [${p.shape}])`);
   const [batch, steps, units] = p.shape;
   if (recurrentKernel.rank !== 2 || recurrentKernel.shape[0] !== units || recurrentKernel.shape[1] !== units) {
-    throw new Error(`tanhRnnSequence: recurrentKernel must be [${units}, ${units}] for ${units} units (got [${recurrentKernel.shape}])`);
+    throw new Error(
+      `tanhRnnSequence: recurrentKernel must be [${units}, ${units}] for ${units} units (got [${recurrentKernel.shape}])`,
+    );
   }
   return tf.tidy(() => {
     const scale = inputs.scale ?? tf.scalar(1);
@@ -508,6 +578,13 @@ export function tanhRnnSequence(p: tf.Tensor3D, recurrentKernel: tf.Tensor2D, in
     const w = inputs.inputKernel ?? tf.zeros([1, units]);
     const b = inputs.bias ?? tf.zeros([units]);
     checkShapes('tanhRnnSequence', { p, scale, x, inputKernel: w, bias: b, recurrentKernel });
-    return (inputs.returnSequences === false ? fused.last : fused.sequences)(p, scale, x, w, b, recurrentKernel) as tf.Tensor3D;
+    return (inputs.returnSequences === false ? fused.last : fused.sequences)(
+      p,
+      scale,
+      x,
+      w,
+      b,
+      recurrentKernel,
+    ) as tf.Tensor3D;
   });
 }

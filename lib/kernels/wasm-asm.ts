@@ -68,7 +68,10 @@ export class FunctionBuilder {
   readonly code: number[] = [];
   private readonly localTypes: number[] = [];
 
-  constructor(readonly name: string, readonly paramCount: number) {}
+  constructor(
+    readonly name: string,
+    readonly paramCount: number,
+  ) {}
 
   /** A new local of the given type; returns its index. */
   local(type: number): number {
@@ -170,7 +173,17 @@ export class FunctionBuilder {
   }
   /** The sum of the four lanes of local `v`, as an f32 on the stack. */
   horizontalSum(v: number): this {
-    return this.get(v).extractLane(0).get(v).extractLane(1).f32Add().get(v).extractLane(2).f32Add().get(v).extractLane(3).f32Add();
+    return this.get(v)
+      .extractLane(0)
+      .get(v)
+      .extractLane(1)
+      .f32Add()
+      .get(v)
+      .extractLane(2)
+      .f32Add()
+      .get(v)
+      .extractLane(3)
+      .f32Add();
   }
   /** v128.store: stack holds address then value. */
   store(offset = 0): this {
@@ -241,7 +254,12 @@ export class FunctionBuilder {
       if (last && last[1] === type) last[0]++;
       else groups.push([1, type]);
     }
-    const body = [...uleb(groups.length), ...groups.flatMap(([count, type]) => [...uleb(count), type]), ...this.code, 0x0b];
+    const body = [
+      ...uleb(groups.length),
+      ...groups.flatMap(([count, type]) => [...uleb(count), type]),
+      ...this.code,
+      0x0b,
+    ];
     return [...uleb(body.length), ...body];
   }
 }
@@ -260,7 +278,14 @@ export function assembleModule(functions: FunctionBuilder[]): Uint8Array {
   const paramCounts = [...new Set(functions.map((f) => f.paramCount))];
   const types = paramCounts.flatMap((p) => [0x60, ...uleb(p), ...new Array<number>(p).fill(I32), 0]);
   const bytes = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, [...uleb(paramCounts.length), ...types]),
     ...section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 0x01]),
     ...section(3, [...uleb(functions.length), ...functions.flatMap((f) => uleb(paramCounts.indexOf(f.paramCount)))]),
@@ -293,9 +318,9 @@ export function emitExp(f: FunctionBuilder, x: number, tmp: number, n: number): 
   // x = clamp(x); n = floor(x·log2 e + 0.5); r = x − n·ln2 (in two parts for precision)
   f.get(x).f32x4(88.3762626647949).min().f32x4(-87.3365447504019).max().set(tmp);
   f.get(tmp).f32x4(1.44269504088896341).mul().f32x4(0.5).add().floor().set(n);
-  f.get(tmp).get(n).f32x4(0.693359375).mul().sub().get(n).f32x4(-2.12194440e-4).mul().sub().set(tmp);
+  f.get(tmp).get(n).f32x4(0.693359375).mul().sub().get(n).f32x4(-2.1219444e-4).mul().sub().set(tmp);
   // p(r) = ((((c0 r + c1) r + c2) r + c3) r + c4) r + c5) r² + r + 1
-  f.f32x4(1.9875691500e-4).get(tmp).mul().f32x4(1.3981999507e-3).add();
+  f.f32x4(1.98756915e-4).get(tmp).mul().f32x4(1.3981999507e-3).add();
   f.get(tmp).mul().f32x4(8.3334519073e-3).add();
   f.get(tmp).mul().f32x4(4.1665795894e-2).add();
   f.get(tmp).mul().f32x4(1.6666665459e-1).add();

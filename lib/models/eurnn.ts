@@ -31,7 +31,14 @@ export interface EunnLayerBaseArgs {
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 
 function baseArgs(a: EunnLayerBaseArgs): LayerArgs {
-  return { name: a.name, trainable: a.trainable, inputShape: a.inputShape ?? undefined, batchInputShape: a.batchInputShape, batchSize: a.batchSize, dtype: a.dtype };
+  return {
+    name: a.name,
+    trainable: a.trainable,
+    inputShape: a.inputShape ?? undefined,
+    batchInputShape: a.batchInputShape,
+    batchSize: a.batchSize,
+    dtype: a.dtype,
+  };
 }
 
 function checkHiddenSize(n: unknown): number {
@@ -42,7 +49,8 @@ function checkHiddenSize(n: unknown): number {
 }
 
 function checkCapacity(c: unknown): number {
-  if (typeof c !== 'number' || !Number.isInteger(c) || c < 1) throw new Error(`capacity must be an integer ≥ 1 (got ${c})`);
+  if (typeof c !== 'number' || !Number.isInteger(c) || c < 1)
+    throw new Error(`capacity must be an integer ≥ 1 (got ${c})`);
   return c;
 }
 
@@ -82,10 +90,14 @@ class UniformAngles extends InitializerBase {
  * @see notebooks/03-eurnn-psmnist.ipynb
  */
 export function eunnApply(z: tf.Tensor, angles: tf.Tensor): tf.Tensor2D {
-  if (angles.rank !== 2) throw new Error(`angles must be [hiddenSize, capacity] (got shape ${shapeText(angles.shape)})`);
+  if (angles.rank !== 2)
+    throw new Error(`angles must be [hiddenSize, capacity] (got shape ${shapeText(angles.shape)})`);
   const [n, capacity] = angles.shape;
   checkHiddenSize(n);
-  if (z.rank !== 2 || z.shape[1] !== 2 * n) throw new Error(`EUNN input must be [batch, ${2 * n}] (real then imaginary parts; got shape ${shapeText(z.shape)})`);
+  if (z.rank !== 2 || z.shape[1] !== 2 * n)
+    throw new Error(
+      `EUNN input must be [batch, ${2 * n}] (real then imaginary parts; got shape ${shapeText(z.shape)})`,
+    );
   return tf.tidy(() => {
     const batch = z.shape[0];
     const h = n / 2;
@@ -129,7 +141,10 @@ export function eunnApply(z: tf.Tensor, angles: tf.Tensor): tf.Tensor2D {
 export function modRelu(z: tf.Tensor, bias: tf.Tensor): tf.Tensor2D {
   if (bias.rank !== 1) throw new Error(`modReLU bias must be [hiddenSize] (got shape ${shapeText(bias.shape)})`);
   const n = bias.shape[0];
-  if (z.rank !== 2 || z.shape[1] !== 2 * n) throw new Error(`modReLU input must be [batch, ${2 * n}] (real then imaginary parts; got shape ${shapeText(z.shape)})`);
+  if (z.rank !== 2 || z.shape[1] !== 2 * n)
+    throw new Error(
+      `modReLU input must be [batch, ${2 * n}] (real then imaginary parts; got shape ${shapeText(z.shape)})`,
+    );
   return tf.tidy(() => {
     const batch = z.shape[0];
     const re = tf.slice(z, [0, 0], [batch, n]);
@@ -146,8 +161,15 @@ export function modRelu(z: tf.Tensor, bias: tf.Tensor): tf.Tensor2D {
  * @returns the last state [batch, 2·N]
  * @see notebooks/03-eurnn-psmnist.ipynb
  */
-export function eurnnSequencePlain(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor, angles: tf.Tensor, modBias: tf.Tensor): tf.Tensor2D {
-  if (x.rank !== 3) throw new Error(`EURNN input must have rank 3 [batch, steps, features] (got shape ${shapeText(x.shape)})`);
+export function eurnnSequencePlain(
+  x: tf.Tensor,
+  kernel: tf.Tensor,
+  bias: tf.Tensor,
+  angles: tf.Tensor,
+  modBias: tf.Tensor,
+): tf.Tensor2D {
+  if (x.rank !== 3)
+    throw new Error(`EURNN input must have rank 3 [batch, steps, features] (got shape ${shapeText(x.shape)})`);
   return tf.tidy(() => {
     const [batch, steps, features] = x.shape as [number, number, number];
     const n = angles.shape[0];
@@ -196,7 +218,9 @@ export class EUNN extends tf.layers.Layer {
   build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     if (shape.length !== 2 || shape[1] !== 2 * this.hiddenSize) {
-      throw new Error(`EUNN expects input [batch, ${2 * this.hiddenSize}] (real then imaginary parts; got ${shapeText(shape)})`);
+      throw new Error(
+        `EUNN expects input [batch, ${2 * this.hiddenSize}] (real then imaginary parts; got ${shapeText(shape)})`,
+      );
     }
     this.angles = this.addWeight('angles', [this.hiddenSize, this.capacity], 'float32', new UniformAngles(this.seed));
     this.built = true;
@@ -246,9 +270,16 @@ export class ModReLU extends tf.layers.Layer {
   build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     if (shape.length !== 2 || shape[1] !== 2 * this.hiddenSize) {
-      throw new Error(`ModReLU expects input [batch, ${2 * this.hiddenSize}] (real then imaginary parts; got ${shapeText(shape)})`);
+      throw new Error(
+        `ModReLU expects input [batch, ${2 * this.hiddenSize}] (real then imaginary parts; got ${shapeText(shape)})`,
+      );
     }
-    this.bias = this.addWeight('bias', [this.hiddenSize], 'float32', tf.initializers.constant({ value: this.biasInit }));
+    this.bias = this.addWeight(
+      'bias',
+      [this.hiddenSize],
+      'float32',
+      tf.initializers.constant({ value: this.biasInit }),
+    );
     this.built = true;
   }
 
@@ -322,7 +353,8 @@ export class EURNN extends tf.layers.Layer {
     this.hiddenSize = checkHiddenSize(args.hiddenSize ?? 256);
     this.capacity = checkCapacity(args.capacity ?? 2);
     const outputType = args.outputType ?? 'real';
-    if (!OUTPUT_TYPES.includes(outputType)) throw new Error(`outputType must be one of ${OUTPUT_TYPES.join(', ')} (got ${JSON.stringify(outputType)})`);
+    if (!OUTPUT_TYPES.includes(outputType))
+      throw new Error(`outputType must be one of ${OUTPUT_TYPES.join(', ')} (got ${JSON.stringify(outputType)})`);
     this.outputType = outputType;
     this.inputWeightRange = positiveNumber('inputWeightRange', args.inputWeightRange ?? Math.sqrt(2) / Math.sqrt(11));
     this.inputBiasInit = checkFinite('inputBiasInit', args.inputBiasInit ?? 0.01);
@@ -339,9 +371,19 @@ export class EURNN extends tf.layers.Layer {
     const n = this.hiddenSize;
     const r = this.inputWeightRange;
     const seed = this.seed;
-    this.kernel = this.addWeight('kernel', [features, n], 'float32', tf.initializers.randomUniform({ minval: -r, maxval: r, seed }));
+    this.kernel = this.addWeight(
+      'kernel',
+      [features, n],
+      'float32',
+      tf.initializers.randomUniform({ minval: -r, maxval: r, seed }),
+    );
     this.bias = this.addWeight('bias', [n], 'float32', tf.initializers.constant({ value: this.inputBiasInit }));
-    this.angles = this.addWeight('angles', [n, this.capacity], 'float32', new UniformAngles(seed === undefined ? undefined : seed + 1));
+    this.angles = this.addWeight(
+      'angles',
+      [n, this.capacity],
+      'float32',
+      new UniformAngles(seed === undefined ? undefined : seed + 1),
+    );
     this.modBias = this.addWeight('mod_bias', [n], 'float32', tf.initializers.constant({ value: this.modBiasInit }));
     this.built = true;
   }
@@ -354,7 +396,8 @@ export class EURNN extends tf.layers.Layer {
   call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0] : inputs; // [batch, steps, features]
-      if (x.rank !== 3) throw new Error(`EURNN expects input of rank 3 [batch, steps, features] (got shape ${shapeText(x.shape)})`);
+      if (x.rank !== 3)
+        throw new Error(`EURNN expects input of rank 3 [batch, steps, features] (got shape ${shapeText(x.shape)})`);
       const h = eurnnSequence(x, this.kernel!.read(), this.bias!.read(), this.angles!.read(), this.modBias!.read()); // [batch, 2·N]
       const n = this.hiddenSize;
       const batch = x.shape[0];

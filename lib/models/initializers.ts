@@ -5,7 +5,17 @@
 import * as tf from '@tensorflow/tfjs';
 
 /** Initialisers by tfjs name (Keras: glorot_uniform, orthogonal, zeros, …). */
-export const INITIALIZERS = ['glorotUniform', 'glorotNormal', 'heUniform', 'heNormal', 'leCunUniform', 'leCunNormal', 'orthogonal', 'zeros', 'ones'] as const;
+export const INITIALIZERS = [
+  'glorotUniform',
+  'glorotNormal',
+  'heUniform',
+  'heNormal',
+  'leCunUniform',
+  'leCunNormal',
+  'orthogonal',
+  'zeros',
+  'ones',
+] as const;
 export type InitializerName = (typeof INITIALIZERS)[number];
 
 /** A tfjs-layers initialiser (tfjs exports the factories, not the class). */

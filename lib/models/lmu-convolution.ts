@@ -21,7 +21,14 @@ import * as tf from '@tensorflow/tfjs';
 import { matMulFastGrad } from '../kernels/matmul';
 import { linearScan, tanhRnnSequence } from '../kernels/tanh-rnn';
 import { activeGradientTape, isOnGradientTape } from '../tfjs-internals';
-import { lmuImpulseResponse, lmuStateSpace, LmuDiscretizer, LmuStateSpace, matrixMultiply, matrixPower } from './lmu-math';
+import {
+  lmuImpulseResponse,
+  lmuStateSpace,
+  LmuDiscretizer,
+  LmuStateSpace,
+  matrixMultiply,
+  matrixPower,
+} from './lmu-math';
 
 /** How a layer is computed: 'auto' picks 'parallel' whenever it applies (KerasLMU's choice). */
 export type LmuImplementation = 'auto' | 'recurrent' | 'parallel';
@@ -39,8 +46,12 @@ export function checkImplementation(value: unknown): LmuImplementation {
 /** The [batch, time, features] shape of a layer input, or a clear error. */
 export function sequenceShape(layer: string, inputShape: tf.Shape | tf.Shape[]): tf.Shape {
   const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-  if (shape.length !== 3) throw new Error(`${layer} expects input [batch, time, features] (got [${shape.map((d) => d ?? 'null').join(', ')}])`);
-  if (shape[2] == null) throw new Error(`${layer} needs a known number of input features (the last input axis is null)`);
+  if (shape.length !== 3)
+    throw new Error(
+      `${layer} expects input [batch, time, features] (got [${shape.map((d) => d ?? 'null').join(', ')}])`,
+    );
+  if (shape[2] == null)
+    throw new Error(`${layer} needs a known number of input features (the last input axis is null)`);
   return shape;
 }
 
@@ -48,7 +59,8 @@ export function sequenceShape(layer: string, inputShape: tf.Shape | tf.Shape[]):
 export function sequenceInput(layer: string, inputs: tf.Tensor | tf.Tensor[], features: number): tf.Tensor3D {
   const x = Array.isArray(inputs) ? inputs[0] : inputs;
   if (x.rank !== 3) throw new Error(`${layer} expects input [batch, time, features] (got [${x.shape.join(', ')}])`);
-  if (x.shape[2] !== features) throw new Error(`${layer} was built for ${features} input features (got input [${x.shape.join(', ')}])`);
+  if (x.shape[2] !== features)
+    throw new Error(`${layer} was built for ${features} input features (got input [${x.shape.join(', ')}])`);
   if (x.dtype !== 'float32') throw new Error(`${layer} expects float32 input (got ${x.dtype})`);
   return x as tf.Tensor3D;
 }
@@ -90,7 +102,12 @@ export interface ChunkConstants {
 const chunkCache = new Map<string, ChunkConstants>();
 
 /** The constants for one system and chunk length, computed once and cached. */
-export function chunkConstants(order: number, theta: number, discretizer: LmuDiscretizer, chunk = LMU_CHUNK): ChunkConstants {
+export function chunkConstants(
+  order: number,
+  theta: number,
+  discretizer: LmuDiscretizer,
+  chunk = LMU_CHUNK,
+): ChunkConstants {
   const key = `${order}/${theta}/${discretizer}/${chunk}`;
   const hit = chunkCache.get(key);
   if (hit) return hit;
@@ -118,7 +135,17 @@ export function chunkConstants(order: number, theta: number, discretizer: LmuDis
       aT[r * order + c] = A[c * order + r];
     }
   }
-  const constants = { order, chunk: L, phi, toState, carryT, aT, b: Float32Array.from(system.B), system, reversed: new Map<number, Float32Array>() };
+  const constants = {
+    order,
+    chunk: L,
+    phi,
+    toState,
+    carryT,
+    aT,
+    b: Float32Array.from(system.B),
+    system,
+    reversed: new Map<number, Float32Array>(),
+  };
   chunkCache.set(key, constants);
   return constants;
 }
@@ -139,10 +166,17 @@ export function chunkedConvolution(u: tf.Tensor3D, w: tf.Tensor2D, k: ChunkConst
     const rows = order + L;
     const bq = batch * q;
     let us: tf.Tensor2D = q === 1 ? tf.reshape(u, [batch, steps]) : tf.reshape(tf.transpose(u, [0, 2, 1]), [bq, steps]); // [B·q, T]
-    if (padded > steps) us = tf.pad(us, [[0, 0], [0, padded - steps]]);
+    if (padded > steps)
+      us = tf.pad(us, [
+        [0, 0],
+        [0, padded - steps],
+      ]);
     const inputs = tf.reshape(us, [bq, chunks, L]); // [B·q, C, L]
     // the state before each chunk: S_0 = 0, S_{c+1} = S_c (Āᴸ)ᵀ + G_c with G_c = Σ_j u_j H[L−1−j]
-    const gains = matMulFastGrad(tf.reshape(inputs, [bq * chunks, L]) as tf.Tensor2D, tf.tensor2d(k.toState, [L, order])); // [B·q·C, order]
+    const gains = matMulFastGrad(
+      tf.reshape(inputs, [bq * chunks, L]) as tf.Tensor2D,
+      tf.tensor2d(k.toState, [L, order]),
+    ); // [B·q·C, order]
     const carryT = tf.tensor2d(k.carryT, [order, order]);
     let before: tf.Tensor3D;
     if (isData(u)) {
@@ -151,17 +185,25 @@ export function chunkedConvolution(u: tf.Tensor3D, w: tf.Tensor2D, k: ChunkConst
       // differentiable: chunk-major, so that each chunk's rows are contiguous
       const byChunk = tf.reshape(tf.transpose(tf.reshape(gains, [bq, chunks, order]), [1, 0, 2]), [chunks * bq, order]);
       const states: tf.Tensor2D[] = [tf.zeros([bq, order])];
-      for (let c = 0; c + 1 < chunks; c++) states.push(tf.add(matMulFastGrad(states[c], carryT), tf.slice(byChunk, [c * bq, 0], [bq, order])));
+      for (let c = 0; c + 1 < chunks; c++)
+        states.push(tf.add(matMulFastGrad(states[c], carryT), tf.slice(byChunk, [c * bq, 0], [bq, order])));
       before = tf.transpose(tf.reshape(tf.concat(states, 0), [chunks, bq, order]), [1, 0, 2]) as tf.Tensor3D; // [B·q, C, order]
     }
     let x = tf.concat([before, inputs], 2); // [B·q, C, order + L]
-    x = q === 1 ? tf.reshape(x, [batch * chunks, rows]) : tf.reshape(tf.transpose(tf.reshape(x, [batch, q, chunks, rows]), [0, 2, 1, 3]), [batch * chunks, q * rows]);
+    x =
+      q === 1
+        ? tf.reshape(x, [batch * chunks, rows])
+        : tf.reshape(tf.transpose(tf.reshape(x, [batch, q, chunks, rows]), [0, 2, 1, 3]), [batch * chunks, q * rows]);
     // the kernel: for stream j and step i, Φ_i W_j
     const wq = q === 1 ? w : tf.reshape(tf.transpose(tf.reshape(w, [q, order, n]), [1, 0, 2]), [order, q * n]); // [order, q·n]
     let kernel: tf.Tensor = matMulFastGrad(tf.tensor2d(k.phi, [L * rows, order]), wq as tf.Tensor2D); // [L·(order + L), q·n]
     kernel = tf.reshape(tf.transpose(tf.reshape(kernel, [L, rows, q, n]), [2, 1, 0, 3]), [q * rows, L * n]);
     // its gradient Xᵀ·dY is [order + L, L·units] from two tall operands: (dYᵀ·X)ᵀ is the fast order
-    const y = tf.reshape(matMulFastGrad(x as tf.Tensor2D, kernel as tf.Tensor2D, { bGradViaDy: true }), [batch, padded, n]) as tf.Tensor3D; // [B, T', units]
+    const y = tf.reshape(matMulFastGrad(x as tf.Tensor2D, kernel as tf.Tensor2D, { bGradViaDy: true }), [
+      batch,
+      padded,
+      n,
+    ]) as tf.Tensor3D; // [B, T', units]
     return padded > steps ? tf.slice(y, [0, 0, 0], [batch, steps, n]) : y;
   });
 }
@@ -179,7 +221,8 @@ export function lastMemoryOf(u: tf.Tensor3D, k: ChunkConstants): tf.Tensor2D {
     if (!reversed) {
       const H = lmuImpulseResponse(k.system, steps);
       reversed = new Float32Array(steps * k.order);
-      for (let s = 0; s < steps; s++) reversed.set(H.subarray((steps - 1 - s) * k.order, (steps - s) * k.order), s * k.order);
+      for (let s = 0; s < steps; s++)
+        reversed.set(H.subarray((steps - 1 - s) * k.order, (steps - s) * k.order), s * k.order);
       k.reversed.set(steps, reversed);
     }
     const us = tf.reshape(tf.transpose(u, [0, 2, 1]), [batch * q, steps]);
@@ -223,24 +266,42 @@ export function encode(x: tf.Tensor3D, w: Pick<HiddenWeights, 'encoder' | 'encod
  * memory bias and x data, u = e·x, so x itself is convolved and e scales the result inside the
  * kernel (its gradient is then Σ dz ⊙ conv(x), without a convolution going back).
  */
-export function parallelHidden(x: tf.Tensor3D, w: HiddenWeights, k: ChunkConstants, returnSequences: boolean): tf.Tensor {
+export function parallelHidden(
+  x: tf.Tensor3D,
+  w: HiddenWeights,
+  k: ChunkConstants,
+  returnSequences: boolean,
+): tf.Tensor {
   return tf.tidy(() => {
     const [batch, steps, d] = x.shape;
     const q = w.encoder.shape[1];
     const n = w.recurrentKernel.shape[0];
     if (d === 1 && q === 1 && !w.encoderBias && isData(x)) {
       const p = chunkedConvolution(x, w.memoryKernel, k);
-      return tanhRnnSequence(p, w.recurrentKernel, { scale: tf.reshape(w.encoder, []) as tf.Scalar, x, inputKernel: w.inputKernel, bias: w.bias, returnSequences });
+      return tanhRnnSequence(p, w.recurrentKernel, {
+        scale: tf.reshape(w.encoder, []) as tf.Scalar,
+        x,
+        inputKernel: w.inputKernel,
+        bias: w.bias,
+        returnSequences,
+      });
     }
     let z: tf.Tensor = chunkedConvolution(encode(x, w), w.memoryKernel, k);
-    if (w.inputKernel) z = tf.add(z, tf.reshape(matMulFastGrad(tf.reshape(x, [batch * steps, d]), w.inputKernel), [batch, steps, n]));
+    if (w.inputKernel)
+      z = tf.add(z, tf.reshape(matMulFastGrad(tf.reshape(x, [batch * steps, d]), w.inputKernel), [batch, steps, n]));
     if (w.bias) z = tf.add(z, w.bias);
     return tanhRnnSequence(z as tf.Tensor3D, w.recurrentKernel, { returnSequences });
   });
 }
 
 /** One memory update m_t = Ā m_{t−1} + B̄ u_t for every stream: m [batch, streams·order], u [batch, streams]. */
-export function memoryStep(m: tf.Tensor2D, u: tf.Tensor2D, aT: tf.Tensor2D, b: tf.Tensor2D, order: number): tf.Tensor2D {
+export function memoryStep(
+  m: tf.Tensor2D,
+  u: tf.Tensor2D,
+  aT: tf.Tensor2D,
+  b: tf.Tensor2D,
+  order: number,
+): tf.Tensor2D {
   const [batch, q] = u.shape;
   const next = tf.add(tf.matMul(tf.reshape(m, [batch * q, order]), aT), tf.matMul(tf.reshape(u, [batch * q, 1]), b)); // [B·q, order]
   return tf.reshape(next, [batch, q * order]);

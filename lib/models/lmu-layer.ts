@@ -90,7 +90,11 @@ function asSimpleRnnCell(cell: HiddenCell): SimpleRnnCell | undefined {
 /** True when the fused tanh kernel computes this cell exactly. */
 function fusable(cell: HiddenCell, training: boolean): boolean {
   const c = asSimpleRnnCell(cell);
-  return c !== undefined && c.activation.getClassName() === 'tanh' && (!training || (c.dropout === 0 && c.recurrentDropout === 0));
+  return (
+    c !== undefined &&
+    c.activation.getClassName() === 'tanh' &&
+    (!training || (c.dropout === 0 && c.recurrentDropout === 0))
+  );
 }
 
 function cellUnits(cell: HiddenCell): number {
@@ -101,7 +105,8 @@ function cellUnits(cell: HiddenCell): number {
 function deserializeCell(config: tf.serialization.ConfigDict): HiddenCell {
   const { className, config: cellConfig } = config as { className: string; config: tf.serialization.ConfigDict };
   const entry = tf.serialization.SerializationMap.getMap().classNameMap[className];
-  if (!entry) throw new Error(`LMU: unknown hidden cell class '${className}' (register it with tf.serialization.registerClass)`);
+  if (!entry)
+    throw new Error(`LMU: unknown hidden cell class '${className}' (register it with tf.serialization.registerClass)`);
   const [cls, fromConfig] = entry;
   return fromConfig(cls, cellConfig) as HiddenCell;
 }
@@ -146,15 +151,19 @@ export class LMU extends tf.layers.Layer {
     this.memoryD = positiveInteger('memoryD', args.memoryD);
     this.order = positiveInteger('order', args.order);
     this.theta = positiveNumber('theta', args.theta);
-    if (args.hiddenCell === undefined) throw new Error('hiddenCell is required: a cell such as tf.layers.simpleRNNCell({units: 212}), or null for none');
+    if (args.hiddenCell === undefined)
+      throw new Error('hiddenCell is required: a cell such as tf.layers.simpleRNNCell({units: 212}), or null for none');
     if (args.hiddenCell !== null && !(args.hiddenCell instanceof tf.layers.Layer && 'stateSize' in args.hiddenCell)) {
-      throw new Error(`hiddenCell must be an RNN cell (e.g. tf.layers.simpleRNNCell) or null (got ${Object.prototype.toString.call(args.hiddenCell)})`);
+      throw new Error(
+        `hiddenCell must be an RNN cell (e.g. tf.layers.simpleRNNCell) or null (got ${Object.prototype.toString.call(args.hiddenCell)})`,
+      );
     }
     this.hiddenCell = args.hiddenCell;
     this.hiddenToMemory = args.hiddenToMemory ?? false;
     this.memoryToMemory = args.memoryToMemory ?? false;
     this.inputToHidden = args.inputToHidden ?? false;
-    if (this.hiddenToMemory && this.hiddenCell === null) throw new Error('hiddenToMemory needs a hidden cell (hiddenCell is null)');
+    if (this.hiddenToMemory && this.hiddenCell === null)
+      throw new Error('hiddenToMemory needs a hidden cell (hiddenCell is null)');
     this.discretizer = checkDiscretizer(args.discretizer ?? 'zoh');
     this.kernelInitializer = checkInitializer('kernelInitializer', args.kernelInitializer ?? 'glorotUniform');
     this.recurrentInitializer = checkInitializer('recurrentInitializer', args.recurrentInitializer ?? 'orthogonal');
@@ -163,14 +172,19 @@ export class LMU extends tf.layers.Layer {
     this.returnSequences = args.returnSequences ?? false;
     this.implementation = checkImplementation(args.implementation ?? 'auto');
     if (this.implementation === 'parallel' && (this.hiddenToMemory || this.memoryToMemory)) {
-      throw new Error(`implementation 'parallel' needs hiddenToMemory and memoryToMemory off (got hiddenToMemory ${this.hiddenToMemory}, memoryToMemory ${this.memoryToMemory})`);
+      throw new Error(
+        `implementation 'parallel' needs hiddenToMemory and memoryToMemory off (got hiddenToMemory ${this.hiddenToMemory}, memoryToMemory ${this.memoryToMemory})`,
+      );
     }
     this.seed = optionalSeed(args.seed);
   }
 
   /** True when calls use the chunked convolution (see `implementation`). */
   get parallel(): boolean {
-    return this.implementation === 'parallel' || (this.implementation === 'auto' && !this.hiddenToMemory && !this.memoryToMemory);
+    return (
+      this.implementation === 'parallel' ||
+      (this.implementation === 'auto' && !this.hiddenToMemory && !this.memoryToMemory)
+    );
   }
 
   private get hiddenUnits(): number {
@@ -188,12 +202,23 @@ export class LMU extends tf.layers.Layer {
     this.features = d;
     const q = this.memoryD;
     const encoderIn = d + (this.hiddenToMemory ? this.hiddenUnits : 0);
-    this.kernel = this.addWeight('kernel', [encoderIn, q], 'float32', makeInitializer(this.kernelInitializer, this.seed));
+    this.kernel = this.addWeight(
+      'kernel',
+      [encoderIn, q],
+      'float32',
+      makeInitializer(this.kernelInitializer, this.seed),
+    );
     if (this.memoryToMemory) {
       const seed = this.seed === undefined ? undefined : this.seed + 1;
-      this.recurrentKernel = this.addWeight('recurrent_kernel', [q * this.order, q], 'float32', makeInitializer(this.recurrentInitializer, seed));
+      this.recurrentKernel = this.addWeight(
+        'recurrent_kernel',
+        [q * this.order, q],
+        'float32',
+        makeInitializer(this.recurrentInitializer, seed),
+      );
     }
-    if (this.useBias) this.bias = this.addWeight('bias', [q], 'float32', makeInitializer(this.biasInitializer, undefined));
+    if (this.useBias)
+      this.bias = this.addWeight('bias', [q], 'float32', makeInitializer(this.biasInitializer, undefined));
     if (this.hiddenCell && !this.hiddenCell.built) {
       this.hiddenCell.build([null, q * this.order + (this.inputToHidden ? d : 0)]);
       // tfjs scopes the cell's weights under this layer's name only, where they would clash with ours
@@ -223,7 +248,9 @@ export class LMU extends tf.layers.Layer {
 
   computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     const shape = sequenceShape('LMU', inputShape);
-    const out = this.hiddenCell ? this.hiddenUnits : this.memoryD * this.order + (this.inputToHidden ? (shape[2] as number) : 0);
+    const out = this.hiddenCell
+      ? this.hiddenUnits
+      : this.memoryD * this.order + (this.inputToHidden ? (shape[2] as number) : 0);
     return this.returnSequences ? [shape[0], shape[1], out] : [shape[0], out];
   }
 
@@ -331,7 +358,9 @@ export class LMU extends tf.layers.Layer {
       memoryD: this.memoryD,
       order: this.order,
       theta: this.theta,
-      hiddenCell: this.hiddenCell ? { className: this.hiddenCell.getClassName(), config: this.hiddenCell.getConfig() } : null,
+      hiddenCell: this.hiddenCell
+        ? { className: this.hiddenCell.getClassName(), config: this.hiddenCell.getConfig() }
+        : null,
       hiddenToMemory: this.hiddenToMemory,
       memoryToMemory: this.memoryToMemory,
       inputToHidden: this.inputToHidden,
@@ -347,7 +376,10 @@ export class LMU extends tf.layers.Layer {
     return { ...super.getConfig(), ...config };
   }
 
-  static fromConfig<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>, config: tf.serialization.ConfigDict): T {
+  static fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
     const hiddenCell = config.hiddenCell ? deserializeCell(config.hiddenCell as tf.serialization.ConfigDict) : null;
     return new cls({ ...config, hiddenCell });
   }

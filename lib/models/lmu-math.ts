@@ -130,8 +130,8 @@ const PADE_B: Record<number, number[]> = {
   7: [17297280, 8648640, 1995840, 277200, 25200, 1512, 56, 1],
   9: [17643225600, 8821612800, 2075673600, 302702400, 30270240, 2162160, 110880, 3960, 90, 1],
   13: [
-    64764752532480000, 32382376266240000, 7771770303897600, 1187353796428800, 129060195264000, 10559470521600, 670442572800, 33522128640,
-    1323241920, 40840800, 960960, 16380, 182, 1,
+    64764752532480000, 32382376266240000, 7771770303897600, 1187353796428800, 129060195264000, 10559470521600,
+    670442572800, 33522128640, 1323241920, 40840800, 960960, 16380, 182, 1,
   ],
 };
 const THETA_13 = 5.371920351148152;
@@ -141,7 +141,8 @@ const THETA_13 = 5.371920351148152;
  * Padé approximant of degree 3, 5, 7, 9 or 13, as MATLAB's expm and SciPy's before 1.9.
  */
 export function matrixExponential(m: Float64Array, n: number): Float64Array {
-  if (!Number.isInteger(n) || n < 1 || m.length !== n * n) throw new Error(`matrixExponential: expected an ${n}×${n} matrix (got ${m.length} values)`);
+  if (!Number.isInteger(n) || n < 1 || m.length !== n * n)
+    throw new Error(`matrixExponential: expected an ${n}×${n} matrix (got ${m.length} values)`);
   const norm = norm1(m, n);
   if (!Number.isFinite(norm)) throw new Error('matrixExponential: the matrix has non-finite entries');
   let a = m;
@@ -161,9 +162,19 @@ export function matrixExponential(m: Float64Array, n: number): Float64Array {
     // powers A², A⁴, …; U = A Σ b_{2k+1} A^{2k}, V = Σ b_{2k} A^{2k}
     const powers = [a2];
     for (let k = 2; 2 * k <= degree; k++) powers.push(matMul(powers[powers.length - 1], a2, n));
-    const odd = combine(n, powers, powers.map((_, k) => b[2 * k + 3]), b[1]);
+    const odd = combine(
+      n,
+      powers,
+      powers.map((_, k) => b[2 * k + 3]),
+      b[1],
+    );
     u = matMul(a, odd, n);
-    v = combine(n, powers, powers.map((_, k) => b[2 * k + 2]), b[0]);
+    v = combine(
+      n,
+      powers,
+      powers.map((_, k) => b[2 * k + 2]),
+      b[0],
+    );
   } else {
     const a4 = matMul(a2, a2, n);
     const a6 = matMul(a4, a2, n);

@@ -82,7 +82,11 @@ export function buildKerasLmuModel(options: LmuModelOptions = {}): tf.LayersMode
     implementation: options.implementation,
     name: 'lmu',
   });
-  const dense = tf.layers.dense({ units: s.classes, kernelInitializer: tf.initializers.glorotUniform({ seed: seed(2) }), name: 'dense' });
+  const dense = tf.layers.dense({
+    units: s.classes,
+    kernelInitializer: tf.initializers.glorotUniform({ seed: seed(2) }),
+    name: 'dense',
+  });
   const outputs = dense.apply(lmu.apply(inputs)) as tf.SymbolicTensor;
   return tf.model({ inputs, outputs, name: 'keras_lmu' });
 }
@@ -96,7 +100,14 @@ export function buildKerasLmuModel(options: LmuModelOptions = {}): tf.LayersMode
 export function buildNengoLmuModel(options: LmuModelOptions = {}): tf.LayersModel {
   const s = modelSizes(options);
   const inputs = tf.input({ shape: [s.steps, s.features], name: 'input' });
-  const cell = new NengoLMU({ units: s.units, order: s.order, theta: s.theta, seed: s.seed, implementation: options.implementation, name: 'lmu_cell' });
+  const cell = new NengoLMU({
+    units: s.units,
+    order: s.order,
+    theta: s.theta,
+    seed: s.seed,
+    implementation: options.implementation,
+    name: 'lmu_cell',
+  });
   const readout = tf.layers.dense({
     units: s.classes,
     useBias: false,

@@ -68,10 +68,14 @@ export class FusedLSTM extends tf.layers.Layer {
     super({ name: args.name, trainable: args.trainable, inputShape: args.inputShape ?? undefined });
     this.units = positiveInteger('units', args.units);
     if (args.activation !== undefined && args.activation !== 'tanh') {
-      throw new Error(`activation must be 'tanh', the only one the fused LSTM implements (got ${JSON.stringify(args.activation)})`);
+      throw new Error(
+        `activation must be 'tanh', the only one the fused LSTM implements (got ${JSON.stringify(args.activation)})`,
+      );
     }
     if (args.recurrentActivation !== undefined && args.recurrentActivation !== 'sigmoid') {
-      throw new Error(`recurrentActivation must be 'sigmoid', the only one the fused LSTM implements (got ${JSON.stringify(args.recurrentActivation)})`);
+      throw new Error(
+        `recurrentActivation must be 'sigmoid', the only one the fused LSTM implements (got ${JSON.stringify(args.recurrentActivation)})`,
+      );
     }
     this.seed = optionalSeed(args.seed);
     this.returnSequences = args.returnSequences ?? false;
@@ -83,15 +87,32 @@ export class FusedLSTM extends tf.layers.Layer {
 
   build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-    if (shape.length !== 3) throw new Error(`FusedLSTM expects input [batch, steps, features] (got [${shape.join(', ')}])`);
+    if (shape.length !== 3)
+      throw new Error(`FusedLSTM expects input [batch, steps, features] (got [${shape.join(', ')}])`);
     const features = shape[2];
-    if (features == null) throw new Error('FusedLSTM needs a known number of input features (the last input axis is None)');
+    if (features == null)
+      throw new Error('FusedLSTM needs a known number of input features (the last input axis is None)');
     const n = this.units;
-    this.kernel = this.addWeight('kernel', [features, 4 * n], 'float32', makeInitializer(this.kernelInitializer, this.seed));
+    this.kernel = this.addWeight(
+      'kernel',
+      [features, 4 * n],
+      'float32',
+      makeInitializer(this.kernelInitializer, this.seed),
+    );
     const recurrentSeed = this.seed === undefined ? undefined : this.seed + 1;
-    this.recurrentKernel = this.addWeight('recurrent_kernel', [n, 4 * n], 'float32', makeInitializer(this.recurrentInitializer, recurrentSeed));
+    this.recurrentKernel = this.addWeight(
+      'recurrent_kernel',
+      [n, 4 * n],
+      'float32',
+      makeInitializer(this.recurrentInitializer, recurrentSeed),
+    );
     const biasInit = makeInitializer(this.biasInitializer, undefined);
-    this.bias = this.addWeight('bias', [4 * n], 'float32', this.unitForgetBias ? new UnitForgetBias(biasInit, n) : biasInit);
+    this.bias = this.addWeight(
+      'bias',
+      [4 * n],
+      'float32',
+      this.unitForgetBias ? new UnitForgetBias(biasInit, n) : biasInit,
+    );
     this.built = true;
   }
 
@@ -103,7 +124,12 @@ export class FusedLSTM extends tf.layers.Layer {
   call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D; // [batch, steps, features]
-      const h = lstmSequence(x, this.kernel!.read() as tf.Tensor2D, this.recurrentKernel!.read() as tf.Tensor2D, this.bias!.read() as tf.Tensor1D); // [batch, steps, units]
+      const h = lstmSequence(
+        x,
+        this.kernel!.read() as tf.Tensor2D,
+        this.recurrentKernel!.read() as tf.Tensor2D,
+        this.bias!.read() as tf.Tensor1D,
+      ); // [batch, steps, units]
       if (this.returnSequences) return h;
       const [batch, steps] = h.shape;
       return tf.reshape(tf.slice(h, [0, steps - 1, 0], [batch, 1, this.units]), [batch, this.units]); // [batch, units]
@@ -133,7 +159,10 @@ registerSerializable(FusedLSTM);
  */
 class UnitForgetBias extends InitializerBase {
   static className = 'UnitForgetBias';
-  constructor(private readonly base: Initializer, private readonly units: number) {
+  constructor(
+    private readonly base: Initializer,
+    private readonly units: number,
+  ) {
     super();
   }
   apply(): tf.Tensor {
@@ -193,7 +222,12 @@ function stacked(o: StackedLstmOptions, perStep: boolean, name: string): tf.Laye
     }).apply(h) as tf.SymbolicTensor; // [batch, steps, units], the last [batch, units] unless perStep
   }
   const output = tf.layers
-    .dense({ units: classes, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed === undefined ? undefined : seed + 100 }), name: 'dense' })
+    .dense({
+      units: classes,
+      activation: 'softmax',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed === undefined ? undefined : seed + 100 }),
+      name: 'dense',
+    })
     .apply(h) as tf.SymbolicTensor; // [batch, classes] or [batch, steps, classes]
   return tf.model({ inputs: input, outputs: output, name });
 }
@@ -231,15 +265,21 @@ export function transferLstmWeights(from: tf.LayersModel, to: tf.LayersModel): v
   const b = withWeights(to);
   const describe = (ls: tf.layers.Layer[]) => ls.map((l) => `${l.name} (${l.getClassName()})`).join(', ');
   if (a.length !== b.length) {
-    throw new Error(`cannot transfer weights: the source has ${a.length} layers with weights (${describe(a)}), the target ${b.length} (${describe(b)})`);
+    throw new Error(
+      `cannot transfer weights: the source has ${a.length} layers with weights (${describe(a)}), the target ${b.length} (${describe(b)})`,
+    );
   }
   a.forEach((la, i) => {
     const lb = b[i];
     if (la.getClassName() !== lb.getClassName()) {
-      throw new Error(`cannot transfer weights: layer ${i} is ${la.name} (${la.getClassName()}) in the source but ${lb.name} (${lb.getClassName()}) in the target`);
+      throw new Error(
+        `cannot transfer weights: layer ${i} is ${la.name} (${la.getClassName()}) in the source but ${lb.name} (${lb.getClassName()}) in the target`,
+      );
     }
     if (la.weights.length !== lb.weights.length) {
-      throw new Error(`cannot transfer weights: layer ${la.name} has ${la.weights.length} weights in the source, ${lb.weights.length} in the target`);
+      throw new Error(
+        `cannot transfer weights: layer ${la.name} has ${la.weights.length} weights in the source, ${lb.weights.length} in the target`,
+      );
     }
     la.weights.forEach((w, j) => {
       if (shapeText(w.shape) !== shapeText(lb.weights[j].shape)) {

@@ -4,7 +4,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { optionalSeed, positiveInteger, positiveNumber } from '../checks';
-import { checkImplementation, chunkConstants, HiddenWeights, lastStep, LmuImplementation, parallelHidden, recurrentHidden, sequenceInput, sequenceShape } from './lmu-convolution';
+import {
+  checkImplementation,
+  chunkConstants,
+  HiddenWeights,
+  lastStep,
+  LmuImplementation,
+  parallelHidden,
+  recurrentHidden,
+  sequenceInput,
+  sequenceShape,
+} from './lmu-convolution';
 import { checkDiscretizer, LmuDiscretizer } from './lmu-math';
 import { registerSerializable } from './serialization';
 
@@ -75,8 +85,18 @@ export class NengoLMU extends tf.layers.Layer {
     const seed = (i: number) => (this.seed === undefined ? undefined : this.seed + i);
     this.xToU = this.addWeight('x_to_u', [d, 1], 'float32', tf.initializers.ones());
     this.xToH = this.addWeight('x_to_h', [d, this.units], 'float32', tf.initializers.glorotUniform({ seed: seed(0) }));
-    this.hToH = this.addWeight('h_to_h', [this.units, this.units], 'float32', tf.initializers.glorotUniform({ seed: seed(1) }));
-    this.mToH = this.addWeight('m_to_h', [this.order, this.units], 'float32', tf.initializers.glorotUniform({ seed: seed(2) }));
+    this.hToH = this.addWeight(
+      'h_to_h',
+      [this.units, this.units],
+      'float32',
+      tf.initializers.glorotUniform({ seed: seed(1) }),
+    );
+    this.mToH = this.addWeight(
+      'm_to_h',
+      [this.order, this.units],
+      'float32',
+      tf.initializers.glorotUniform({ seed: seed(2) }),
+    );
     this.built = true;
   }
 

@@ -14,6 +14,8 @@ import * as tf from '@tensorflow/tfjs';
 export const SERIALIZATION_PACKAGE = 'seqmnist';
 
 /** Registers `cls` for deserialisation by its class name, with the registered name `seqmnist>ClassName`. */
-export function registerSerializable<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>): void {
+export function registerSerializable<T extends tf.serialization.Serializable>(
+  cls: tf.serialization.SerializableConstructor<T>,
+): void {
   tf.serialization.registerClass(cls, SERIALIZATION_PACKAGE);
 }

@@ -27,7 +27,9 @@ function dropoutRate(value: unknown): number {
 
 function rank3(what: string, shape: readonly (number | null)[]): void {
   if (shape.length !== 3) {
-    throw new Error(`${what} expects input of rank 3, [batch, steps, channels] (got rank ${shape.length}, shape [${shape.join(', ')}])`);
+    throw new Error(
+      `${what} expects input of rank 3, [batch, steps, channels] (got rank ${shape.length}, shape [${shape.join(', ')}])`,
+    );
   }
 }
 
@@ -93,13 +95,31 @@ function filterGradient(x: tf.Tensor3D, dz: tf.Tensor3D, k: number, d: number): 
   if (cin === 1) {
     // one input channel (pixels): the conv2d above would have k output rows, too few for XNNPACK;
     // k shifted copies of x times dz is one [k, n]·[n, out] matMul, 4× faster here
-    const xp = tf.pad(x.reshape([batch, steps]), [[0, 0], [(k - 1) * d, 0]]);
-    const shifted = tf.stack(Array.from({ length: k }, (_, j) => tf.slice(xp, [0, j * d], [batch, steps])), 0); // [k, batch, steps]
-    return tf.matMul(shifted.reshape([k, batch * steps]), dz.reshape([batch * steps, cout])).reshape<tf.Tensor3D>([k, 1, cout]);
+    const xp = tf.pad(x.reshape([batch, steps]), [
+      [0, 0],
+      [(k - 1) * d, 0],
+    ]);
+    const shifted = tf.stack(
+      Array.from({ length: k }, (_, j) => tf.slice(xp, [0, j * d], [batch, steps])),
+      0,
+    ); // [k, batch, steps]
+    return tf
+      .matMul(shifted.reshape([k, batch * steps]), dz.reshape([batch * steps, cout]))
+      .reshape<tf.Tensor3D>([k, 1, cout]);
   }
   const xT = tf.transpose(x, [2, 1, 0]).reshape<tf.Tensor4D>([cin, 1, steps, batch]); // [in, 1, steps, batch]
   const dzF = tf.transpose(dz, [1, 0, 2]).reshape<tf.Tensor4D>([1, steps, batch, cout]); // [1, steps, batch, out]
-  const dw = tf.conv2d(xT, dzF, [1, d], [[0, 0], [0, 0], [(k - 1) * d, 0], [0, 0]]); // [in, 1, k, out]
+  const dw = tf.conv2d(
+    xT,
+    dzF,
+    [1, d],
+    [
+      [0, 0],
+      [0, 0],
+      [(k - 1) * d, 0],
+      [0, 0],
+    ],
+  ); // [in, 1, k, out]
   return tf.transpose(dw.reshape<tf.Tensor3D>([cin, k, cout]), [1, 0, 2]); // [k, in, out]
 }
 
@@ -123,7 +143,12 @@ function causalConvOp(spec: ConvSpec, withBias: boolean) {
         x: x.reshape<tf.Tensor4D>([batch, 1, steps, cin]),
         filter: kernel.reshape<tf.Tensor4D>([1, k, cin, cout]),
         strides: 1,
-        pad: [[0, 0], [0, 0], [p, 0], [0, 0]],
+        pad: [
+          [0, 0],
+          [0, 0],
+          [p, 0],
+          [0, 0],
+        ],
         dilations: [1, d],
         bias,
         activation: spec.relu ? 'relu' : 'linear',
@@ -141,7 +166,19 @@ function causalConvOp(spec: ConvSpec, withBias: boolean) {
         let flipped = tf.transpose(tf.reverse(ks, 0), [0, 2, 1]); // [k, out, in]
         if (scale !== 1) flipped = tf.mul(flipped, scale);
         const dx = tf
-          .conv2d(dz.reshape<tf.Tensor4D>([batch, 1, steps, cout]), flipped.reshape<tf.Tensor4D>([1, k, cout, cin]), 1, [[0, 0], [0, 0], [0, p], [0, 0]], 'NHWC', [1, d])
+          .conv2d(
+            dz.reshape<tf.Tensor4D>([batch, 1, steps, cout]),
+            flipped.reshape<tf.Tensor4D>([1, k, cout, cin]),
+            1,
+            [
+              [0, 0],
+              [0, 0],
+              [0, p],
+              [0, 0],
+            ],
+            'NHWC',
+            [1, d],
+          )
           .reshape([batch, steps, cin]);
         let dw: tf.Tensor = filterGradient(xs, dz, k, d);
         if (scale !== 1) dw = tf.mul(dw, scale);
@@ -157,9 +194,12 @@ function causalConvOp(spec: ConvSpec, withBias: boolean) {
 
 function checkConvArgs(x: tf.Tensor, kernel: tf.Tensor, dilation: number): void {
   rank3('causalConv1d', x.shape);
-  if (kernel.rank !== 3) throw new Error(`kernel must have rank 3, [taps, in, out] (got shape [${kernel.shape.join(', ')}])`);
+  if (kernel.rank !== 3)
+    throw new Error(`kernel must have rank 3, [taps, in, out] (got shape [${kernel.shape.join(', ')}])`);
   if (kernel.shape[1] !== x.shape[2]) {
-    throw new Error(`kernel takes ${kernel.shape[1]} input channels but the input has ${x.shape[2]} (kernel [${kernel.shape.join(', ')}], input [${x.shape.join(', ')}])`);
+    throw new Error(
+      `kernel takes ${kernel.shape[1]} input channels but the input has ${x.shape[2]} (kernel [${kernel.shape.join(', ')}], input [${x.shape.join(', ')}])`,
+    );
   }
   positiveInteger('dilation', dilation);
 }
@@ -191,11 +231,20 @@ export interface CausalConvReluOptions {
  * x [batch, steps, in], kernel [k, in, out], bias [out] → [batch, steps, out].
  * @see notebooks/04-tcn-smnist.ipynb
  */
-export function causalConvRelu(x: tf.Tensor3D, kernel: tf.Tensor3D, bias: tf.Tensor1D, options: CausalConvReluOptions = {}): tf.Tensor3D {
+export function causalConvRelu(
+  x: tf.Tensor3D,
+  kernel: tf.Tensor3D,
+  bias: tf.Tensor1D,
+  options: CausalConvReluOptions = {},
+): tf.Tensor3D {
   const dilation = options.dilation ?? 1;
   checkConvArgs(x, kernel, dilation);
   const rate = dropoutRate(options.dropout ?? 0);
-  return causalConvOp({ dilation, relu: true, dropout: options.training ? rate : 0 }, true)(x, kernel, bias) as tf.Tensor3D;
+  return causalConvOp({ dilation, relu: true, dropout: options.training ? rate : 0 }, true)(
+    x,
+    kernel,
+    bias,
+  ) as tf.Tensor3D;
 }
 
 // ---- temporal blocks -----------------------------------------------------------------------------
@@ -213,7 +262,9 @@ export interface TemporalBlockTensors {
 function conv1x1(x: tf.Tensor3D, kernel: tf.Tensor3D, bias: tf.Tensor1D): tf.Tensor3D {
   const [batch, steps, cin] = x.shape;
   const cout = kernel.shape[2];
-  return tf.add(tf.matMul(x.reshape([batch * steps, cin]), kernel.reshape([cin, cout])), bias).reshape<tf.Tensor3D>([batch, steps, cout]);
+  return tf
+    .add(tf.matMul(x.reshape([batch * steps, cin]), kernel.reshape([cin, cout])), bias)
+    .reshape<tf.Tensor3D>([batch, steps, cout]);
 }
 
 /**
@@ -221,7 +272,11 @@ function conv1x1(x: tf.Tensor3D, kernel: tf.Tensor3D, bias: tf.Tensor1D): tf.Ten
  * dilation d, residual = x or its 1×1 convolution. [batch, steps, in] → [batch, steps, out].
  * @see notebooks/04-tcn-smnist.ipynb
  */
-export function temporalBlock(x: tf.Tensor3D, w: TemporalBlockTensors, options: { dilation: number; dropout: number; training: boolean }): tf.Tensor3D {
+export function temporalBlock(
+  x: tf.Tensor3D,
+  w: TemporalBlockTensors,
+  options: { dilation: number; dropout: number; training: boolean },
+): tf.Tensor3D {
   return tf.tidy(() => {
     const a = causalConvRelu(x, w.conv1, w.bias1, options); // [batch, steps, out]
     const o = causalConvRelu(a, w.conv2, w.bias2, options);
@@ -239,7 +294,11 @@ export function temporalBlock(x: tf.Tensor3D, w: TemporalBlockTensors, options: 
  * steps instead of 784 each: the same output and gradients, 1/7.5 of the work at 8 levels.
  * [batch, steps, in] → [batch, out].
  */
-export function temporalConvNetLastStep(x: tf.Tensor3D, blocks: TemporalBlockTensors[], options: { dropout: number; training: boolean }): tf.Tensor2D {
+export function temporalConvNetLastStep(
+  x: tf.Tensor3D,
+  blocks: TemporalBlockTensors[],
+  options: { dropout: number; training: boolean },
+): tf.Tensor2D {
   return tf.tidy(() => {
     const rate = options.training ? options.dropout : 0;
     let h = x; // [batch, n, in]: steps T − 1 − m·2^l, m = n − 1 … 0, zeros before the start
@@ -253,16 +312,39 @@ export function temporalConvNetLastStep(x: tf.Tensor3D, blocks: TemporalBlockTen
         // pairs (even, odd) of steps ending at the last one; a leading zero step when n is odd
         const odd = n % 2;
         const pairs = (n + odd) / 2;
-        const paired = (t: tf.Tensor3D, c: number) => (odd ? tf.pad(t, [[0, 0], [1, 0], [0, 0]]) : t).reshape<tf.Tensor3D>([batch, pairs, 2 * c]);
+        const paired = (t: tf.Tensor3D, c: number) =>
+          (odd
+            ? tf.pad(t, [
+                [0, 0],
+                [1, 0],
+                [0, 0],
+              ])
+            : t
+          ).reshape<tf.Tensor3D>([batch, pairs, 2 * c]);
         // k taps ending on the odd step of a pair span ⌈k/2⌉ pairs; a zero tap in front when k is odd
         const front = k % 2;
         const pairTaps = (k + front) / 2;
-        const kernel = tf.pad(w.conv2, [[front, 0], [0, 0], [0, 0]]).reshape<tf.Tensor3D>([pairTaps, 2 * cout, cout]);
+        const kernel = tf
+          .pad(w.conv2, [
+            [front, 0],
+            [0, 0],
+            [0, 0],
+          ])
+          .reshape<tf.Tensor3D>([pairTaps, 2 * cout, cout]);
         o = causalConvRelu(paired(a, cout), kernel, w.bias2, { dropout: rate, training: rate > 0 }); // [batch, pairs, out]
         residual = paired(h, cin).slice([0, 0, cin], [batch, pairs, cin]);
       } else {
-        const window = n >= k ? a.slice([0, n - k, 0], [batch, k, cout]) : tf.pad(a, [[0, 0], [k - n, 0], [0, 0]]); // [batch, k, out]
-        const z = tf.relu(tf.add(tf.matMul(window.reshape([batch, k * cout]), w.conv2.reshape([k * cout, cout])), w.bias2));
+        const window =
+          n >= k
+            ? a.slice([0, n - k, 0], [batch, k, cout])
+            : tf.pad(a, [
+                [0, 0],
+                [k - n, 0],
+                [0, 0],
+              ]); // [batch, k, out]
+        const z = tf.relu(
+          tf.add(tf.matMul(window.reshape([batch, k * cout]), w.conv2.reshape([k * cout, cout])), w.bias2),
+        );
         o = dropout(z, rate).reshape<tf.Tensor3D>([batch, 1, cout]);
         residual = h.slice([0, n - 1, 0], [batch, 1, cin]);
       }
@@ -312,10 +394,24 @@ abstract class TemporalLayer extends tf.layers.Layer {
    */
   protected addBlockWeights(prefix: string, cin: number, cout: number, k: number): BlockVariables {
     const conv = (name: string, fanIn: number, inputs: number) => {
-      const v = this.addWeight(`${prefix}${name}.weight_v`, [k, inputs, cout], 'float32',
-        tf.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed: this.nextSeed() }));
+      const v = this.addWeight(
+        `${prefix}${name}.weight_v`,
+        [k, inputs, cout],
+        'float32',
+        tf.initializers.varianceScaling({
+          scale: 1 / 3,
+          mode: 'fanIn',
+          distribution: 'uniform',
+          seed: this.nextSeed(),
+        }),
+      );
       const g = this.addWeight(`${prefix}${name}.weight_g`, [cout], 'float32', tf.initializers.ones());
-      const b = this.addWeight(`${prefix}${name}.bias`, [cout], 'float32', uniform(1 / Math.sqrt(fanIn), this.nextSeed()));
+      const b = this.addWeight(
+        `${prefix}${name}.bias`,
+        [cout],
+        'float32',
+        uniform(1 / Math.sqrt(fanIn), this.nextSeed()),
+      );
       g.write(tf.tidy(() => tf.sqrt(tf.sum(tf.square(v.read()), [0, 1]))));
       return [v, g, b];
     };
@@ -324,8 +420,18 @@ abstract class TemporalLayer extends tf.layers.Layer {
     const block: BlockVariables = { v1, g1, b1, v2, g2, b2 };
     if (cin !== cout) {
       block.downsample = {
-        kernel: this.addWeight(`${prefix}downsample.weight`, [1, cin, cout], 'float32', tf.initializers.randomNormal({ mean: 0, stddev: 0.01, seed: this.nextSeed() })),
-        bias: this.addWeight(`${prefix}downsample.bias`, [cout], 'float32', uniform(1 / Math.sqrt(cin), this.nextSeed())),
+        kernel: this.addWeight(
+          `${prefix}downsample.weight`,
+          [1, cin, cout],
+          'float32',
+          tf.initializers.randomNormal({ mean: 0, stddev: 0.01, seed: this.nextSeed() }),
+        ),
+        bias: this.addWeight(
+          `${prefix}downsample.bias`,
+          [cout],
+          'float32',
+          uniform(1 / Math.sqrt(cin), this.nextSeed()),
+        ),
       };
     }
     return block;
@@ -338,21 +444,30 @@ abstract class TemporalLayer extends tf.layers.Layer {
       bias1: b.b1.read() as tf.Tensor1D,
       conv2: weightNorm(b.v2.read() as tf.Tensor3D, b.g2.read() as tf.Tensor1D),
       bias2: b.b2.read() as tf.Tensor1D,
-      downsample: b.downsample && { kernel: b.downsample.kernel.read() as tf.Tensor3D, bias: b.downsample.bias.read() as tf.Tensor1D },
+      downsample: b.downsample && {
+        kernel: b.downsample.kernel.read() as tf.Tensor3D,
+        bias: b.downsample.bias.read() as tf.Tensor1D,
+      },
     };
   }
 
   protected input3d(inputs: tf.Tensor | tf.Tensor[], channels: number): tf.Tensor3D {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     rank3(this.getClassName(), x.shape);
-    if (x.shape[2] !== channels) throw new Error(`${this.name} was built for ${channels} input channels (got input of shape [${x.shape.join(', ')}])`);
+    if (x.shape[2] !== channels)
+      throw new Error(
+        `${this.name} was built for ${channels} input channels (got input of shape [${x.shape.join(', ')}])`,
+      );
     return x as tf.Tensor3D;
   }
 
   protected inputShape3d(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     rank3(this.getClassName(), shape);
-    if (shape[2] == null) throw new Error(`${this.getClassName()} needs a known number of input channels (got shape [${shape.join(', ')}])`);
+    if (shape[2] == null)
+      throw new Error(
+        `${this.getClassName()} needs a known number of input channels (got shape [${shape.join(', ')}])`,
+      );
     return shape;
   }
 }
@@ -408,12 +523,23 @@ export class TemporalBlock extends TemporalLayer {
   call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
     return tf.tidy(() => {
       const x = this.input3d(inputs, this.inputChannels);
-      return temporalBlock(x, this.blockTensors(this.block!), { dilation: this.dilation, dropout: this.dropout, training: kwargs.training === true });
+      return temporalBlock(x, this.blockTensors(this.block!), {
+        dilation: this.dilation,
+        dropout: this.dropout,
+        training: kwargs.training === true,
+      });
     });
   }
 
   getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), filters: this.filters, kernelSize: this.kernelSize, dilation: this.dilation, dropout: this.dropout, ...(this.seed === undefined ? {} : { seed: this.seed }) };
+    return {
+      ...super.getConfig(),
+      filters: this.filters,
+      kernelSize: this.kernelSize,
+      dilation: this.dilation,
+      dropout: this.dropout,
+      ...(this.seed === undefined ? {} : { seed: this.seed }),
+    };
   }
 }
 registerSerializable(TemporalBlock);
@@ -452,7 +578,8 @@ export class TemporalConvNet extends TemporalLayer {
   constructor(args: TemporalConvNetArgs = {}) {
     super(args);
     const channels = args.numChannels ?? new Array<number>(8).fill(30);
-    if (!Array.isArray(channels) || channels.length < 1) throw new Error(`numChannels must list at least one level (got ${JSON.stringify(channels)})`);
+    if (!Array.isArray(channels) || channels.length < 1)
+      throw new Error(`numChannels must list at least one level (got ${JSON.stringify(channels)})`);
     channels.forEach((c, i) => positiveInteger(`numChannels[${i}]`, c));
     this.numChannels = channels.slice();
     this.kernelSize = positiveInteger('kernelSize', args.kernelSize ?? 7);
@@ -474,7 +601,9 @@ export class TemporalConvNet extends TemporalLayer {
     const shape = this.inputShape3d(inputShape);
     const steps = shape[1];
     if (steps != null && this.receptiveField < steps) {
-      console.warn(`${this.name}: the receptive field (${this.receptiveField} steps) is shorter than the sequence (${steps} steps); the last output cannot see the first ${steps - this.receptiveField}`);
+      console.warn(
+        `${this.name}: the receptive field (${this.receptiveField} steps) is shorter than the sequence (${steps} steps); the last output cannot see the first ${steps - this.receptiveField}`,
+      );
     }
     this.inputChannels = shape[2] as number;
     let cin = this.inputChannels;
@@ -498,7 +627,10 @@ export class TemporalConvNet extends TemporalLayer {
       const training = kwargs.training === true;
       const blocks = this.blocks.map((b) => this.blockTensors(b));
       if (!this.returnSequences) return temporalConvNetLastStep(x, blocks, { dropout: this.dropout, training });
-      return blocks.reduce((h, w, level) => temporalBlock(h, w, { dilation: 2 ** level, dropout: this.dropout, training }), x);
+      return blocks.reduce(
+        (h, w, level) => temporalBlock(h, w, { dilation: 2 ** level, dropout: this.dropout, training }),
+        x,
+      );
     });
   }
 
@@ -560,7 +692,12 @@ export function buildTcnModel(options: TcnModelOptions = {}): tf.LayersModel {
   const linear = tf.layers.dense({
     name: 'linear',
     units: classes,
-    kernelInitializer: tf.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed: seed === undefined ? undefined : seed + 100000 }),
+    kernelInitializer: tf.initializers.varianceScaling({
+      scale: 1 / 3,
+      mode: 'fanIn',
+      distribution: 'uniform',
+      seed: seed === undefined ? undefined : seed + 100000,
+    }),
     biasInitializer: uniform(1 / Math.sqrt(hidden), seed === undefined ? undefined : seed + 100001),
   });
   // Porting note: tfjs-layers registers 'logSoftmax' as an activation but leaves it out of its type.

@@ -93,8 +93,10 @@ export class Figure implements FigureSpec {
   frames?: PlotFrame[];
 
   constructor(spec: FigureSpec) {
-    if (!spec || !Array.isArray(spec.data)) throw new Error(`figure data must be an array of traces (got ${spec ? typeof spec.data : spec})`);
-    if (spec.layout == null || typeof spec.layout !== 'object') throw new Error(`figure layout must be an object (got ${typeof spec.layout})`);
+    if (!spec || !Array.isArray(spec.data))
+      throw new Error(`figure data must be an array of traces (got ${spec ? typeof spec.data : spec})`);
+    if (spec.layout == null || typeof spec.layout !== 'object')
+      throw new Error(`figure layout must be an object (got ${typeof spec.layout})`);
     this.data = plain(spec.data) as PlotTrace[];
     this.layout = plain(spec.layout) as PlotLayout;
     if (spec.frames) this.frames = plain(spec.frames) as PlotFrame[];
@@ -107,7 +109,9 @@ export class Figure implements FigureSpec {
   }
 
   toJSON(): FigureSpec {
-    return this.frames ? { data: this.data, layout: this.layout, frames: this.frames } : { data: this.data, layout: this.layout };
+    return this.frames
+      ? { data: this.data, layout: this.layout, frames: this.frames }
+      : { data: this.data, layout: this.layout };
   }
 
   toString(): string {
@@ -159,7 +163,8 @@ export function figureHtml(fig: FigureSpec, options: FigureHtmlOptions = {}): st
   const height = typeof spec.layout.height === 'number' ? spec.layout.height : DEFAULT_HEIGHT;
   const width = typeof spec.layout.width === 'number' ? `${spec.layout.width}px` : '100%';
   const payload = { ...spec.toJSON(), config: CONFIG };
-  const missing = 'plotly.js is not loaded: it is inlined in the first chart of a kernel session; run the notebook from the top.';
+  const missing =
+    'plotly.js is not loaded: it is inlined in the first chart of a kernel session; run the notebook from the top.';
   return (
     (options.includeLibrary ? plotlyLibraryScript() : '') +
     `<div id="${id}" class="seqmnist-plot" style="width:${width};height:${height}px"></div>\n` +
@@ -311,15 +316,21 @@ function isArrayLike(value: unknown): value is ArrayLike<unknown> {
  */
 export function lineChart(options: LineChartOptions): Figure {
   if (!options || !Array.isArray(options.series) || options.series.length === 0) {
-    throw new Error(`series must be a non-empty array of {name, y} (got ${options ? JSON.stringify(options.series) : options})`);
+    throw new Error(
+      `series must be a non-empty array of {name, y} (got ${options ? JSON.stringify(options.series) : options})`,
+    );
   }
   options.series.forEach((s, i) => {
-    if (!s || typeof s.name !== 'string') throw new Error(`series[${i}].name must be a string (got ${s ? typeof s.name : s})`);
+    if (!s || typeof s.name !== 'string')
+      throw new Error(`series[${i}].name must be a string (got ${s ? typeof s.name : s})`);
     if (!isArrayLike(s.y)) throw new Error(`series[${i}].y must be an array of numbers (got ${typeof s.y})`);
     if (s.x !== undefined && (!isArrayLike(s.x) || s.x.length !== s.y.length)) {
-      throw new Error(`series[${i}].x must have y's length ${s.y.length} (got ${isArrayLike(s.x) ? s.x.length : typeof s.x})`);
+      throw new Error(
+        `series[${i}].x must have y's length ${s.y.length} (got ${isArrayLike(s.x) ? s.x.length : typeof s.x})`,
+      );
     }
-    if (s.yaxis !== undefined && s.yaxis !== 'y' && s.yaxis !== 'y2') throw new Error(`series[${i}].yaxis must be 'y' or 'y2' (got '${s.yaxis}')`);
+    if (s.yaxis !== undefined && s.yaxis !== 'y' && s.yaxis !== 'y2')
+      throw new Error(`series[${i}].yaxis must be 'y' or 'y2' (got '${s.yaxis}')`);
   });
   checkRange('xRange', options.xRange);
   checkRange('yRange', options.yRange);
@@ -337,7 +348,9 @@ export function lineChart(options: LineChartOptions): Figure {
     y: s.y,
     mode: s.mode ?? 'lines',
     ...(s.yaxis === 'y2' ? { yaxis: 'y2' } : {}),
-    ...(s.color || s.dash ? { line: { ...(s.color ? { color: s.color } : {}), ...(s.dash ? { dash: s.dash } : {}) } } : {}),
+    ...(s.color || s.dash
+      ? { line: { ...(s.color ? { color: s.color } : {}), ...(s.dash ? { dash: s.dash } : {}) } }
+      : {}),
   }));
   const axisTitle = (text?: string) => (text ? { title: { text } } : {});
   const twoAxes = options.y2Title !== undefined || options.series.some((s) => s.yaxis === 'y2');
@@ -355,7 +368,12 @@ export function lineChart(options: LineChartOptions): Figure {
     },
     ...(twoAxes
       ? {
-          yaxis2: { ...axisTitle(options.y2Title), overlaying: 'y', side: 'right', ...(options.y2Range ? { range: options.y2Range } : {}) },
+          yaxis2: {
+            ...axisTitle(options.y2Title),
+            overlaying: 'y',
+            side: 'right',
+            ...(options.y2Range ? { range: options.y2Range } : {}),
+          },
           // the default legend sits where the right axis labels go
           legend: { orientation: 'h', x: 0, y: -0.2 },
         }
@@ -432,15 +450,22 @@ function placeImage(image: SliderImage): SliderImage {
  */
 export function sliderFigure(options: SliderFigureOptions): Figure {
   const steps = options?.steps;
-  if (!Array.isArray(steps) || steps.length === 0) throw new Error(`steps must be a non-empty array (got ${Array.isArray(steps) ? '[]' : typeof steps})`);
+  if (!Array.isArray(steps) || steps.length === 0)
+    throw new Error(`steps must be a non-empty array (got ${Array.isArray(steps) ? '[]' : typeof steps})`);
   const traceCount = steps[0].traces?.length;
   steps.forEach((s, i) => {
-    if (!s || typeof s.label !== 'string') throw new Error(`steps[${i}].label must be a string (got ${s ? typeof s.label : s})`);
+    if (!s || typeof s.label !== 'string')
+      throw new Error(`steps[${i}].label must be a string (got ${s ? typeof s.label : s})`);
     if (!Array.isArray(s.traces) || s.traces.length !== traceCount) {
-      throw new Error(`steps[${i}].traces must hold ${traceCount} traces like steps[0] (got ${Array.isArray(s.traces) ? s.traces.length : typeof s.traces})`);
+      throw new Error(
+        `steps[${i}].traces must hold ${traceCount} traces like steps[0] (got ${Array.isArray(s.traces) ? s.traces.length : typeof s.traces})`,
+      );
     }
     s.images?.forEach((im, j) => {
-      if (!im || typeof im.source !== 'string') throw new Error(`steps[${i}].images[${j}].source must be a URL or data URI (got ${im ? typeof im.source : im})`);
+      if (!im || typeof im.source !== 'string')
+        throw new Error(
+          `steps[${i}].images[${j}].source must be a URL or data URI (got ${im ? typeof im.source : im})`,
+        );
     });
   });
   const active = options.active ?? steps.length - 1;

@@ -50,7 +50,10 @@ export interface DigitRowOptions extends Omit<DigitImageOptions, 'title'> {
 export type DigitItem = ArrayLike<number> | { pixels: ArrayLike<number>; title?: string };
 
 /** matplotlib's Greys (ColorBrewer, 9 stops from white to black, evenly spaced). */
-const GREYS_STOPS = [1, 0.9411764705882353, 0.8509803921568627, 0.7411764705882353, 0.5882352941176471, 0.45098039215686275, 0.3215686274509804, 0.1450980392156863, 0];
+const GREYS_STOPS = [
+  1, 0.9411764705882353, 0.8509803921568627, 0.7411764705882353, 0.5882352941176471, 0.45098039215686275,
+  0.3215686274509804, 0.1450980392156863, 0,
+];
 
 /**
  * 256 byte levels, computed as matplotlib's `_create_lookup_table` computes them (in
@@ -92,11 +95,14 @@ function resolve(count: number, options: DigitImageOptions): Resolved {
   const width = positiveInteger('width', options.width ?? (options.height !== undefined ? count / options.height : 28));
   const height = positiveInteger('height', options.height ?? (options.width !== undefined ? count / width : 28));
   if (width * height !== count) {
-    throw new Error(`width*height must equal the number of values ${count} (got ${width}×${height} = ${width * height})`);
+    throw new Error(
+      `width*height must equal the number of values ${count} (got ${width}×${height} = ${width * height})`,
+    );
   }
   const scale = positiveInteger('scale', options.scale ?? DEFAULT_SCALE);
   const colormap = options.colormap ?? 'gray';
-  if (colormap !== 'gray' && colormap !== 'greys') throw new Error(`colormap must be 'gray' or 'greys' (got '${colormap}')`);
+  if (colormap !== 'gray' && colormap !== 'greys')
+    throw new Error(`colormap must be 'gray' or 'greys' (got '${colormap}')`);
   const range = options.valueRange;
   if (range !== undefined) {
     if (!Array.isArray(range) || range.length !== 2 || !(range[0] < range[1])) {
@@ -130,7 +136,9 @@ function autoRange(pixels: ArrayLike<number>): [number, number] {
 
 function checkPixels(pixels: unknown): ArrayLike<number> {
   if (pixels == null || typeof (pixels as ArrayLike<number>).length !== 'number' || typeof pixels === 'string') {
-    throw new Error(`pixels must be an array or typed array of numbers (got ${pixels === null ? 'null' : typeof pixels})`);
+    throw new Error(
+      `pixels must be an array or typed array of numbers (got ${pixels === null ? 'null' : typeof pixels})`,
+    );
   }
   return pixels as ArrayLike<number>;
 }
@@ -229,12 +237,16 @@ export function digitsBundle(list: DigitItem[], options: DigitRowOptions = {}): 
     throw new Error(`list must be a non-empty array of images (got ${Array.isArray(list) ? '[]' : typeof list})`);
   }
   if (options.titles !== undefined && (!Array.isArray(options.titles) || options.titles.length !== list.length)) {
-    throw new Error(`titles must hold one title per image, ${list.length} (got ${Array.isArray(options.titles) ? options.titles.length : typeof options.titles})`);
+    throw new Error(
+      `titles must hold one title per image, ${list.length} (got ${Array.isArray(options.titles) ? options.titles.length : typeof options.titles})`,
+    );
   }
   const { titles, title: rowTitle, ...imageOptions } = options;
   const images = list.map((item, i) => {
     const pixels = checkPixels(
-      item != null && typeof item === 'object' && 'pixels' in item ? (item as { pixels: ArrayLike<number> }).pixels : item,
+      item != null && typeof item === 'object' && 'pixels' in item
+        ? (item as { pixels: ArrayLike<number> }).pixels
+        : item,
     );
     const title = (item as { title?: string }).title ?? titles?.[i];
     const r = resolve(pixels.length, imageOptions);
@@ -247,15 +259,21 @@ export function digitsBundle(list: DigitItem[], options: DigitRowOptions = {}): 
   const strip = new Uint8Array(width * height).fill(GAP_GRAY);
   let x0 = 0;
   for (const { scaled } of images) {
-    for (let y = 0; y < scaled.height; y++) strip.set(scaled.data.subarray(y * scaled.width, (y + 1) * scaled.width), y * width + x0);
+    for (let y = 0; y < scaled.height; y++)
+      strip.set(scaled.data.subarray(y * scaled.width, (y + 1) * scaled.width), y * width + x0);
     x0 += scaled.width + GAP;
   }
-  const figures = images.map(({ scaled, title }) => figureHtml(pngDataUri(encodePng(scaled)), scaled.width, scaled.height, title));
+  const figures = images.map(({ scaled, title }) =>
+    figureHtml(pngDataUri(encodePng(scaled)), scaled.width, scaled.height, title),
+  );
   const heading = rowTitle ? `<div style="font-weight:bold;margin:4px 8px">${escapeHtml(rowTitle)}</div>` : '';
   return {
     'image/png': encodePng({ width, height, channels: 1, data: strip }).toString('base64'),
     'text/html': `<div class="seqmnist-digits">${heading}<div style="display:flex;flex-wrap:wrap;align-items:flex-start">${figures.join('')}</div></div>`,
-    'text/plain': [...(rowTitle ? [rowTitle] : []), ...images.map(({ title, r }) => textLine(title, r.width, r.height))].join('\n'),
+    'text/plain': [
+      ...(rowTitle ? [rowTitle] : []),
+      ...images.map(({ title, r }) => textLine(title, r.width, r.height)),
+    ].join('\n'),
   };
 }
 

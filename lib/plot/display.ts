@@ -39,7 +39,15 @@ interface TslabPublic {
 }
 
 /** Single-MIME fallbacks, richest first. JSON types are left out: tslab's `raw` sends strings only. */
-const FALLBACK_ORDER = ['text/html', 'image/svg+xml', 'image/png', 'image/jpeg', 'text/markdown', 'text/latex', 'text/plain'];
+const FALLBACK_ORDER = [
+  'text/html',
+  'image/svg+xml',
+  'image/png',
+  'image/jpeg',
+  'text/markdown',
+  'text/latex',
+  'text/plain',
+];
 
 function tslabHook(): { require(name: string): unknown } | undefined {
   const hook = (globalThis as { __tslab__?: { require?: unknown } }).__tslab__;
@@ -112,10 +120,13 @@ function checkBundle(bundle: MimeBundle): void {
   const types = Object.keys(bundle);
   if (types.length === 0) throw new Error('bundle must hold at least one MIME type (got {})');
   for (const type of types) {
-    if (!/^[\w.+-]+\/[\w.+-]+$/.test(type)) throw new Error(`bundle key must be a MIME type like 'text/html' (got '${type}')`);
+    if (!/^[\w.+-]+\/[\w.+-]+$/.test(type))
+      throw new Error(`bundle key must be a MIME type like 'text/html' (got '${type}')`);
     const value = bundle[type];
     if (typeof value !== 'string' && !(type.endsWith('json') && value != null && typeof value === 'object')) {
-      throw new Error(`bundle['${type}'] must be a string${type.endsWith('json') ? ' or a JSON object' : ''} (got ${typeof value})`);
+      throw new Error(
+        `bundle['${type}'] must be a string${type.endsWith('json') ? ' or a JSON object' : ''} (got ${typeof value})`,
+      );
     }
   }
 }

@@ -41,7 +41,9 @@ export interface HistoryChartOptions {
  */
 export function historyChart(history: History, options: HistoryChartOptions = {}): Figure {
   if (!history || !Array.isArray(history.epoch) || typeof history.history !== 'object') {
-    throw new Error(`history must be {epoch: number[], history: {metric: number[]}} (got ${JSON.stringify(history)?.slice(0, 80)})`);
+    throw new Error(
+      `history must be {epoch: number[], history: {metric: number[]}} (got ${JSON.stringify(history)?.slice(0, 80)})`,
+    );
   }
   const pairs = options.series ?? [
     ['val_accuracy', 'Validation'],
@@ -51,7 +53,8 @@ export function historyChart(history: History, options: HistoryChartOptions = {}
   const series: LineSeries[] = [];
   for (const [key, name] of pairs) {
     const y = history.history[key];
-    if (!Array.isArray(y)) throw new Error(`history has no '${key}' (it has: ${Object.keys(history.history).join(', ') || 'nothing'})`);
+    if (!Array.isArray(y))
+      throw new Error(`history has no '${key}' (it has: ${Object.keys(history.history).join(', ') || 'nothing'})`);
     series.push({ name, x, y, mode: 'lines+markers' });
   }
   const epochs = options.epochs ?? x.length;
@@ -83,7 +86,11 @@ export class HistoryPlot {
 
   // the loop's TrainContext, of which this reads only these two (plot/ does not import train/)
   onEpochEnd(_epoch: number, _logs: Record<string, number>, ctx: { history: History; epochs?: number }): void {
-    const fig = historyChart(ctx.history, { ...this.options, epochs: this.options.epochs ?? ctx.epochs, display: false });
+    const fig = historyChart(ctx.history, {
+      ...this.options,
+      epochs: this.options.epochs ?? ctx.epochs,
+      display: false,
+    });
     (this.handle ??= newDisplayHandle()).show(figureBundle(fig));
   }
 }

@@ -38,7 +38,8 @@ function checkImage(image: RawImage): void {
   positiveInteger('width', width);
   positiveInteger('height', height);
   if (channels !== 1 && channels !== 3) throw new Error(`channels must be 1 (gray) or 3 (RGB) (got ${channels})`);
-  if (!(data instanceof Uint8Array)) throw new Error(`data must be a Uint8Array (got ${Object.prototype.toString.call(data)})`);
+  if (!(data instanceof Uint8Array))
+    throw new Error(`data must be a Uint8Array (got ${Object.prototype.toString.call(data)})`);
   if (data.length !== width * height * channels) {
     throw new Error(`data must hold width*height*channels = ${width * height * channels} bytes (got ${data.length})`);
   }
@@ -100,7 +101,8 @@ export function upscale(image: RawImage, scaleX: number, scaleY: number = scaleX
         for (let s = 0; s < scaleX; s++) row[(x * scaleX + s) * channels + c] = v;
       }
     }
-    for (let s = 1; s < scaleY; s++) out.copyWithin((y * scaleY + s) * outStride, y * scaleY * outStride, (y * scaleY + 1) * outStride);
+    for (let s = 1; s < scaleY; s++)
+      out.copyWithin((y * scaleY + s) * outStride, y * scaleY * outStride, (y * scaleY + 1) * outStride);
   }
   return { width: outWidth, height: height * scaleY, channels, data: out };
 }

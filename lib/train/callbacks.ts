@@ -18,7 +18,8 @@ import { saveModel } from './saving';
 export type MonitorMode = 'auto' | 'min' | 'max';
 
 function checkMode(mode: unknown): MonitorMode {
-  if (mode !== 'auto' && mode !== 'min' && mode !== 'max') throw new Error(`mode must be 'auto', 'min' or 'max' (got ${JSON.stringify(mode)})`);
+  if (mode !== 'auto' && mode !== 'min' && mode !== 'max')
+    throw new Error(`mode must be 'auto', 'min' or 'max' (got ${JSON.stringify(mode)})`);
   return mode;
 }
 
@@ -158,7 +159,9 @@ export class ReduceLROnPlateau implements Callback {
     (ctx.history.history.lr ??= []).push(lr);
     const current = logs[this.monitor];
     if (current === undefined) {
-      console.warn(`Learning rate reduction is conditioned on metric \`${this.monitor}\` which is not available. Available metrics are: ${Object.keys(logs).join(',')}`);
+      console.warn(
+        `Learning rate reduction is conditioned on metric \`${this.monitor}\` which is not available. Available metrics are: ${Object.keys(logs).join(',')}`,
+      );
       return;
     }
     if (this.inCooldown()) {
@@ -174,7 +177,8 @@ export class ReduceLROnPlateau implements Callback {
         if (lr > Math.fround(this.minLr)) {
           const newLr = Math.max(lr * this.factor, this.minLr);
           setLearningRate(ctx.optimizer, newLr);
-          if (this.verbose > 0) this.print(`\nEpoch ${epoch + 1}: ReduceLROnPlateau reducing learning rate to ${pythonFloat(newLr)}.`);
+          if (this.verbose > 0)
+            this.print(`\nEpoch ${epoch + 1}: ReduceLROnPlateau reducing learning rate to ${pythonFloat(newLr)}.`);
           this.cooldownCounter = this.cooldown;
           this.wait = 0;
         }
@@ -258,7 +262,9 @@ export class EarlyStopping implements Callback {
     this.startFromEpoch = nonNegativeInteger('startFromEpoch', options.startFromEpoch ?? 0);
     this.print = options.print ?? ((line) => console.log(line));
     const m = this.monitor;
-    this.higherIsBetter = this.mode === 'max' || (this.mode === 'auto' && (m.endsWith('acc') || m.endsWith('accuracy') || m.endsWith('auc')));
+    this.higherIsBetter =
+      this.mode === 'max' ||
+      (this.mode === 'auto' && (m.endsWith('acc') || m.endsWith('accuracy') || m.endsWith('auc')));
   }
 
   /** Keras: monitor_op(current - min_delta, reference) with min_delta signed by the mode. */
@@ -279,7 +285,11 @@ export class EarlyStopping implements Callback {
     this.bestWeights = undefined;
     this.bestEpoch = 0;
     if (this.resumed) {
-      Object.assign(this, { best: this.resumed.state.best, bestEpoch: this.resumed.state.bestEpoch, wait: this.resumed.state.wait });
+      Object.assign(this, {
+        best: this.resumed.state.best,
+        bestEpoch: this.resumed.state.bestEpoch,
+        wait: this.resumed.state.wait,
+      });
       this.bestWeights = this.resumed.weights;
       this.resumed = undefined;
     }
@@ -288,7 +298,9 @@ export class EarlyStopping implements Callback {
   onEpochEnd(epoch: number, logs: Logs, ctx: TrainContext): void {
     const current = logs[this.monitor];
     if (current === undefined) {
-      console.warn(`Early stopping conditioned on metric \`${this.monitor}\` which is not available. Available metrics are: ${Object.keys(logs).join(',')}`);
+      console.warn(
+        `Early stopping conditioned on metric \`${this.monitor}\` which is not available. Available metrics are: ${Object.keys(logs).join(',')}`,
+      );
       return;
     }
     if (epoch < this.startFromEpoch) return;
@@ -306,7 +318,8 @@ export class EarlyStopping implements Callback {
       this.stoppedEpoch = epoch;
       ctx.stopTraining = true;
       if (this.restoreBestWeights && this.bestWeights !== undefined) {
-        if (this.verbose > 0) this.print(`Restoring model weights from the end of the best epoch: ${this.bestEpoch + 1}.`);
+        if (this.verbose > 0)
+          this.print(`Restoring model weights from the end of the best epoch: ${this.bestEpoch + 1}.`);
         ctx.model.setWeights(this.bestWeights);
       }
     }
@@ -392,7 +405,9 @@ export class ModelCheckpoint implements Callback {
 
   constructor(options: ModelCheckpointOptions) {
     if (!options || typeof options.filepath !== 'string' || options.filepath === '') {
-      throw new Error(`filepath must be a non-empty folder path (got ${options ? JSON.stringify(options.filepath) : options})`);
+      throw new Error(
+        `filepath must be a non-empty folder path (got ${options ? JSON.stringify(options.filepath) : options})`,
+      );
     }
     this.filepath = options.filepath;
     this.monitor = options.monitor ?? 'val_loss';
@@ -400,7 +415,8 @@ export class ModelCheckpoint implements Callback {
     this.saveBestOnly = options.saveBestOnly ?? false;
     const mode = checkMode(options.mode ?? 'auto');
     this.mode = mode;
-    this.higherIsBetter = mode === 'max' || (mode === 'auto' && (this.monitor.includes('acc') || this.monitor.startsWith('fmeasure')));
+    this.higherIsBetter =
+      mode === 'max' || (mode === 'auto' && (this.monitor.includes('acc') || this.monitor.startsWith('fmeasure')));
     const threshold = options.initialValueThreshold;
     if (threshold !== undefined) checkNumber('initialValueThreshold', threshold);
     this.initial = threshold ?? (this.higherIsBetter ? -Infinity : Infinity);
@@ -432,7 +448,9 @@ export class ModelCheckpoint implements Callback {
     const improved = this.higherIsBetter ? current > this.best : current < this.best;
     if (improved) {
       if (this.verbose > 0) {
-        this.print(`\nEpoch ${epoch + 1}: ${this.monitor} improved from ${fixed5(this.best)} to ${fixed5(current)}, saving model to ${this.filepath}`);
+        this.print(
+          `\nEpoch ${epoch + 1}: ${this.monitor} improved from ${fixed5(this.best)} to ${fixed5(current)}, saving model to ${this.filepath}`,
+        );
       }
       this.best = current;
       this.bestEpoch = epoch;
@@ -449,7 +467,8 @@ export class ModelCheckpoint implements Callback {
 
   /** Resumes from a state saved by getState, at the next onTrainBegin. */
   resumeFrom(state: ModelCheckpointState): void {
-    if (!state || typeof state.best !== 'number') throw new Error(`resumeFrom needs a saved {best, bestEpoch} state (got ${JSON.stringify(state)})`);
+    if (!state || typeof state.best !== 'number')
+      throw new Error(`resumeFrom needs a saved {best, bestEpoch} state (got ${JSON.stringify(state)})`);
     this.resumed = { best: state.best, bestEpoch: state.bestEpoch };
   }
 }

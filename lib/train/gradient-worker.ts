@@ -25,7 +25,10 @@ async function main(): Promise<void> {
       const r = localGradients(model, x, y, losses[job.loss]);
       const grads = r.grads.map((g) => g.dataSync() as Float32Array);
       tf.dispose([x, y, ...r.grads]);
-      parentPort!.postMessage({ grads, loss: r.value, correct: r.correct }, grads.map((g) => g.buffer as ArrayBuffer));
+      parentPort!.postMessage(
+        { grads, loss: r.value, correct: r.correct },
+        grads.map((g) => g.buffer as ArrayBuffer),
+      );
     } catch (e) {
       parentPort!.postMessage({ error: (e as Error).stack ?? String(e) });
     }

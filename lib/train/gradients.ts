@@ -26,7 +26,9 @@ export const losses = {
     })) as LossFn,
   /** PyTorch `nll_loss` on log-probabilities (a log-softmax output). */
   nll: ((logProbs, labels) =>
-    tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(labels as tf.Tensor1D, logProbs.shape[1]!), logProbs), -1))))) as LossFn,
+    tf.tidy(() =>
+      tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(labels as tf.Tensor1D, logProbs.shape[1]!), logProbs), -1))),
+    )) as LossFn,
 };
 
 /** The name of one of `losses`. */
@@ -39,7 +41,9 @@ export type LossName = keyof typeof losses;
 export function lossName(loss: LossFn): LossName {
   const name = (Object.keys(losses) as LossName[]).find((k) => losses[k] === loss);
   if (!name) {
-    throw new Error(`a loss split over worker threads must be one of losses (${Object.keys(losses).join(', ')}), not a function of its own`);
+    throw new Error(
+      `a loss split over worker threads must be one of losses (${Object.keys(losses).join(', ')}), not a function of its own`,
+    );
   }
   return name;
 }
@@ -50,7 +54,12 @@ export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
 }
 
 /** Gradients of `loss` for a batch on this thread, in trainableVariables' order; the caller disposes `grads`. */
-export function localGradients(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, loss: LossFn): { value: number; grads: tf.Tensor[]; correct: number } {
+export function localGradients(
+  model: tf.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  loss: LossFn,
+): { value: number; grads: tf.Tensor[]; correct: number } {
   const vars = trainableVariables(model);
   let correct: tf.Tensor | undefined;
   const { value, grads } = tf.variableGrads(() => {

@@ -119,7 +119,8 @@ export async function evaluate(
   const batchSize = options.batchSize ?? 1000;
   const loss = options.loss ?? losses.sparseCrossEntropyFromLogits;
   const total = Math.ceil(data.size / batchSize);
-  const bar = options.progress === false ? undefined : new ProgressBar(total, { label: options.progress ?? 'Evaluate' });
+  const bar =
+    options.progress === false ? undefined : new ProgressBar(total, { label: options.progress ?? 'Evaluate' });
   let lossSum = 0;
   let correct = 0;
   let seen = 0;
@@ -170,7 +171,9 @@ export async function trainStep(model: tf.LayersModel, batch: Batch, options: St
   const { x, y } = batch;
   const { optimizer, workers, clipNorm } = options;
   const loss = options.loss ?? losses.sparseCrossEntropyFromLogits;
-  const r = workers ? await workers.gradients(model, x, y, loss) : named(trainableVariables(model), localGradients(model, x, y, loss));
+  const r = workers
+    ? await workers.gradients(model, x, y, loss)
+    : named(trainableVariables(model), localGradients(model, x, y, loss));
   const gradNorm = clipNorm === undefined ? undefined : clipByGlobalNorm(r.grads, clipNorm);
   optimizer.applyGradients(r.grads);
   tf.dispose(Object.values(r.grads));
@@ -197,8 +200,14 @@ function named(vars: tf.Variable[], r: ReturnType<typeof localGradients>): Batch
  */
 export async function fit(model: tf.LayersModel, data: BatchSource, options: FitOptions): Promise<History>;
 export async function fit(model: tf.LayersModel, sample: BatchSampler, options: StepFitOptions): Promise<History>;
-export async function fit(model: tf.LayersModel, data: BatchSource | BatchSampler, options: FitOptions | StepFitOptions): Promise<History> {
-  return typeof data === 'function' ? fitSteps(model, data, options as StepFitOptions) : fitEpochs(model, data, options as FitOptions);
+export async function fit(
+  model: tf.LayersModel,
+  data: BatchSource | BatchSampler,
+  options: FitOptions | StepFitOptions,
+): Promise<History> {
+  return typeof data === 'function'
+    ? fitSteps(model, data, options as StepFitOptions)
+    : fitEpochs(model, data, options as FitOptions);
 }
 
 function checkClipNorm(clipNorm: number | undefined): number | undefined {
@@ -206,10 +215,21 @@ function checkClipNorm(clipNorm: number | undefined): number | undefined {
 }
 
 /** One step of fit: trainStep on a batch it then disposes, stopping on a loss that is not finite. */
-async function fitStep(model: tf.LayersModel, batch: Batch, options: FitCommonOptions, loss: LossFn, where: string): Promise<StepResult> {
+async function fitStep(
+  model: tf.LayersModel,
+  batch: Batch,
+  options: FitCommonOptions,
+  loss: LossFn,
+  where: string,
+): Promise<StepResult> {
   let r: StepResult;
   try {
-    r = await trainStep(model, batch, { optimizer: options.optimizer, loss, workers: options.workers, clipNorm: options.clipNorm });
+    r = await trainStep(model, batch, {
+      optimizer: options.optimizer,
+      loss,
+      workers: options.workers,
+      clipNorm: options.clipNorm,
+    });
   } finally {
     tf.dispose([batch.x, batch.y]);
   }
@@ -237,7 +257,10 @@ async function fitEpochs(model: tf.LayersModel, data: BatchSource, options: FitO
   for (let epoch = options.initialEpoch ?? 0; epoch < epochs && !ctx.stopTraining; epoch++) {
     for (const c of callbacks) await c.onEpochBegin?.(epoch, ctx);
     const total = Math.ceil(data.size / batchSize);
-    const bar = options.progress === false ? undefined : new ProgressBar(total, { label: `${options.progress ?? 'Epoch'} ${epoch + 1}/${epochs}` });
+    const bar =
+      options.progress === false
+        ? undefined
+        : new ProgressBar(total, { label: `${options.progress ?? 'Epoch'} ${epoch + 1}/${epochs}` });
     const shuffle = shuffleSeed === null ? undefined : new RandomState(shuffleSeed + epoch);
     let lossSum = 0;
     let correct = 0;
@@ -290,16 +313,25 @@ async function fitSteps(model: tf.LayersModel, sample: BatchSampler, options: St
   const callbacks = options.callbacks ?? [];
   const history: History = options.history ?? { epoch: [], history: {} };
   const ctx: TrainContext = { model, optimizer, history, stopTraining: false, steps };
-  const bar = options.progress === false || initialStep >= steps ? undefined : new ProgressBar(steps - initialStep, { label: `${options.progress ?? 'Steps'} ${initialStep}…${steps}` });
+  const bar =
+    options.progress === false || initialStep >= steps
+      ? undefined
+      : new ProgressBar(steps - initialStep, { label: `${options.progress ?? 'Steps'} ${initialStep}…${steps}` });
   const validatesBefore = (step: number) =>
-    validateEvery !== undefined && !(step === initialStep && initialStep > 0) && (step % validateEvery === 0 || step === steps - 1);
+    validateEvery !== undefined &&
+    !(step === initialStep && initialStep > 0) &&
+    (step % validateEvery === 0 || step === steps - 1);
 
   for (const c of callbacks) await c.onTrainBegin?.(ctx);
   let lastLoss = NaN;
   for (let step = initialStep; step < steps && !ctx.stopTraining; step++) {
     if (validatesBefore(step)) {
       // no bar of its own: the steps' bar stays on one line
-      const v = await evaluate(model, options.validation!, { batchSize: options.validationBatchSize ?? 1000, loss, progress: false });
+      const v = await evaluate(model, options.validation!, {
+        batchSize: options.validationBatchSize ?? 1000,
+        loss,
+        progress: false,
+      });
       const logs: Logs = { val_loss: v.loss, val_accuracy: v.accuracy };
       (history.step ??= []).push(step);
       for (const [k, val] of Object.entries(logs)) (history.history[k] ??= []).push(val);

@@ -85,7 +85,9 @@ export class GradientWorkers {
         const w = new Worker(path.join(__dirname, 'gradient-worker.js'), { workerData });
         workers.push(w);
         await new Promise<void>((resolve, reject) => {
-          w.once('message', (m: { ready?: boolean; error?: string }) => (m.ready ? resolve() : reject(new Error(`gradient worker failed to start: ${m.error}`))));
+          w.once('message', (m: { ready?: boolean; error?: string }) =>
+            m.ready ? resolve() : reject(new Error(`gradient worker failed to start: ${m.error}`)),
+          );
           w.once('error', reject);
         });
       }
@@ -113,8 +115,16 @@ export class GradientWorkers {
     const pending = this.workers.slice(0, parts - 1).map((w, i) => {
       const [a, b] = [bounds[i + 1], bounds[i + 2]];
       return new Promise<WorkerReply>((resolve, reject) => {
-        w.once('message', (m: WorkerReply) => (m.error ? reject(new Error(`gradient worker: ${m.error}`)) : resolve(m)));
-        const job: WorkerJob = { weights, x: xs.slice(a * per, b * per), xShape: [b - a, ...x.shape.slice(1)], y: ys.slice(a, b), loss: name };
+        w.once('message', (m: WorkerReply) =>
+          m.error ? reject(new Error(`gradient worker: ${m.error}`)) : resolve(m),
+        );
+        const job: WorkerJob = {
+          weights,
+          x: xs.slice(a * per, b * per),
+          xShape: [b - a, ...x.shape.slice(1)],
+          y: ys.slice(a, b),
+          loss: name,
+        };
         w.postMessage(job);
       });
     });

@@ -104,11 +104,13 @@ export class ProgressBar {
     this.label = options.label ?? '';
     this.width = positiveInteger('width', options.width ?? 30);
     const mode = options.mode ?? (inNotebook() ? 'notebook' : process.stdout.isTTY ? 'tty' : 'log');
-    if (mode !== 'notebook' && mode !== 'tty' && mode !== 'log') throw new Error(`mode must be 'notebook', 'tty' or 'log' (got '${mode}')`);
+    if (mode !== 'notebook' && mode !== 'tty' && mode !== 'log')
+      throw new Error(`mode must be 'notebook', 'tty' or 'log' (got '${mode}')`);
     this.mode = mode;
     this.minIntervalMs = nonNegative('minIntervalMs', options.minIntervalMs ?? 250);
     this.logFraction = nonNegative('logFraction', options.logFraction ?? 0.1);
-    if (this.logFraction <= 0 || this.logFraction > 1) throw new Error(`logFraction must be in (0, 1] (got ${this.logFraction})`);
+    if (this.logFraction <= 0 || this.logFraction > 1)
+      throw new Error(`logFraction must be in (0, 1] (got ${this.logFraction})`);
     this.logIntervalMs = nonNegative('logIntervalS', options.logIntervalS ?? 30) * 1000;
     this.write = options.write ?? ((text) => void process.stdout.write(text));
     this.now = options.now ?? Date.now;
@@ -132,7 +134,10 @@ export class ProgressBar {
     const t = this.now();
     if (this.mode === 'log') {
       if (done === this.total) return; // done() prints the last line
-      if (done >= this.nextLogAt || (t - Math.max(this.lastDraw, this.start) >= this.logIntervalMs && done !== this.lastLogged)) {
+      if (
+        done >= this.nextLogAt ||
+        (t - Math.max(this.lastDraw, this.start) >= this.logIntervalMs && done !== this.lastLogged)
+      ) {
         if (done >= this.nextLogAt) this.nextLogAt = (Math.floor(done / this.logStep()) + 1) * this.logStep();
         this.emit(t, false);
       }
@@ -154,7 +159,8 @@ export class ProgressBar {
     const elapsed = Math.max(0, (t - this.start) / 1000);
     const fraction = this.current / this.total;
     const filled = Math.floor(fraction * this.width);
-    const bar = filled >= this.width ? '='.repeat(this.width) : '='.repeat(filled) + '>' + '.'.repeat(this.width - filled - 1);
+    const bar =
+      filled >= this.width ? '='.repeat(this.width) : '='.repeat(filled) + '>' + '.'.repeat(this.width - filled - 1);
     const rate = elapsed > 0 ? this.current / elapsed : NaN;
     const parts = [
       ...(this.label ? [this.label] : []),

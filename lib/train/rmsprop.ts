@@ -46,22 +46,29 @@ export class RMSprop extends tf.Optimizer {
     super();
     const { learningRate, alpha = 0.99, epsilon = 1e-8 } = options;
     positiveNumber('learningRate', learningRate);
-    if (typeof alpha !== 'number' || !(alpha >= 0 && alpha < 1)) throw new Error(`alpha must be in [0, 1) (got ${alpha})`);
-    if (typeof epsilon !== 'number' || !(epsilon >= 0) || !Number.isFinite(epsilon)) throw new Error(`epsilon must be a non-negative number (got ${epsilon})`);
+    if (typeof alpha !== 'number' || !(alpha >= 0 && alpha < 1))
+      throw new Error(`alpha must be in [0, 1) (got ${alpha})`);
+    if (typeof epsilon !== 'number' || !(epsilon >= 0) || !Number.isFinite(epsilon))
+      throw new Error(`epsilon must be a non-negative number (got ${epsilon})`);
     this.learningRate = learningRate;
     this.alpha = alpha;
     this.epsilon = epsilon;
   }
 
   applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
-    const names = Array.isArray(variableGradients) ? variableGradients.map((g) => g.name) : Object.keys(variableGradients);
+    const names = Array.isArray(variableGradients)
+      ? variableGradients.map((g) => g.name)
+      : Object.keys(variableGradients);
     names.forEach((name, i) => {
       const value = tf.engine().registeredVariables[name];
       if (value == null) throw new Error(`RMSprop: no variable named '${name}'`);
       const gradient = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
       if (gradient == null) return;
       // state is matched by position, as tfjs's own optimisers do
-      this.squareAverages[i] ??= { originalName: `${name}/square_avg`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+      this.squareAverages[i] ??= {
+        originalName: `${name}/square_avg`,
+        variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+      };
       const v = this.squareAverages[i].variable;
       tf.tidy(() => {
         const next = tf.add(tf.mul(v, this.alpha), tf.mul(tf.square(gradient), 1 - this.alpha));
@@ -78,7 +85,10 @@ export class RMSprop extends tf.Optimizer {
   }
 
   async getWeights(): Promise<NamedTensor[]> {
-    return [await this.saveIterations(), ...this.squareAverages.map((s) => ({ name: s.originalName, tensor: s.variable }))];
+    return [
+      await this.saveIterations(),
+      ...this.squareAverages.map((s) => ({ name: s.originalName, tensor: s.variable })),
+    ];
   }
 
   async setWeights(weightValues: NamedTensor[]): Promise<void> {
@@ -91,7 +101,10 @@ export class RMSprop extends tf.Optimizer {
     return { learningRate: this.learningRate, alpha: this.alpha, epsilon: this.epsilon };
   }
 
-  static fromConfig<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>, config: tf.serialization.ConfigDict): T {
+  static fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
     return new (cls as unknown as new (o: RmspropOptions) => T)(config as unknown as RmspropOptions);
   }
 }

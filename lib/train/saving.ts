@@ -119,16 +119,20 @@ interface ModelJson {
 function readWeights(dir: string): { json: ModelJson; specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } {
   const json = readJson<ModelJson>(path.join(dir, MODEL_JSON), 'model file');
   const specs = json.weightsManifest.flatMap((g) => g.weights);
-  const buffers = json.weightsManifest.flatMap((g) => g.paths).map((p) => {
-    const file = path.join(dir, p);
-    if (!fs.existsSync(file)) throw new Error(`weights file not found: ${file}`);
-    const b = fs.readFileSync(file);
-    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
-  });
+  const buffers = json.weightsManifest
+    .flatMap((g) => g.paths)
+    .map((p) => {
+      const file = path.join(dir, p);
+      if (!fs.existsSync(file)) throw new Error(`weights file not found: ${file}`);
+      const b = fs.readFileSync(file);
+      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+    });
   const data = tf.io.concatenateArrayBuffers(buffers);
   const expectedBytes = specs.reduce((s, w) => s + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
   if (data.byteLength !== expectedBytes) {
-    throw new Error(`weights file ${path.join(dir, WEIGHTS_BIN)} holds ${data.byteLength} bytes; its manifest expects ${expectedBytes}`);
+    throw new Error(
+      `weights file ${path.join(dir, WEIGHTS_BIN)} holds ${data.byteLength} bytes; its manifest expects ${expectedBytes}`,
+    );
   }
   return { json, specs, data };
 }
@@ -162,7 +166,9 @@ export function loadWeightsInto(model: tf.LayersModel, dir: string): void {
   specs.forEach((s, i) => {
     const expected = weights[i].shape as number[];
     if (shapeText(s.shape) !== shapeText(expected)) {
-      throw new Error(`${file}: weight ${i} (${s.name}) has shape ${shapeText(s.shape)}, the model expects ${shapeText(expected)} (${weights[i].originalName})`);
+      throw new Error(
+        `${file}: weight ${i} (${s.name}) has shape ${shapeText(s.shape)}, the model expects ${shapeText(expected)} (${weights[i].originalName})`,
+      );
     }
   });
   const named = tf.io.decodeWeights(data, specs);
@@ -174,7 +180,10 @@ export function loadWeightsInto(model: tf.LayersModel, dir: string): void {
 export async function loadOptimizerState(optimizer: tf.Optimizer, dir: string): Promise<boolean> {
   const specFile = path.join(dir, OPTIMIZER_JSON);
   if (!fs.existsSync(specFile)) return false;
-  const { className, specs } = readJson<{ className: string; specs: tf.io.WeightsManifestEntry[] }>(specFile, 'optimizer state');
+  const { className, specs } = readJson<{ className: string; specs: tf.io.WeightsManifestEntry[] }>(
+    specFile,
+    'optimizer state',
+  );
   if (className !== optimizer.getClassName()) {
     throw new Error(`${specFile} holds ${className} state, but the optimiser is ${optimizer.getClassName()}`);
   }
@@ -196,7 +205,11 @@ export function readTrainingState(dir: string): TrainingState | undefined {
  * `optimizer`, and returns its training state: what `train --resume` starts from.
  * @see notebooks/05-lstm-pixel-row.ipynb
  */
-export async function resumeFrom(dir: string | undefined, model: tf.LayersModel, optimizer: tf.Optimizer): Promise<TrainingState> {
+export async function resumeFrom(
+  dir: string | undefined,
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+): Promise<TrainingState> {
   if (!dir) throw new Error('resume needs a checkpoint folder');
   const state = readTrainingState(dir);
   if (!state) throw new Error(`nothing to resume: ${path.join(dir, STATE_JSON)} not found`);
@@ -220,12 +233,23 @@ export interface EpochStart {
  * `dir` (weights and optimiser restored by resumeFrom; epochs, history and epoch times read back).
  * @see notebooks/04-tcn-smnist.ipynb
  */
-export async function startEpochs(resume: boolean | undefined, dir: string | undefined, model: tf.LayersModel, optimizer: tf.Optimizer, epochs: number): Promise<EpochStart> {
+export async function startEpochs(
+  resume: boolean | undefined,
+  dir: string | undefined,
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  epochs: number,
+): Promise<EpochStart> {
   if (!resume) return { initialEpoch: 0, history: { epoch: [], history: {} }, epochSeconds: [] };
   const state = await resumeFrom(dir, model, optimizer);
   const initialEpoch = state.epoch ?? 0;
   console.log(`resuming after epoch ${initialEpoch} of ${epochs}`);
-  return { initialEpoch, history: (state.history as History) ?? { epoch: [], history: {} }, epochSeconds: (state.epochSeconds as number[]) ?? [], state };
+  return {
+    initialEpoch,
+    history: (state.history as History) ?? { epoch: [], history: {} },
+    epochSeconds: (state.epochSeconds as number[]) ?? [],
+    state,
+  };
 }
 
 /**
@@ -246,7 +270,9 @@ export const TRAINING_LOG = 'training-log.json';
 export function readTrainingLog<T = Record<string, unknown>>(dir: string, name: string): T {
   const file = path.join(dir, TRAINING_LOG);
   if (!fs.existsSync(file)) {
-    throw new Error(`no training log for ${name}: ${file} does not exist (written beside the weights by 'npm run seqmnist -- train ${name}'; or set doTraining = true)`);
+    throw new Error(
+      `no training log for ${name}: ${file} does not exist (written beside the weights by 'npm run seqmnist -- train ${name}'; or set doTraining = true)`,
+    );
   }
   return readJson<T>(file, `the training log of ${name}`);
 }

@@ -16,7 +16,14 @@ import { Figure, lineChart } from '../plot/charts';
 import { buildEurnnModel } from '../models/eurnn';
 import { losses } from '../train/gradients';
 import { Batch, Callback, evaluate, fit } from '../train/loop';
-import { loadWeightsInto, readTrainingLog, resumeFrom, saveModel, shippedWeightsDir, TRAINING_LOG } from '../train/saving';
+import {
+  loadWeightsInto,
+  readTrainingLog,
+  resumeFrom,
+  saveModel,
+  shippedWeightsDir,
+  TRAINING_LOG,
+} from '../train/saving';
 import { RMSprop } from '../train/rmsprop';
 import type { TrainingLog } from './training-log';
 
@@ -93,18 +100,27 @@ export async function loadEurnnData(options: EurnnDataOptions = {}): Promise<Eur
   const rng = new RandomState(seed);
   const order = rng.permutation(total); // np.random.shuffle of the stacked rows
   const { trainSize, validSize, testSize } = EURNN_DEFAULTS;
-  if (total !== trainSize + validSize + testSize) throw new Error(`expected ${trainSize + validSize + testSize} MNIST images (got ${total})`);
+  if (total !== trainSize + validSize + testSize)
+    throw new Error(`expected ${trainSize + validSize + testSize} MNIST images (got ${total})`);
   const take = (start: number, size: number): SequenceDataset => {
     const n = Math.min(size, limit ?? size);
     const bytes = new Uint8Array(n * MNIST_PIXELS);
     const labels = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const j = order[start + i];
-      const [images, at, lab] = j < nTrainFile ? [mnist.trainImages, j, mnist.trainLabels] : [mnist.testImages, j - nTrainFile, mnist.testLabels];
+      const [images, at, lab] =
+        j < nTrainFile
+          ? [mnist.trainImages, j, mnist.trainLabels]
+          : [mnist.testImages, j - nTrainFile, mnist.testLabels];
       bytes.set(images.subarray(at * MNIST_PIXELS, (at + 1) * MNIST_PIXELS), i * MNIST_PIXELS);
       labels[i] = lab[at];
     }
-    return new SequenceDataset({ images: permutePixels(scaleImages(bytes), perm), labels, steps: MNIST_PIXELS, features: 1 });
+    return new SequenceDataset({
+      images: permutePixels(scaleImages(bytes), perm),
+      labels,
+      steps: MNIST_PIXELS,
+      features: 1,
+    });
   };
   return {
     perm,
@@ -198,11 +214,18 @@ export async function trainEurnn(options: TrainEurnnOptions): Promise<TrainEurnn
   const { data } = options;
   const steps = positiveInteger('steps', options.steps ?? EURNN_DEFAULTS.numSteps);
   const batchSize = positiveInteger('batchSize', options.batchSize ?? EURNN_DEFAULTS.batchSize);
-  const validationBatchSize = positiveInteger('validationBatchSize', options.validationBatchSize ?? EURNN_DEFAULTS.testBatchSize);
-  const validateEvery = positiveInteger('validateEvery', options.validateEvery ?? Math.floor(EURNN_DEFAULTS.trainSize / batchSize));
+  const validationBatchSize = positiveInteger(
+    'validationBatchSize',
+    options.validationBatchSize ?? EURNN_DEFAULTS.testBatchSize,
+  );
+  const validateEvery = positiveInteger(
+    'validateEvery',
+    options.validateEvery ?? Math.floor(EURNN_DEFAULTS.trainSize / batchSize),
+  );
   const log = options.log ?? ((line: string) => console.log(line));
   const model = options.model ?? buildEurnnModel({ seed: options.seed ?? 0 });
-  const optimizer = options.optimizer ?? new RMSprop({ learningRate: options.learningRate ?? EURNN_DEFAULTS.learningRate });
+  const optimizer =
+    options.optimizer ?? new RMSprop({ learningRate: options.learningRate ?? EURNN_DEFAULTS.learningRate });
   const rng = data.rng;
   const dir = options.checkpointDir;
   let history: EurnnHistory = { step: [], valLoss: [], valAccuracy: [] };
@@ -237,7 +260,12 @@ export async function trainEurnn(options: TrainEurnnOptions): Promise<TrainEurnn
       if (dir && step > initialStep) {
         await saveModel(model, dir, {
           optimizer,
-          state: { step, rng: { key: Array.from(rng.getState().key), pos: rng.getState().pos }, history, timing: { ...timing, wallSeconds: wallBefore + (Date.now() - t0) / 1000 } },
+          state: {
+            step,
+            rng: { key: Array.from(rng.getState().key), pos: rng.getState().pos },
+            history,
+            timing: { ...timing, wallSeconds: wallBefore + (Date.now() - t0) / 1000 },
+          },
         });
       }
     },
@@ -251,7 +279,8 @@ export async function trainEurnn(options: TrainEurnnOptions): Promise<TrainEurnn
     },
   };
   // randint(0, train_size, batch_size): indices drawn with replacement from the data's generator
-  const sample = () => data.train.batches(batchSize, { order: rng.randint(0, data.train.size, batchSize) }).next().value as Batch;
+  const sample = () =>
+    data.train.batches(batchSize, { order: rng.randint(0, data.train.size, batchSize) }).next().value as Batch;
   await fit(model, sample, {
     steps,
     initialStep,
@@ -264,7 +293,14 @@ export async function trainEurnn(options: TrainEurnnOptions): Promise<TrainEurnn
     progress: options.progress === false ? false : 'Steps',
   });
   timing.wallSeconds = wallBefore + (Date.now() - t0) / 1000;
-  return { model, optimizer, history, stepsRun: Math.max(0, steps - initialStep), msPerStep: timing.steps ? timing.trainMs / timing.steps : NaN, timing };
+  return {
+    model,
+    optimizer,
+    history,
+    stepsRun: Math.max(0, steps - initialStep),
+    msPerStep: timing.steps ? timing.trainMs / timing.steps : NaN,
+    timing,
+  };
 }
 
 /**
@@ -283,7 +319,14 @@ export function eurnnHistoryChart(history: EurnnHistory, options: { display?: bo
     y2Title: 'Accuracy [%]',
     series: [
       { name: 'validation loss', x: history.step, y: history.valLoss, mode: 'lines+markers', color: '#1f77b4' },
-      { name: 'validation accuracy', x: history.step, y: history.valAccuracy, mode: 'lines+markers', color: '#ff7f0e', yaxis: 'y2' },
+      {
+        name: 'validation accuracy',
+        x: history.step,
+        y: history.valAccuracy,
+        mode: 'lines+markers',
+        color: '#ff7f0e',
+        yaxis: 'y2',
+      },
     ],
     xRange: [0, Math.max(100, Math.floor((Math.max(...history.step) + 100) / 100) * 100)],
     yRange: [0.01, 1.1 * Math.max(...history.valLoss)],
@@ -318,7 +361,9 @@ export interface EurnnTrainingLog extends TrainingLog<EurnnHistory> {
 export function loadEurnnWeights(dir: string = eurnnWeightsDir()): { model: tf.LayersModel; log?: EurnnTrainingLog } {
   const file = path.join(dir, 'model.json');
   if (!fs.existsSync(file)) {
-    throw new Error(`no trained EURNN weights: ${file} does not exist (train with 'npm run seqmnist -- train eurnn', or set doTraining = true)`);
+    throw new Error(
+      `no trained EURNN weights: ${file} does not exist (train with 'npm run seqmnist -- train eurnn', or set doTraining = true)`,
+    );
   }
   const model = buildEurnnModel();
   loadWeightsInto(model, dir);

@@ -128,20 +128,37 @@ export async function trainLmu(options: TrainLmuOptions): Promise<TrainLmuResult
   const variant = checkVariant(options.variant);
   const { data } = options;
   if (!data || !(data.train instanceof SequenceDataset)) throw new Error('data must come from loadPsmnist()');
-  if (variant === 'keras' && !data.validation) throw new Error("the 'keras' walkthrough validates after every epoch: load the data with loadPsmnist({ validation: 10000 })");
+  if (variant === 'keras' && !data.validation)
+    throw new Error(
+      "the 'keras' walkthrough validates after every epoch: load the data with loadPsmnist({ validation: 10000 })",
+    );
   const epochs = positiveInteger('epochs', options.epochs ?? LMU_DEFAULTS.epochs);
   const threads = positiveInteger('threads', options.threads ?? trainingThreads());
   const modelOptions: LmuModelOptions = { seed: options.seed ?? 0 };
   const model = buildLmuModel(variant, modelOptions);
   const optimizer = lmuOptimizer();
   const dir = options.checkpointDir;
-  const checkpoint = variant === 'keras' && options.out ? new ModelCheckpoint({ filepath: options.out, monitor: 'val_loss', saveBestOnly: true, verbose: 1 }) : undefined;
-  const { initialEpoch, history, epochSeconds, state } = await startEpochs(options.resume, dir, model, optimizer, epochs);
+  const checkpoint =
+    variant === 'keras' && options.out
+      ? new ModelCheckpoint({ filepath: options.out, monitor: 'val_loss', saveBestOnly: true, verbose: 1 })
+      : undefined;
+  const { initialEpoch, history, epochSeconds, state } = await startEpochs(
+    options.resume,
+    dir,
+    model,
+    optimizer,
+    epochs,
+  );
   if (checkpoint && state?.checkpoint) checkpoint.resumeFrom(state.checkpoint as ModelCheckpointState);
 
-  const workers = threads > 1 ? await GradientWorkers.start(lmuModelRecipe(variant, modelOptions), { threads }) : undefined;
+  const workers =
+    threads > 1 ? await GradientWorkers.start(lmuModelRecipe(variant, modelOptions), { threads }) : undefined;
   // after the ModelCheckpoint, so that each epoch's saved state includes that epoch's best
-  const bookkeeping = new EpochCheckpoint({ dir, epochSeconds, extraState: () => ({ checkpoint: checkpoint?.getState() }) });
+  const bookkeeping = new EpochCheckpoint({
+    dir,
+    epochSeconds,
+    extraState: () => ({ checkpoint: checkpoint?.getState() }),
+  });
   const callbacks: Callback[] = [...(checkpoint ? [checkpoint] : []), bookkeeping];
   // KerasLMU's figure: its title and ylim
   if (options.plot && variant === 'keras') callbacks.push(new HistoryPlot({ epochs, ...LMU_DEFAULTS.historyChart }));
@@ -165,7 +182,14 @@ export async function trainLmu(options: TrainLmuOptions): Promise<TrainLmuResult
     await workers?.terminate();
   }
   if (variant === 'nengo' && options.out) await saveModel(model, options.out);
-  return { model, history, epochSeconds: bookkeeping.epochSeconds, msPerStep: bookkeeping.msPerStep, bestEpoch: checkpoint && checkpoint.bestEpoch >= 0 ? checkpoint.bestEpoch : undefined, threads };
+  return {
+    model,
+    history,
+    epochSeconds: bookkeeping.epochSeconds,
+    msPerStep: bookkeeping.msPerStep,
+    bestEpoch: checkpoint && checkpoint.bestEpoch >= 0 ? checkpoint.bestEpoch : undefined,
+    threads,
+  };
 }
 
 /**
@@ -176,7 +200,8 @@ export async function trainLmu(options: TrainLmuOptions): Promise<TrainLmuResult
 export function validationAccuracyAtBestLoss(history: History): { epoch: number; accuracy: number; loss: number } {
   const losses_ = history?.history?.val_loss;
   const accuracies = history?.history?.val_accuracy;
-  if (!Array.isArray(losses_) || !Array.isArray(accuracies) || losses_.length === 0) throw new Error('the history holds no val_loss and val_accuracy');
+  if (!Array.isArray(losses_) || !Array.isArray(accuracies) || losses_.length === 0)
+    throw new Error('the history holds no val_loss and val_accuracy');
   let best = 0;
   losses_.forEach((v, i) => {
     if (v < losses_[best]) best = i; // first minimum, as np.argmin
@@ -204,7 +229,9 @@ export function loadLmuModel(variant: LmuVariant, dir: string = lmuWeightsDir(va
   for (const file of ['model.json', 'weights.bin']) {
     const p = path.join(dir, file);
     if (!fs.existsSync(p)) {
-      throw new Error(`no trained weights for ${name}: ${p} does not exist (train with 'npm run seqmnist -- train ${name}', or set doTraining = true)`);
+      throw new Error(
+        `no trained weights for ${name}: ${p} does not exist (train with 'npm run seqmnist -- train ${name}', or set doTraining = true)`,
+      );
     }
   }
   const model = buildLmuModel(variant);
@@ -222,11 +249,16 @@ export function loadLmuModel(variant: LmuVariant, dir: string = lmuWeightsDir(va
  * (the first `limit` of them when given).
  * @see notebooks/01-keras-lmu-psmnist.ipynb
  */
-export async function evaluateLmu(variant: LmuVariant, options: { dir?: string; limit?: number; progress?: string | false } = {}): Promise<number> {
+export async function evaluateLmu(
+  variant: LmuVariant,
+  options: { dir?: string; limit?: number; progress?: string | false } = {},
+): Promise<number> {
   const model = loadLmuModel(variant, options.dir);
   try {
     const data = await loadPsmnist({ limit: options.limit });
-    return (await evaluate(model, data.test, { batchSize: LMU_DEFAULTS.evalBatchSize, progress: options.progress ?? false })).accuracy;
+    return (
+      await evaluate(model, data.test, { batchSize: LMU_DEFAULTS.evalBatchSize, progress: options.progress ?? false })
+    ).accuracy;
   } finally {
     model.dispose();
   }

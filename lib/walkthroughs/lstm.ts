@@ -122,12 +122,20 @@ export async function loadLstmData(options: LstmDataOptions): Promise<LstmData> 
   const trainImages = mnist.trainImages.subarray(0, nTrain * 784);
   const trainLabels = mnist.trainLabels.subarray(0, nTrain);
   const [steps, features] = LSTM_SEQUENCES[variant];
-  const asSequences = (p: { images: Float32Array; labels: Int32Array }) => new SequenceDataset({ ...p, steps, features });
+  const asSequences = (p: { images: Float32Array; labels: Int32Array }) =>
+    new SequenceDataset({ ...p, steps, features });
 
   const augment = options.augment === false ? [] : lstmAugmentation();
   let train: SequenceDataset | AugmentedImageSource;
   if (options.freshEachEpoch) {
-    train = new AugmentedImageSource({ images: trainImages, labels: trainLabels, augment, seed, bufferSize: LSTM_DEFAULTS.shuffleBuffer, sequence: [steps, features] });
+    train = new AugmentedImageSource({
+      images: trainImages,
+      labels: trainLabels,
+      augment,
+      seed,
+      bufferSize: LSTM_DEFAULTS.shuffleBuffer,
+      sequence: [steps, features],
+    });
   } else {
     const rng = new RandomState(seed);
     const order = shuffleBufferOrder(nTrain, LSTM_DEFAULTS.shuffleBuffer, rng);
@@ -135,7 +143,11 @@ export async function loadLstmData(options: LstmDataOptions): Promise<LstmData> 
   }
   const testImages = mnist.testImages.subarray(0, nTest * 784);
   const testLabels = mnist.testLabels.subarray(0, nTest);
-  const testOrder = shuffleBufferOrder(nTest, LSTM_DEFAULTS.shuffleBuffer, new RandomState(LSTM_DEFAULTS.testShuffleSeed)).subarray(0, Math.min(LSTM_DEFAULTS.testSize, nTest));
+  const testOrder = shuffleBufferOrder(
+    nTest,
+    LSTM_DEFAULTS.shuffleBuffer,
+    new RandomState(LSTM_DEFAULTS.testShuffleSeed),
+  ).subarray(0, Math.min(LSTM_DEFAULTS.testSize, nTest));
   const test = asSequences(prepareImages({ images: testImages, labels: testLabels, order: testOrder }));
   const testAll = asSequences(prepareImages({ images: testImages, labels: testLabels }));
   return { variant, train, test, testAll };
@@ -145,7 +157,10 @@ export async function loadLstmData(options: LstmDataOptions): Promise<LstmData> 
  * The assignment's model for a variant: three stacked 8-unit LSTMs and a Dense softmax.
  * @see notebooks/05-lstm-pixel-row.ipynb
  */
-export function buildLstmModel(variant: LstmVariant, options: { seed?: number; perStep?: boolean } = {}): tf.LayersModel {
+export function buildLstmModel(
+  variant: LstmVariant,
+  options: { seed?: number; perStep?: boolean } = {},
+): tf.LayersModel {
   const [steps, features] = LSTM_SEQUENCES[checkVariant(variant)];
   const args = { steps, features, units: LSTM_DEFAULTS.units, layers: 3, classes: 10, seed: options.seed };
   return options.perStep ? buildStackedLstmPerStep(args) : buildStackedLstm(args);
@@ -198,14 +213,22 @@ export async function trainLstm(options: TrainLstmOptions): Promise<TrainLstmRes
   const reduceLr = new ReduceLROnPlateau({ monitor: 'val_loss', factor: 0.2, patience: 10, minLr: 1e-4, verbose: 1 });
   const earlyStop = new EarlyStopping({ monitor: 'val_loss', patience: 20, restoreBestWeights: true, verbose: 1 });
   const dir = options.checkpointDir;
-  const { initialEpoch, history, epochSeconds, state } = await startEpochs(options.resume, dir, model, optimizer, epochs);
+  const { initialEpoch, history, epochSeconds, state } = await startEpochs(
+    options.resume,
+    dir,
+    model,
+    optimizer,
+    epochs,
+  );
   if (state) {
     // checkpoints from before these were recorded hold neither
     const was = { seed: state.seed ?? seed, freshEachEpoch: state.freshEachEpoch ?? freshEachEpoch };
     if (was.seed !== seed || was.freshEachEpoch !== freshEachEpoch) {
       model.dispose();
       optimizer.dispose();
-      throw new Error(`the checkpoint in ${dir} was trained with seed ${was.seed}${was.freshEachEpoch ? ', fresh augmentation each epoch' : ''}; resume with the same (got seed ${seed}${freshEachEpoch ? ', fresh' : ''})`);
+      throw new Error(
+        `the checkpoint in ${dir} was trained with seed ${was.seed}${was.freshEachEpoch ? ', fresh augmentation each epoch' : ''}; resume with the same (got seed ${seed}${freshEachEpoch ? ', fresh' : ''})`,
+      );
     }
     setLearningRate(optimizer, state.learningRate as number);
     reduceLr.resumeFrom(state.reduceLr as never);
@@ -265,20 +288,29 @@ export async function trainLstm(options: TrainLstmOptions): Promise<TrainLstmRes
     callbacks: [reduceLr, earlyStop, bookkeeping],
     progress: options.progress ?? 'Epoch',
   });
-  const weightsFromEpoch = earlyStop.stoppedEpoch > 0 ? earlyStop.bestEpoch + 1 : result.epoch.length > 0 ? result.epoch[result.epoch.length - 1] + 1 : 0;
+  const weightsFromEpoch =
+    earlyStop.stoppedEpoch > 0
+      ? earlyStop.bestEpoch + 1
+      : result.epoch.length > 0
+        ? result.epoch[result.epoch.length - 1] + 1
+        : 0;
   earlyStop.dispose();
   return { model, history: result, epochSeconds, weightsFromEpoch };
 }
-
 
 /**
  * Loads trained weights into a new model of the variant; a missing folder or file is named.
  * @see notebooks/05-lstm-pixel-row.ipynb
  */
-export function loadLstmWeights(variant: LstmVariant, dir: string = shippedWeightsDir(`lstm-${variant}`)): tf.LayersModel {
+export function loadLstmWeights(
+  variant: LstmVariant,
+  dir: string = shippedWeightsDir(`lstm-${variant}`),
+): tf.LayersModel {
   const file = path.join(dir, 'model.json');
   if (!fs.existsSync(file)) {
-    throw new Error(`no trained weights for lstm-${variant}: ${file} does not exist (train with 'npm run seqmnist -- train lstm-${variant}', or set doTraining = true)`);
+    throw new Error(
+      `no trained weights for lstm-${variant}: ${file} does not exist (train with 'npm run seqmnist -- train lstm-${variant}', or set doTraining = true)`,
+    );
   }
   const model = buildLstmModel(variant);
   loadWeightsInto(model, dir);
@@ -309,13 +341,15 @@ export const LSTM_MILESTONES: Record<LstmVariant, { level: number; epochs: numbe
  */
 export function lstmMilestones(history: History, variant: LstmVariant): string[] {
   const val = history.history.val_accuracy;
-  if (!Array.isArray(val) || val.length === 0) throw new Error('the history has no val_accuracy (train with validation)');
+  if (!Array.isArray(val) || val.length === 0)
+    throw new Error('the history has no val_accuracy (train with validation)');
   const pct = (a: number) => `${(100 * a).toFixed(1)}%`;
   return LSTM_MILESTONES[checkVariant(variant)].map(({ level, epochs }) => {
     const within = val.slice(0, epochs);
     const best = Math.max(...within);
     const first = val.findIndex((a) => a >= level);
-    const verdict = best >= level ? 'met' : within.length < epochs ? `not yet (${within.length} epochs run)` : 'not met';
+    const verdict =
+      best >= level ? 'met' : within.length < epochs ? `not yet (${within.length} epochs run)` : 'not met';
     const reached = first < 0 ? `never reached in ${val.length} epochs` : `first reached at epoch ${first + 1}`;
     return `≥ ${Math.round(100 * level)}% validation accuracy within ${epochs} epochs: ${verdict}; best ${pct(best)} in epochs 1–${within.length}, ${reached}`;
   });
@@ -334,7 +368,14 @@ export function plotLstmHistory(history: History, title: string): Figure {
     { name: 'accuracy', y: h.accuracy, color: '#d62728', yaxis: 'y2' as const },
     { name: 'val_accuracy', y: h.val_accuracy, color: '#d62728', dash: 'dash' as const, yaxis: 'y2' as const },
   ].filter((s) => Array.isArray(s.y) && s.y.length === x.length);
-  return lineChart({ series: series.map((s) => ({ ...s, x })), title, xTitle: 'epoch', yTitle: 'loss', y2Title: 'accuracy', y2Range: [0, 1] });
+  return lineChart({
+    series: series.map((s) => ({ ...s, x })),
+    title,
+    xTitle: 'epoch',
+    yTitle: 'loss',
+    y2Title: 'accuracy',
+    y2Range: [0, 1],
+  });
 }
 
 /**
@@ -344,7 +385,8 @@ export function plotLstmHistory(history: History, title: string): Figure {
  */
 export function perStepPredictions(trained: tf.LayersModel, variant: LstmVariant, sequence: Float32Array): number[][] {
   const [steps, features] = LSTM_SEQUENCES[checkVariant(variant)];
-  if (sequence.length !== steps * features) throw new Error(`sequence must hold ${steps}×${features} values (got ${sequence.length})`);
+  if (sequence.length !== steps * features)
+    throw new Error(`sequence must hold ${steps}×${features} values (got ${sequence.length})`);
   const perStep = buildLstmModel(variant, { perStep: true });
   try {
     transferLstmWeights(trained, perStep);
@@ -362,7 +404,12 @@ export function perStepPredictions(trained: tf.LayersModel, variant: LstmVariant
  * the rest dark) beside the 10 class probabilities after step t.
  * @see notebooks/05-lstm-pixel-row.ipynb
  */
-export function perStepFigure(image: ArrayLike<number>, predictions: number[][], variant: LstmVariant, options: { label?: number; display?: boolean } = {}): Figure {
+export function perStepFigure(
+  image: ArrayLike<number>,
+  predictions: number[][],
+  variant: LstmVariant,
+  options: { label?: number; display?: boolean } = {},
+): Figure {
   const side = LSTM_DEFAULTS.side;
   if (image.length !== side * side) throw new Error(`image must hold ${side}×${side} values (got ${image.length})`);
   const [steps, features] = LSTM_SEQUENCES[checkVariant(variant)];
@@ -375,14 +422,27 @@ export function perStepFigure(image: ArrayLike<number>, predictions: number[][],
     const best = p.indexOf(Math.max(...p));
     return {
       label: String(t + 1),
-      traces: [{ type: 'bar', x: classes, y: p.map((v) => +v.toFixed(4)), marker: { color: p.map((_, k) => (k === best ? '#d62728' : '#1f77b4')) } }],
+      traces: [
+        {
+          type: 'bar',
+          x: classes,
+          y: p.map((v) => +v.toFixed(4)),
+          marker: { color: p.map((_, k) => (k === best ? '#d62728' : '#1f77b4')) },
+        },
+      ],
       images: [{ source: digitDataUri(revealed, { width: side, height: side, valueRange: [0, 1], scale: 10 }) }],
       title: `after ${variant} ${t + 1} of ${steps}: predicted ${best} (p = ${p[best].toFixed(2)})${options.label !== undefined ? `, label ${options.label}` : ''}`,
     };
   });
   return sliderFigure({
     steps: frames,
-    layout: { yaxis: { range: [0, 1], title: { text: 'probability' } }, xaxis: { title: { text: 'class' } }, height: 380, width: 720, showlegend: false },
+    layout: {
+      yaxis: { range: [0, 1], title: { text: 'probability' } },
+      xaxis: { title: { text: 'class' } },
+      height: 380,
+      width: 720,
+      showlegend: false,
+    },
     prefix: `${variant === 'pixel' ? 'pixels' : 'rows'} read: `,
     display: options.display,
   });
@@ -416,8 +476,16 @@ export async function evaluateLstm(
   const model = loadLstmWeights(variant, options.dir);
   try {
     const data = await loadLstmData({ variant, limit: options.limit });
-    const test = await evaluate(model, data.test, { batchSize: LSTM_DEFAULTS.testSize, loss: losses.sparseCrossEntropy, progress: false });
-    const all = await evaluate(model, data.testAll, { batchSize: 1000, loss: losses.sparseCrossEntropy, progress: false });
+    const test = await evaluate(model, data.test, {
+      batchSize: LSTM_DEFAULTS.testSize,
+      loss: losses.sparseCrossEntropy,
+      progress: false,
+    });
+    const all = await evaluate(model, data.testAll, {
+      batchSize: 1000,
+      loss: losses.sparseCrossEntropy,
+      progress: false,
+    });
     return { accuracy: test.accuracy, fullAccuracy: all.accuracy, fullImages: data.testAll.size };
   } finally {
     model.dispose();

@@ -89,7 +89,11 @@ export async function loadTcnData(options: TcnDataOptions = {}): Promise<TcnData
     if (permutation) images = permutePixels(images, permutation);
     return new SequenceDataset({ images, labels: labels.subarray(0, n), steps: MNIST_PIXELS, features: 1 });
   };
-  return { train: split(mnist.trainImages, mnist.trainLabels), test: split(mnist.testImages, mnist.testLabels), permutation };
+  return {
+    train: split(mnist.trainImages, mnist.trainLabels),
+    test: split(mnist.testImages, mnist.testLabels),
+    permutation,
+  };
 }
 
 /**
@@ -105,7 +109,10 @@ export function tcnModelRecipe(options: TcnModelOptions = {}): ModelRecipe {
 /** The original's live line, "Train Epoch: e, Loss: x", in front of the progress bar. */
 class TrainEpochBar extends ProgressBar {
   loss = NaN;
-  constructor(total: number, readonly epoch: number) {
+  constructor(
+    total: number,
+    readonly epoch: number,
+  ) {
     super(total);
   }
   line(final?: boolean, t?: number): string {
@@ -140,7 +147,9 @@ export function tcnProgress(batchesPerEpoch: number, testSize: number): Callback
       bar?.done();
       if (logs.val_accuracy !== undefined) {
         const correct = Math.round(logs.val_accuracy * testSize);
-        console.log(`Test set: Average loss: ${logs.val_loss.toFixed(4)}, Accuracy: ${correct}/${testSize} (${(100 * logs.val_accuracy).toFixed(2)}%)`);
+        console.log(
+          `Test set: Average loss: ${logs.val_loss.toFixed(4)}, Accuracy: ${correct}/${testSize} (${(100 * logs.val_accuracy).toFixed(2)}%)`,
+        );
       }
     },
   };
@@ -229,7 +238,8 @@ export async function trainTcn(options: TrainTcnOptions): Promise<TrainTcnResult
 export function tcnHistoryChart(history: History, options: { title?: string; display?: boolean } = {}): Figure {
   const acc = history?.history?.val_accuracy;
   const loss = history?.history?.loss;
-  if (!acc || !loss || acc.length === 0) throw new Error('the history holds no epochs with test accuracy (val_accuracy) and training loss (loss)');
+  if (!acc || !loss || acc.length === 0)
+    throw new Error('the history holds no epochs with test accuracy (val_accuracy) and training loss (loss)');
   const epochs = history.epoch.map((e) => e + 1);
   return lineChart({
     title: options.title ?? 'TCN on sequential MNIST',
@@ -265,15 +275,22 @@ export interface TcnTrainingLog extends TrainingLog<History> {
  * folder or file is named.
  * @see notebooks/04-tcn-smnist.ipynb
  */
-export function loadTcnWeights(options: { permute?: boolean; dir?: string } = {}): { model: tf.LayersModel; log?: TcnTrainingLog } {
+export function loadTcnWeights(options: { permute?: boolean; dir?: string } = {}): {
+  model: tf.LayersModel;
+  log?: TcnTrainingLog;
+} {
   const dir = options.dir ?? tcnWeightsDir(options.permute);
   const file = path.join(dir, 'model.json');
   if (!fs.existsSync(file)) {
-    throw new Error(`no trained TCN weights: ${file} does not exist (train with 'npm run seqmnist -- train tcn${options.permute ? ' --permute' : ''}', or set doTraining = true)`);
+    throw new Error(
+      `no trained TCN weights: ${file} does not exist (train with 'npm run seqmnist -- train tcn${options.permute ? ' --permute' : ''}', or set doTraining = true)`,
+    );
   }
   const model = buildTcnModel();
   loadWeightsInto(model, dir);
-  const log = fs.existsSync(path.join(dir, TRAINING_LOG)) ? readTrainingLog<TcnTrainingLog>(dir, options.permute ? 'tcn --permute' : 'tcn') : undefined;
+  const log = fs.existsSync(path.join(dir, TRAINING_LOG))
+    ? readTrainingLog<TcnTrainingLog>(dir, options.permute ? 'tcn --permute' : 'tcn')
+    : undefined;
   return { model, log };
 }
 

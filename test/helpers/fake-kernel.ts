@@ -35,7 +35,8 @@ export function installFakeKernel(options: { withWriter?: boolean } = {}): FakeK
   const jupyter = {
     lastWriteDisplayData: (msg: DisplayMessage, update: boolean) => kernel.messages.push({ msg, update }),
   };
-  const entry = (filename: string, exports: unknown) => ({ id: filename, filename, exports, loaded: true, children: [], paths: [] }) as unknown as NodeModule;
+  const entry = (filename: string, exports: unknown) =>
+    ({ id: filename, filename, exports, loaded: true, children: [], paths: [] }) as unknown as NodeModule;
   require.cache[publicFile] = entry(publicFile, pub);
   if (options.withWriter ?? true) require.cache[jupyterFile] = entry(jupyterFile, jupyter);
   const g = globalThis as { __tslab__?: unknown };

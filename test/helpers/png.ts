@@ -14,11 +14,12 @@ export interface DecodedPng {
 
 export function decodePng(png: Uint8Array): DecodedPng {
   const buf = Buffer.from(png);
-  if (!buf.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) throw new Error('not a PNG signature');
+  if (!buf.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])))
+    throw new Error('not a PNG signature');
   const chunks: string[] = [];
   const idat: Buffer[] = [];
   let ihdr: Buffer | undefined;
-  for (let at = 8; at < buf.length; ) {
+  for (let at = 8; at < buf.length;) {
     const length = buf.readUInt32BE(at);
     const type = buf.toString('ascii', at + 4, at + 8);
     const body = buf.subarray(at + 8, at + 8 + length);
@@ -36,7 +37,8 @@ export function decodePng(png: Uint8Array): DecodedPng {
   const channels = colorType === 0 ? 1 : colorType === 2 ? 3 : NaN;
   const raw = zlib.inflateSync(Buffer.concat(idat));
   const stride = width * channels;
-  if (raw.length !== (stride + 1) * height) throw new Error(`IDAT holds ${raw.length} bytes, expected ${(stride + 1) * height}`);
+  if (raw.length !== (stride + 1) * height)
+    throw new Error(`IDAT holds ${raw.length} bytes, expected ${(stride + 1) * height}`);
   const pixels = new Uint8Array(stride * height);
   for (let y = 0; y < height; y++) {
     if (raw[y * (stride + 1)] !== 0) throw new Error(`row ${y} uses filter ${raw[y * (stride + 1)]}`);
