@@ -30,8 +30,10 @@ function loadBackendModule(name: BackendName): boolean {
   try {
     if (name === 'tensorflow') {
       // Optional dependency: absent or without libtensorflow/CUDA, this throws and we fall back.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when asked for, and may be missing
       require('@tensorflow/tfjs-node-gpu');
     } else if (name === 'wasm') {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- registers the backend on load, only when chosen
       require('@tensorflow/tfjs-backend-wasm');
     }
     return tf.findBackendFactory(name) != null;

@@ -79,6 +79,7 @@ test('on wasm a clone shares its data (no copy) and outlives the original; strin
 
 function tryRequire(name: string): boolean {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- probing whether an optional package loads
     require(name);
     return true;
   } catch {

@@ -10,7 +10,7 @@ import * as path from 'path';
 
 const root = path.resolve(__dirname, '..', '..');
 // plain Node script, shared with anyone rendering an executed notebook
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain CommonJS script, not a TypeScript module
 const render = require(path.join(root, 'scripts', 'render-notebook.js')) as {
   missingTools(options?: { execute?: boolean }): string | undefined;
   renderNotebook(

@@ -60,8 +60,10 @@ test("tty: one line redrawn with '\\r', at most every 250 ms, a newline at the e
   // draws at 100, 400, 700, …, 1900 ms, then the final line
   assert.equal(written.length, 8);
   assert.equal(bar.draws, 8);
+  // eslint-disable-next-line no-control-regex -- \x1b[K is the terminal's erase-line escape the bar writes
   for (const w of written) assert.match(w, /^\r.*\x1b\[K/);
   assert.ok(written.slice(0, -1).every((w) => !w.endsWith('\n')));
+  // eslint-disable-next-line no-control-regex -- as above
   assert.match(written[7], /^\r\[=+\] 20\/20 .* 2\.0s\x1b\[K\n$/);
 });
 

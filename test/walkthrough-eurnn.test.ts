@@ -78,7 +78,7 @@ test('training prints the validation lines, learns, checkpoints and resumes to t
   const a = await run(10, false, straight);
   assert.deepEqual(a.history.step, [0, 4, 8, 9]);
   assert.equal(straight[0], formatValidationLine(0, a.history.valAccuracy[0]));
-  assert.match(straight[1], /^Step     4\t Valid\. Acc\. = [ \d]\d\.\d\d$/);
+  assert.match(straight[1], /^Step {5}4\t Valid\. Acc\. = [ \d]\d\.\d\d$/);
   assert.ok(a.history.valLoss[3] < a.history.valLoss[0], `validation loss ${a.history.valLoss}`);
   assert.equal(a.stepsRun, 10);
   assert.ok(a.msPerStep > 0 && a.timing.steps === 10);

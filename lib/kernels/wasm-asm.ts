@@ -317,7 +317,7 @@ export function wasmSimdAvailable(): boolean {
 export function emitExp(f: FunctionBuilder, x: number, tmp: number, n: number): void {
   // x = clamp(x); n = floor(x·log2 e + 0.5); r = x − n·ln2 (in two parts for precision)
   f.get(x).f32x4(88.3762626647949).min().f32x4(-87.3365447504019).max().set(tmp);
-  f.get(tmp).f32x4(1.44269504088896341).mul().f32x4(0.5).add().floor().set(n);
+  f.get(tmp).f32x4(1.4426950408889634).mul().f32x4(0.5).add().floor().set(n);
   f.get(tmp).get(n).f32x4(0.693359375).mul().sub().get(n).f32x4(-2.1219444e-4).mul().sub().set(tmp);
   // p(r) = ((((c0 r + c1) r + c2) r + c3) r + c4) r + c5) r² + r + 1
   f.f32x4(1.98756915e-4).get(tmp).mul().f32x4(1.3981999507e-3).add();

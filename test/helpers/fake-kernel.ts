@@ -41,6 +41,7 @@ export function installFakeKernel(options: { withWriter?: boolean } = {}): FakeK
   if (options.withWriter ?? true) require.cache[jupyterFile] = entry(jupyterFile, jupyter);
   const g = globalThis as { __tslab__?: unknown };
   const previous = g.__tslab__;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- stands in for tslab's own require
   g.__tslab__ = { exports: {}, require: (name: string) => (name === 'tslab' ? pub : require(name)) };
 
   function uninstall(): void {
