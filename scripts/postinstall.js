@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// After `npm install`: register the tslab kernel in a project-local Jupyter path and build the lib.
+// After `npm install`: register the tslab kernel in a project-local Jupyter path, put plotly.js
+// beside the notebooks and build the lib.
 // Notebooks import the lib by name: this script links node_modules/seqmnist to the project
 // (tslab cannot import '../lib': tslab issue #63). A "file:." self-dependency would do the same,
 // but npm leaves it out of package-lock.json and `npm ci` then refuses the lock file.
@@ -32,7 +33,14 @@ const link = path.join(root, 'node_modules', 'seqmnist');
 fs.rmSync(link, { recursive: false, force: true });
 fs.symlinkSync('..', link, 'dir');
 
-// 3. Compile lib/ to dist/ (the notebooks and the CLI run the compiled lib).
+// 3. plotly.js beside the notebooks: chart outputs load it from there through the Jupyter server
+// (/files/…) instead of carrying 4.6 MB each, so a saved notebook stays small (lib/plot/charts.ts).
+// A copy, not a link: Jupyter does not serve links that lead out of its root. Git-ignored.
+const plotlyAsset = path.join(root, 'notebooks', 'assets', 'plotly.min.js');
+fs.mkdirSync(path.dirname(plotlyAsset), { recursive: true });
+fs.copyFileSync(require.resolve('plotly.js-dist-min/plotly.min.js'), plotlyAsset);
+
+// 4. Compile lib/ to dist/ (the notebooks and the CLI run the compiled lib).
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], {
   cwd: root,
   stdio: 'inherit',

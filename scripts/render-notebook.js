@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Renders a notebook the way a reader without Jupyter sees it: nbconvert's HTML export, opened
 // offline in headless Chromium. Writes a screenshot and reports what was drawn (Plotly charts,
-// PNG images, sliders, error outputs), so tests can check that plots really render.
+// PNG images, sliders, error outputs), so tests can check that plots really render. Charts in a
+// notebook load plotly.js from beside the notebooks; the export gets it inlined here, once.
 //
 //   node scripts/render-notebook.js <notebook.ipynb | page.html> <out.png> [--execute] [--width N] [--height N]
 //
@@ -78,7 +79,23 @@ function notebookToHtml(notebook, outDir, options = {}) {
       `jupyter nbconvert failed on ${notebook} (exit ${r.status}${r.signal ? `, ${r.signal}` : ''}):\n${(r.stderr || '').slice(-4000)}`,
     );
   }
+  inlinePlotly(html);
   return html;
+}
+
+/**
+ * Puts plotly.js into an exported page that has charts, once, at the end of its <head>: the
+ * notebook's chart outputs do not carry the library (they load it from beside the notebooks
+ * inside Jupyter; lib/plot/charts.ts), and the page must draw them offline anywhere.
+ */
+function inlinePlotly(htmlFile) {
+  const page = fs.readFileSync(htmlFile, 'utf8');
+  // the built lib's copy of the inlining (escaping </script>, hiding AMD): one source of truth
+  const charts = require(path.join(root, 'dist', 'lib', 'plot', 'charts.js'));
+  if (!page.includes('class="seqmnist-plot"') || page.includes(charts.PLOTLY_LIBRARY_MARK)) return;
+  const at = page.indexOf('</head>');
+  if (at < 0) throw new Error(`${htmlFile} has no </head> to put plotly.js in`);
+  fs.writeFileSync(htmlFile, page.slice(0, at) + charts.plotlyLibraryScript() + page.slice(at));
 }
 
 function count(text, re) {
@@ -100,8 +117,8 @@ function countDrawn(dom) {
     sliders: count(dom, /<g[^>]*class="slider-container"/g),
     /** <progress> elements (notebook progress bars). */
     progressBars: count(dom, /<progress[\s>]/g),
-    /** Charts that waited for plotly.js in vain. */
-    missingLibrary: count(dom, /class="seqmnist-plot"[^>]*>plotly\.js is not loaded/g),
+    /** Charts whose plotly.js did not load. */
+    missingLibrary: count(dom, /class="seqmnist-plot"[^>]*>plotly\.js did not load/g),
     /** stderr and error outputs of cells. */
     errorOutputs: count(dom, /data-mime-type="application\/vnd\.jupyter\.(stderr|error)"/g),
   };
@@ -166,7 +183,7 @@ function renderNotebook(input, outPng, options = {}) {
   return renderHtml(html, outPng, options);
 }
 
-module.exports = { missingTools, notebookToHtml, renderHtml, renderNotebook, countDrawn };
+module.exports = { missingTools, notebookToHtml, inlinePlotly, renderHtml, renderNotebook, countDrawn };
 
 if (require.main === module) {
   const args = process.argv.slice(2);

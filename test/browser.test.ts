@@ -51,7 +51,7 @@ test('the fixture notebook draws its images, charts, slider and progress bar off
   // the second axis was drawn: its title is in the SVG
   assert.ok(/class="g-y2title"><text[^>]*>accuracy</.test(dom), 'the right axis has its title');
   // plotly.js is in the page exactly once
-  assert.equal(dom.split('plotly.js, inlined once per kernel session').length - 1, 1, report);
+  assert.equal(dom.split('plotly.js, inlined by seqmnist').length - 1, 1, report);
 });
 
 test(

@@ -4,11 +4,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { inspect } from 'util';
-import { figureBundle, lineChart, resetPlotlyInlining, saveFigureHtml, sliderFigure } from '../lib/plot/charts';
+import { figureBundle, figureHtml, lineChart, plotlyAssetFile, saveFigureHtml, sliderFigure } from '../lib/plot/charts';
 import { captureStdout, installFakeKernel } from './helpers/fake-kernel';
 
 const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
-const LIBRARY_MARK = 'plotly.js, inlined once per kernel session';
+const LIBRARY_MARK = 'plotly.js, inlined by seqmnist';
 
 /** The figure JSON embedded in a chart's text/html script. */
 function embeddedFigure(html: string): { data: unknown[]; layout: Record<string, unknown>; config: unknown } {
@@ -94,7 +94,7 @@ test('chart bundle: Plotly JSON and HTML that draws the same figure, script-safe
   );
   const id = html.match(/id="([^"]+)"/)![1];
   assert.ok(html.includes(`document.getElementById("${id}")`));
-  assert.ok(html.includes('window.Plotly.newPlot(el, fig)'));
+  assert.ok(html.includes('Plotly.newPlot(el, fig.data, fig.layout, fig.config)'));
   assert.equal(html.match(/<\/script/gi)?.length, 1, 'the title must not close the script');
   const embedded = embeddedFigure(html);
   assert.deepEqual(embedded.data, fig.data);
@@ -102,33 +102,36 @@ test('chart bundle: Plotly JSON and HTML that draws the same figure, script-safe
   assert.ok(!html.includes(LIBRARY_MARK));
 });
 
-test('in a kernel the first chart inlines plotly.js, later charts do not', () => {
+test('in a kernel no chart carries plotly.js: each loads the copy beside the notebooks', () => {
   const kernel = installFakeKernel();
   try {
-    resetPlotlyInlining();
-    lineChart({ ...accuracies, display: true });
     lineChart({ ...accuracies, display: true });
     sliderFigure({ steps: [{ label: '0', traces: [{ y: [1] }] }] });
-    assert.equal(kernel.messages.length, 3);
-    const htmls = kernel.messages.map((m) => m.msg.data['text/html'] as string);
-    assert.deepEqual(
-      htmls.map((h) => h.includes(LIBRARY_MARK)),
-      [true, false, false],
-    );
-    const first = htmls[0];
-    assert.ok(first.length > 3e6, `library inlined (${first.length} chars)`);
-    assert.ok(first.indexOf(LIBRARY_MARK) < first.indexOf('<div id="seqmnist-plot-'), 'library before the chart');
-    // every </script in the page closes one of our two scripts: none left inside the library
-    assert.equal(first.match(/<\/script/gi)?.length, 2);
-    assert.ok(!/<!--/.test(first));
-    assert.ok(first.includes('(function (define, exports, module) {'));
-    for (const m of kernel.messages) assert.ok(m.msg.data[PLOTLY_MIME], 'Plotly JSON in every bundle');
-    resetPlotlyInlining();
-    lineChart({ ...accuracies, display: true });
-    assert.ok((kernel.messages[3].msg.data['text/html'] as string).includes(LIBRARY_MARK));
+    assert.equal(kernel.messages.length, 2);
+    const asset = plotlyAssetFile();
+    assert.ok(fs.existsSync(asset), `the first chart put plotly.js at ${asset}`);
+    const expected = path.relative(process.cwd(), asset).split(path.sep).join('/');
+    for (const m of kernel.messages) {
+      const html = m.msg.data['text/html'] as string;
+      assert.ok(!html.includes(LIBRARY_MARK));
+      assert.ok(html.length < 10_000, `a small chart stays small (${html.length} chars)`);
+      assert.ok(html.includes(`var asset = ${JSON.stringify(expected)};`), 'the loader names the asset');
+      assert.ok(m.msg.data[PLOTLY_MIME], 'Plotly JSON in every bundle');
+    }
   } finally {
     kernel.uninstall();
   }
+});
+
+test('figureHtml with includeLibrary inlines plotly.js once, script-safe, before the chart', () => {
+  const html = figureHtml(lineChart({ ...accuracies, display: false }), { includeLibrary: true, asset: 'x/plotly.js' });
+  assert.ok(html.length > 3e6, `library inlined (${html.length} chars)`);
+  assert.ok(html.indexOf(LIBRARY_MARK) < html.indexOf('<div id="seqmnist-plot-'), 'library before the chart');
+  // every </script in the page closes one of our two scripts: none left inside the library
+  assert.equal(html.match(/<\/script/gi)?.length, 2);
+  assert.ok(!/<!--/.test(html));
+  assert.ok(html.includes('(function (define, exports, module) {'));
+  assert.ok(html.includes('var asset = "x/plotly.js";'));
 });
 
 test('outside a notebook a chart prints one summary line', () => {

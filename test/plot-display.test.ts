@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { displayBundle, inNotebook, newDisplayHandle } from '../lib/plot/display';
+import { displayBundle, inNotebook, newDisplayHandle, showDetails } from '../lib/plot/display';
 import { captureStdout, installFakeKernel } from './helpers/fake-kernel';
 
 test('outside tslab: not a notebook, bundles print their text/plain line', () => {
@@ -90,4 +90,25 @@ test('bad bundles throw with the bad value', () => {
     /bundle\['text\/html'\] must be a string \(got number\)/,
   );
   assert.throws(() => displayBundle({ 'text/plain': 'x' }, { update: true }), /update needs a display id/);
+});
+
+test('showDetails folds a long text under its summary in a notebook, prints both elsewhere', () => {
+  const kernel = installFakeKernel();
+  try {
+    showDetails('3 lines <log>', 'a\nb & c\nd');
+    const data = kernel.messages[0].msg.data;
+    assert.equal(
+      data['text/html'],
+      '<details class="seqmnist-details"><summary>3 lines &#60;log&#62;</summary>' +
+        '<pre style="max-height:20em;overflow:auto">a\nb &#38; c\nd</pre></details>',
+    );
+    assert.equal(data['text/plain'], '3 lines <log>\na\nb & c\nd');
+  } finally {
+    kernel.uninstall();
+  }
+  assert.equal(
+    captureStdout(() => showDetails('s', 't')),
+    's\nt\n',
+  );
+  assert.throws(() => showDetails('s', 3 as unknown as string), /must be strings \(got string and number\)/);
 });

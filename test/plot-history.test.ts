@@ -71,3 +71,23 @@ test('HistoryPlot redraws one notebook output after every epoch, with the option
     kernel.uninstall();
   }
 });
+
+test('historyChart: a preferred y range only when the data fits it; the x axis never shorter than the history', () => {
+  // a short run's accuracies lie below KerasLMU's 0.85–1: the range is fitted instead
+  const short = { epoch: [0], history: { accuracy: [0.31], val_accuracy: [0.42] } };
+  const fitted = historyChart(short, { yRange: [0.85, 1], display: false }).layout as Layout;
+  assert.equal(fitted.yaxis.range, undefined);
+  // a 10-epoch history drawn with epochs: 1 (quick mode) still gets ten ticks
+  const ten = {
+    epoch: Array.from({ length: 10 }, (_, i) => i),
+    history: { accuracy: new Array(10).fill(0.9), val_accuracy: new Array(10).fill(0.95) },
+  };
+  const layout = historyChart(ten, { epochs: 1, yRange: [0.85, 1], display: false }).layout as Layout;
+  assert.deepEqual(layout.xaxis.tickvals, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.deepEqual(layout.xaxis.range, [0.5, 10.5]);
+  assert.deepEqual(layout.yaxis.range, [0.85, 1]);
+  assert.throws(
+    () => historyChart(ten, { epochs: -1, display: false }),
+    /epochs must be a non-negative integer \(got -1\)/,
+  );
+});

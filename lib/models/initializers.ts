@@ -37,12 +37,54 @@ export function makeInitializer(name: InitializerName, seed: number | undefined)
     case 'leCunNormal':
       return tf.initializers.leCunNormal({ seed });
     case 'orthogonal':
-      return tf.initializers.orthogonal({ seed });
+      return quietOrthogonal(seed);
     case 'zeros':
       return tf.initializers.zeros();
     case 'ones':
       return tf.initializers.ones();
   }
+}
+
+// tfjs-layers' Orthogonal.apply warns on console.warn for any matrix over 2,000 elements; the QR of
+// KerasLMU's 212×212 recurrent kernel runs once, at build time, in well under a second, so in a
+// notebook the warning only reads as an error (a pink stderr box). This message alone is dropped.
+const ORTHOGONAL_SLOW =
+  /^Orthogonal initializer is being called on a matrix with more than \d+ \(\d+\) elements: Slowness may result\.$/;
+
+type OrthogonalArgs = { gain?: number; seed?: number };
+// tfjs exports the factory, not the class; the class is what the factory builds
+const Orthogonal = tf.initializers.orthogonal({}).constructor as new (args: OrthogonalArgs) => Initializer;
+
+/**
+ * tfjs's orthogonal initialiser (same draws, serialised as 'Orthogonal') without its "Slowness
+ * may result" warning; every other console.warn passes through. Registered under tfjs's class
+ * name, so models loaded from JSON (the shipped weights, the training workers' copies) get it too.
+ */
+class QuietOrthogonal extends Orthogonal {
+  static className = 'Orthogonal';
+
+  apply(...args: Parameters<Initializer['apply']>): tf.Tensor {
+    const warn = console.warn;
+    console.warn = (...msg: unknown[]) => {
+      if (!(msg.length === 1 && typeof msg[0] === 'string' && ORTHOGONAL_SLOW.test(msg[0]))) warn(...msg);
+    };
+    try {
+      return super.apply(...args);
+    } finally {
+      console.warn = warn;
+    }
+  }
+}
+tf.serialization.registerClass(
+  QuietOrthogonal as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>,
+);
+
+/**
+ * The orthogonal initialiser (tfjs's, without its warning on large matrices).
+ * @see notebooks/01-keras-lmu-psmnist.ipynb
+ */
+export function quietOrthogonal(seed: number | undefined): Initializer {
+  return new QuietOrthogonal({ seed });
 }
 
 /** `value` as an initialiser name, else an error naming the option and listing the names. */

@@ -1,8 +1,9 @@
 /**
- * Plotly charts for notebooks: interactive in JupyterLab and drawn in exported HTML with no
- * internet. Each chart is a bundle of `application/vnd.plotly.v1+json` (for frontends with a
- * Plotly renderer) and `text/html` (a div and a script calling Plotly.newPlot, which nbconvert
- * picks). The plotly.js library itself is inlined once per kernel session, into the first chart.
+ * Plotly charts for notebooks: interactive in JupyterLab and classic Notebook and drawn in exported
+ * HTML, all with no internet. Each chart is a bundle of `application/vnd.plotly.v1+json` (for
+ * frontends with a Plotly renderer) and `text/html` (a div and a script calling Plotly.newPlot,
+ * which classic Notebook and nbconvert pick). plotly.js itself is never stored in a notebook: the
+ * HTML loads it from beside the notebooks, and exporters inline it (see "where plotly.js comes from").
  */
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
@@ -123,17 +124,74 @@ export class Figure implements FigureSpec {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// where plotly.js comes from
+//
+// A chart is shown as a MIME bundle: the Plotly JSON (JupyterLab draws it with the Plotly renderer
+// that environment.yml installs), and HTML for every other front end (classic Notebook 6,
+// Notebook 7, JupyterLab without that renderer, nbconvert's HTML). The HTML does not carry
+// plotly.js (4.6 MB): a notebook saved after Run All would grow by that much per kernel session.
+// It loads the copy that `npm install` places beside the notebooks (notebooks/assets/plotly.min.js,
+// git-ignored) through the Jupyter server's /files/ route, which works offline in every front end
+// that serves the notebook's folder. Exported pages get the library inlined once by the exporter
+// (scripts/render-notebook.js, or saveFigureHtml for a single chart), so they open offline
+// anywhere; an export made without it looks for the same file beside the page.
+
+/** Where the package's plotly.js is (node_modules), read for inlining and copied as the asset. */
+function plotlySourceFile(): string {
+  return require.resolve('plotly.js-dist-min/plotly.min.js');
+}
+
+/**
+ * The copy of plotly.js beside the notebooks that chart outputs load: `<project>/notebooks/assets/plotly.min.js`.
+ * @see scripts/postinstall.js
+ */
+export function plotlyAssetFile(): string {
+  // this file is lib/plot/charts.ts, or <outDir>/lib/plot/charts.js: the project is the folder holding package.json
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return path.join(dir, 'notebooks', 'assets', 'plotly.min.js');
+}
+
+/**
+ * Copies plotly.js to `plotlyAssetFile()` unless an identical copy is there (postinstall and the
+ * first chart of a kernel session call it). Returns the file.
+ * @see scripts/postinstall.js
+ */
+export function ensurePlotlyAsset(): string {
+  const target = plotlyAssetFile();
+  const source = plotlySourceFile();
+  const have = fs.existsSync(target) ? fs.statSync(target).size : -1;
+  if (have !== fs.statSync(source).size) {
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    // write beside, then rename: a browser never loads half a library
+    const tmp = `${target}.${process.pid}.tmp`;
+    fs.copyFileSync(source, tmp);
+    fs.renameSync(tmp, target);
+  }
+  return target;
+}
+
+/**
+ * The comment that opens an inlined plotly.js, to tell whether a page has it already.
+ * @see scripts/render-notebook.js
+ */
+export const PLOTLY_LIBRARY_MARK = 'plotly.js, inlined by seqmnist';
 let plotlySource: string | undefined;
 
-/** plotly.js wrapped for inline use: read once, `</script` escaped, AMD/CommonJS hidden so it sets window.Plotly. */
-function plotlyLibraryScript(): string {
+/**
+ * plotly.js as one inline <script> element (about 4.6 MB), for exported pages: `</script` escaped,
+ * AMD/CommonJS hidden so that it sets window.Plotly even where requirejs is loaded.
+ * @see scripts/render-notebook.js
+ */
+export function plotlyLibraryScript(): string {
   if (plotlySource === undefined) {
-    const src = fs.readFileSync(require.resolve('plotly.js-dist-min/plotly.min.js'), 'utf8');
+    const src = fs.readFileSync(plotlySourceFile(), 'utf8');
     // requirejs (nbconvert's template loads it when online, classic Notebook always) would
     // swallow the UMD's anonymous define(); hiding define/exports/module makes it set window.Plotly
     const safe = src.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
     plotlySource =
-      `<script type="text/javascript">/* plotly.js, inlined once per kernel session by seqmnist */\n` +
+      `<script type="text/javascript">/* ${PLOTLY_LIBRARY_MARK} */\n` +
       `(function (define, exports, module) {\n${safe}\n}).call(window);\n</script>\n`;
   }
   return plotlySource;
@@ -147,14 +205,89 @@ function scriptJson(value: unknown): string {
     .replace(/\u2029/g, '\\u2029');
 }
 
+/**
+ * The loader every chart's HTML carries (about 2 KB): draws with window.Plotly when the page has
+ * it (an exported page), else loads `asset` (a path relative to the notebook's folder) once per
+ * page, from the Jupyter server's /files/ route (classic Notebook's page names its notebook in
+ * <body data-notebook-path>; JupyterLab's tab caption and Notebook 7's URL name theirs), or
+ * relative to the page (an export beside the notebook). With requirejs present (classic
+ * Notebook) it loads through require(), which takes plotly's anonymous define().
+ */
+function loaderScript(id: string, payload: unknown, asset: string): string {
+  const missing =
+    'plotly.js did not load from ASSET: run `npm install` in the seqmnist project (it puts plotly.js beside the notebooks), then re-run this cell.';
+  return `<script type="text/javascript">
+(function () {
+  var fig = ${scriptJson(payload)};
+  var asset = ${JSON.stringify(asset)};
+  var el = document.getElementById(${JSON.stringify(id)});
+  if (!el) return;
+  function join(base, rel) { return (base.replace(/\\/+$/, '') + '/' + rel).replace(/([^:])\\/\\/+/g, '$1/'); }
+  function encodePath(p) { return p.split('/').map(encodeURIComponent).join('/'); }
+  function dirOf(p) { var i = p.lastIndexOf('/'); return i < 0 ? '' : p.slice(0, i); }
+  function assetUrl() {
+    var body = document.body, nb = body.getAttribute('data-notebook-path'), base = body.getAttribute('data-base-url');
+    if (nb !== null && base !== null) return join(join(base, 'files'), join(encodePath(dirOf(decodeURIComponent(nb))), asset));
+    var cfg = document.getElementById('jupyter-config-data');
+    if (cfg) {
+      var baseUrl = JSON.parse(cfg.textContent || '{}').baseUrl || '/', path = null;
+      var panel = el.closest('.jp-NotebookPanel');
+      var tab = panel && panel.id && document.querySelector('.lm-TabBar-tab[data-id="' + panel.id + '"]');
+      var m = tab && /(?:^|\\n)Path: ([^\\n]+)/.exec(tab.getAttribute('title') || '');
+      if (m) path = m[1];
+      else {
+        m = /\\/(?:lab(?:\\/workspaces\\/[^/]+)?\\/tree|notebooks|doc(?:\\/workspaces\\/[^/]+)?\\/tree)\\/(.+\\.ipynb)$/.exec(location.pathname);
+        if (m) path = decodeURIComponent(m[1]);
+      }
+      if (path !== null) return join(join(baseUrl, 'files'), join(encodePath(dirOf(path)), asset));
+    }
+    return asset;
+  }
+  function load(url) {
+    var cache = (window.__seqmnistPlotly = window.__seqmnistPlotly || {});
+    if (!cache[url]) {
+      cache[url] = new Promise(function (resolve, reject) {
+        if (typeof window.define === 'function' && window.define.amd && typeof window.require === 'function') {
+          window.require([url], function (P) { window.Plotly = window.Plotly || P; resolve(window.Plotly); }, reject);
+          return;
+        }
+        var s = document.createElement('script');
+        s.src = url;
+        s.onload = function () { window.Plotly ? resolve(window.Plotly) : reject(new Error('no Plotly')); };
+        s.onerror = reject;
+        document.head.appendChild(s);
+      });
+      cache[url].catch(function () { delete cache[url]; });
+    }
+    return cache[url];
+  }
+  function draw(Plotly) { Plotly.newPlot(el, fig.data, fig.layout, fig.config); }
+  if (window.Plotly) { draw(window.Plotly); return; }
+  var url = assetUrl();
+  load(url).then(draw, function () { el.textContent = ${JSON.stringify(missing)}.replace('ASSET', url); });
+})();
+</script>
+`;
+}
+
 export interface FigureHtmlOptions {
-  /** Put the plotly.js library (about 10 MB) in front of the chart. Default false. */
+  /** Put the plotly.js library (about 4.6 MB) in front of the chart, for a standalone page. Default false. */
   includeLibrary?: boolean;
+  /**
+   * Path of plotly.js relative to the notebook's folder, for the loader. Default: the asset
+   * beside the notebooks, relative to the kernel's working directory (the notebook's folder).
+   */
+  asset?: string;
+}
+
+/** plotlyAssetFile() relative to the working directory (a kernel's is its notebook's folder), with '/'. */
+function assetFromCwd(): string {
+  return path.relative(process.cwd(), plotlyAssetFile()).split(path.sep).join('/');
 }
 
 /**
- * The HTML for one chart: a div and a script that draws it once window.Plotly exists (waiting
- * up to 10 s for a library inlined in an earlier output).
+ * The HTML for one chart: a div and a script that draws it with window.Plotly, loading plotly.js
+ * from beside the notebook when the page has none (see loaderScript).
  * @see notebooks/01-keras-lmu-psmnist.ipynb
  */
 export function figureHtml(fig: FigureSpec, options: FigureHtmlOptions = {}): string {
@@ -163,28 +296,16 @@ export function figureHtml(fig: FigureSpec, options: FigureHtmlOptions = {}): st
   const height = typeof spec.layout.height === 'number' ? spec.layout.height : DEFAULT_HEIGHT;
   const width = typeof spec.layout.width === 'number' ? `${spec.layout.width}px` : '100%';
   const payload = { ...spec.toJSON(), config: CONFIG };
-  const missing =
-    'plotly.js is not loaded: it is inlined in the first chart of a kernel session; run the notebook from the top.';
   return (
     (options.includeLibrary ? plotlyLibraryScript() : '') +
     `<div id="${id}" class="seqmnist-plot" style="width:${width};height:${height}px"></div>\n` +
-    `<script type="text/javascript">\n(function () {\n` +
-    `  var fig = ${scriptJson(payload)};\n` +
-    `  var tries = 0;\n` +
-    `  function draw() {\n` +
-    `    var el = document.getElementById(${JSON.stringify(id)});\n` +
-    `    if (!el) return;\n` +
-    `    if (window.Plotly) { window.Plotly.newPlot(el, fig); return; }\n` +
-    `    if (++tries < 200) { setTimeout(draw, 50); return; }\n` +
-    `    el.textContent = ${JSON.stringify(missing)};\n` +
-    `  }\n` +
-    `  draw();\n` +
-    `})();\n</script>\n`
+    loaderScript(id, payload, options.asset ?? assetFromCwd())
   );
 }
 
 /**
- * The MIME bundle `showFigure` displays: the Plotly JSON, the HTML and a text line.
+ * The MIME bundle `showFigure` displays: the Plotly JSON, the HTML and a one-line text/plain
+ * (front ends show only the richest type they render; text-only ones show the line).
  * @see notebooks/01-keras-lmu-psmnist.ipynb
  */
 export function figureBundle(fig: FigureSpec, options: FigureHtmlOptions = {}): MimeBundle {
@@ -196,23 +317,9 @@ export function figureBundle(fig: FigureSpec, options: FigureHtmlOptions = {}): 
   };
 }
 
-// one kernel is one process and one page: the flag lives on globalThis so that two copies of the
-// lib in one kernel still inline the library once
-const INLINED = Symbol.for('seqmnist.plotlyInlined');
-const state = globalThis as unknown as { [INLINED]?: boolean };
-
 /**
- * Makes the next chart carry the plotly.js library again (after the output that carried it was
- * cleared, or for a notebook re-run out of order).
- * @see notebooks/01-keras-lmu-psmnist.ipynb
- */
-export function resetPlotlyInlining(): void {
-  state[INLINED] = false;
-}
-
-/**
- * Shows a figure: in a notebook as an interactive chart (the first one in the kernel session
- * carries plotly.js), elsewhere as its summary line.
+ * Shows a figure: in a notebook as an interactive chart (plotly.js loaded from beside the
+ * notebooks, never stored in the notebook), elsewhere as its summary line.
  * @see notebooks/01-keras-lmu-psmnist.ipynb
  */
 export function showFigure(fig: FigureSpec): void {
@@ -221,9 +328,8 @@ export function showFigure(fig: FigureSpec): void {
     displayBundle({ 'text/plain': summary(spec) });
     return;
   }
-  const includeLibrary = !state[INLINED];
-  displayBundle(figureBundle(spec, { includeLibrary }));
-  if (includeLibrary) state[INLINED] = true;
+  ensurePlotlyAsset();
+  displayBundle(figureBundle(spec));
 }
 
 /**

@@ -220,3 +220,21 @@ export function newDisplayHandle(): DisplayHandle {
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
+
+/**
+ * Shows a long text (e.g. a training log) folded under a one-line summary: in a notebook an HTML
+ * `<details>` element that opens on a click, so the log does not push what follows off the page;
+ * elsewhere the summary and the whole text on stdout.
+ * @see notebooks/03-eurnn-psmnist.ipynb
+ */
+export function showDetails(summary: string, text: string): void {
+  if (typeof summary !== 'string' || typeof text !== 'string') {
+    throw new Error(`summary and text must be strings (got ${typeof summary} and ${typeof text})`);
+  }
+  displayBundle({
+    'text/html':
+      `<details class="seqmnist-details"><summary>${escapeHtml(summary)}</summary>` +
+      `<pre style="max-height:20em;overflow:auto">${escapeHtml(text)}</pre></details>`,
+    'text/plain': `${summary}\n${text}`,
+  });
+}

@@ -2,7 +2,7 @@
  * A training history (Keras's `History`: the epochs run and each metric's value per epoch) and
  * its chart: drawn once, or redrawn in place after every epoch by the HistoryPlot callback.
  */
-import { Figure, figureBundle, lineChart, LineSeries } from './charts';
+import { ensurePlotlyAsset, Figure, figureBundle, lineChart, LineSeries } from './charts';
 import { DisplayHandle, newDisplayHandle } from './display';
 
 /**
@@ -26,9 +26,16 @@ export interface HistoryChartOptions {
   title?: string;
   /** Default 'Accuracy'. */
   yTitle?: string;
-  /** Default: fitted to the data (KerasLMU's notebook passes [0.85, 1], its ylim). */
+  /**
+   * The y range when every value drawn lies inside it (KerasLMU's notebook passes [0.85, 1], its
+   * ylim), else the range fitted to the data: a short run's accuracies below 0.85 would otherwise
+   * be drawn off the chart. Default: fitted to the data.
+   */
   yRange?: [number, number];
-  /** Epochs on the x axis, numbered from 1. Default: the history's. */
+  /**
+   * Epochs on the x axis, numbered from 1: at least this many (a training's planned epochs, so
+   * the axis does not grow while it runs), and never fewer than the history holds. Default: the history's.
+   */
   epochs?: number;
   /** Display now. Default true. */
   display?: boolean;
@@ -57,13 +64,18 @@ export function historyChart(history: History, options: HistoryChartOptions = {}
       throw new Error(`history has no '${key}' (it has: ${Object.keys(history.history).join(', ') || 'nothing'})`);
     series.push({ name, x, y, mode: 'lines+markers' });
   }
-  const epochs = options.epochs ?? x.length;
+  if (options.epochs !== undefined && !(Number.isInteger(options.epochs) && options.epochs >= 0)) {
+    throw new Error(`epochs must be a non-negative integer (got ${String(options.epochs)})`);
+  }
+  const epochs = Math.max(options.epochs ?? 0, x.length === 0 ? 0 : Math.max(...x));
+  const values = series.flatMap((s) => Array.from(s.y)).filter(Number.isFinite);
+  const fits = (r: [number, number]) => values.every((v) => v >= r[0] && v <= r[1]);
   return lineChart({
     series,
     title: options.title,
     xTitle: 'Epoch',
     yTitle: options.yTitle ?? 'Accuracy',
-    yRange: options.yRange,
+    yRange: options.yRange && fits(options.yRange) ? options.yRange : undefined,
     xTicks: Array.from({ length: Math.max(epochs, 1) }, (_, i) => i + 1),
     xRange: [0.5, Math.max(epochs, 1) + 0.5],
     display: options.display ?? true,
@@ -81,6 +93,7 @@ export class HistoryPlot {
   constructor(private readonly options: Omit<HistoryChartOptions, 'display'> = {}) {}
 
   onTrainBegin(): void {
+    ensurePlotlyAsset();
     this.handle = newDisplayHandle();
   }
 
