@@ -2,7 +2,8 @@
  * Every run-time switch the notebooks and the CLI share, read from the environment here and
  * nowhere else, so that the committed notebooks run unchanged in CI: SEQMNIST_QUICK=1 (a few
  * hundred images, real shapes), SEQMNIST_TRAIN=1|0 (override a notebook's `doTraining` switch),
- * SEQMNIST_BACKEND (the tfjs backend) and SEQMNIST_THREADS (threads per training step).
+ * SEQMNIST_BACKEND (the tfjs backend) and SEQMNIST_THREADS (threads per training step); and for
+ * the fault-injection test only, SEQMNIST_TEST_SLOW_SAVE_MS and SEQMNIST_TEST_KEEP_CHECKPOINT.
  */
 import { positiveInteger } from './checks';
 
@@ -55,4 +56,25 @@ export function requestedThreads(): number | undefined {
   if (v === undefined || v === '') return undefined;
   // a number when it reads as one, else the text itself, so that the error shows what was set
   return positiveInteger('SEQMNIST_THREADS', v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
+}
+
+/**
+ * Fault-injection tests only: milliseconds every save sleeps after each file and rename
+ * (SEQMNIST_TEST_SLOW_SAVE_MS), so that a kill at a random moment often lands inside a save. Default 0.
+ */
+export function testSlowSaveMs(): number {
+  const v = process.env.SEQMNIST_TEST_SLOW_SAVE_MS;
+  if (v === undefined || v === '') return 0;
+  const ms = Number(v);
+  if (!Number.isInteger(ms) || ms < 0)
+    throw new Error(`SEQMNIST_TEST_SLOW_SAVE_MS must be a whole number of milliseconds (got '${v}')`);
+  return ms;
+}
+
+/**
+ * Fault-injection tests only: a finished `train` keeps its last checkpoint (SEQMNIST_TEST_KEEP_CHECKPOINT=1),
+ * so that the optimiser state of two runs can be compared. Default false.
+ */
+export function testKeepCheckpoint(): boolean {
+  return flag('SEQMNIST_TEST_KEEP_CHECKPOINT') ?? false;
 }

@@ -123,6 +123,11 @@ test('weights of another shape or a missing file give an error naming the file a
     /model file not found: .*nope\/model\.json/,
   );
   fs.truncateSync(path.join(dir, 'weights.bin'), 100);
+  assert.throws(
+    () => loadWeightsInto(tinyModel(16), dir),
+    /weights\.bin is truncated or damaged: 100 bytes, .*manifest\.json records 50920/,
+  );
+  fs.rmSync(path.join(dir, 'manifest.json')); // as a folder saved before manifests: the weights' size check
   assert.throws(() => loadWeightsInto(tinyModel(16), dir), /holds 100 bytes; its manifest expects 50920/);
 });
 

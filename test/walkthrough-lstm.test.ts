@@ -87,7 +87,7 @@ test('trainLstm learns on a small set, checkpoints each epoch and resumes where 
     const state = JSON.parse(fs.readFileSync(path.join(dir, 'ck', 'state.json'), 'utf8'));
     assert.equal(state.epoch, 2);
     assert.deepEqual([state.seed, state.freshEachEpoch], [0, false]);
-    assert.ok(fs.existsSync(path.join(dir, 'ck-best', 'model.json')));
+    assert.ok(fs.existsSync(path.join(dir, 'ck', 'best-weights.bin')));
     const resumed = await trainLstm({
       data,
       epochs: 3,

@@ -1,12 +1,10 @@
 /** The CLI's 'eurnn': training with the original's console output, and evaluation. */
-import * as fs from 'fs';
 import * as path from 'path';
 import { getEurnnEngine, getEurnnThreads } from '../kernels/eurnn';
 import { MNIST_PIXELS } from '../data/mnist';
 import { buildEurnnModel } from '../models/eurnn';
 import { losses } from '../train/gradients';
 import { evaluate } from '../train/loop';
-import { saveModel } from '../train/saving';
 import { formatDuration } from '../train/progress';
 import { RMSprop } from '../train/rmsprop';
 import {
@@ -19,11 +17,15 @@ import {
 } from '../walkthroughs/eurnn';
 import type { CliFlags } from './args';
 import type { WalkthroughCommands } from './commands';
-import { writeTrainingLog } from './training-log';
+import { runTraining, saveTraining, TrainingFolders } from './training-log';
 
 async function train(flags: CliFlags): Promise<void> {
   const out = path.resolve(flags.out ?? eurnnWeightsDir());
-  const checkpointDir = `${out}-checkpoint`; // beside the output folder, which is replaced whole
+  await runTraining('eurnn', flags, out, (folders) => trainInto(folders, flags));
+}
+
+async function trainInto(folders: TrainingFolders, flags: CliFlags): Promise<void> {
+  const { out, checkpointDir } = folders;
   const steps = flags.steps ?? EURNN_DEFAULTS.numSteps;
   const startedAt = Date.now();
   const data = await loadEurnnData({ limit: flags.limit });
@@ -31,10 +33,12 @@ async function train(flags: CliFlags): Promise<void> {
     `data: ${data.train.size} training, ${data.valid.size} validation, ${data.test.size} test sequences [784, 1]; ` +
       `EURNN engine ${getEurnnEngine()}, ${getEurnnThreads()} threads`,
   );
-  const r = await trainEurnn({ data, steps, checkpointDir, resume: flags.resume });
+  // the original validates (and we checkpoint) after every pass over the training set: with
+  // --limit a pass is shorter than the full set's 500 steps
+  const validateEvery = Math.max(1, Math.floor(data.train.size / EURNN_DEFAULTS.batchSize));
+  const r = await trainEurnn({ data, steps, validateEvery, checkpointDir, resume: folders.resume });
   const test = await evaluate(r.model, data.test, { batchSize: EURNN_DEFAULTS.testBatchSize, progress: false });
-  await saveModel(r.model, out);
-  writeTrainingLog<EurnnTrainingLog>(
+  await saveTraining<EurnnTrainingLog>(
     out,
     { name: 'eurnn', flags, model: r.model, threads: getEurnnThreads(), startedAt },
     {
@@ -52,7 +56,6 @@ async function train(flags: CliFlags): Promise<void> {
       history: r.history,
     },
   );
-  fs.rmSync(checkpointDir, { recursive: true, force: true });
   const t = r.timing;
   console.log(
     `${t.steps} steps in ${formatDuration(t.wallSeconds)}: ${r.msPerStep.toFixed(1)} ms per training step, ${formatDuration(t.validationMs / 1000)} validating`,

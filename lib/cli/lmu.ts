@@ -2,13 +2,11 @@
  * The CLI's 'keras-lmu' and 'nengo-lmu': training from the terminal with KerasLMU's and
  * NengoDL's console output, evaluation, and `npm start`'s replay of KerasLMU's walkthrough.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import { loadPsmnist } from '../data/psmnist';
 import { MNIST_PIXELS } from '../data/mnist';
 import { losses } from '../train/gradients';
 import { evaluate } from '../train/loop';
-import { saveModel } from '../train/saving';
 import { trainingThreads } from '../train/parallel';
 import {
   buildLmuModel,
@@ -27,13 +25,18 @@ import {
 } from '../walkthroughs/lmu';
 import type { CliFlags } from './args';
 import type { WalkthroughCommands } from './commands';
-import { meanSeconds, writeTrainingLog } from './training-log';
+import { meanSeconds, runTraining, saveTraining, TrainingFolders } from './training-log';
 
 async function train(variant: LmuVariant, flags: CliFlags): Promise<void> {
-  const name = LMU_NAMES[variant];
   const out = path.resolve(flags.out ?? lmuWeightsDir(variant));
-  // beside the output folder, which is replaced whole at each save
-  const checkpointDir = `${out}-checkpoint`;
+  await runTraining(LMU_NAMES[variant], flags, out, (folders) => trainInto(variant, folders, flags), {
+    nested: ['best'],
+  });
+}
+
+async function trainInto(variant: LmuVariant, folders: TrainingFolders, flags: CliFlags): Promise<void> {
+  const name = LMU_NAMES[variant];
+  const { out, checkpointDir } = folders;
   const startedAt = Date.now();
   const data = await loadPsmnist({ validation: LMU_DEFAULTS.validation[variant], limit: flags.limit });
   console.log(
@@ -59,17 +62,16 @@ async function train(variant: LmuVariant, flags: CliFlags): Promise<void> {
     epochs: flags.epochs,
     out: variant === 'keras' ? best : undefined,
     checkpointDir,
-    resume: flags.resume,
+    resume: folders.resume,
     seed,
     clipNorm: flags.clipnorm,
   });
   const trained = variant === 'keras' ? loadLmuModel(variant, best) : r.model;
-  await saveModel(trained, out);
   const test = await evaluate(trained, data.test, { batchSize: LMU_DEFAULTS.evalBatchSize, progress: false });
   const atBest = variant === 'keras' ? validationAccuracyAtBestLoss(r.history) : undefined;
-  const log = writeTrainingLog<LmuTrainingLog>(
+  const log = await saveTraining<LmuTrainingLog>(
     out,
-    { name, flags, model: r.model, threads: r.threads, startedAt },
+    { name, flags, model: r.model, saved: trained, threads: r.threads, startedAt },
     {
       seed,
       ...(flags.clipnorm !== undefined ? { clipNorm: flags.clipnorm } : {}),
@@ -86,7 +88,6 @@ async function train(variant: LmuVariant, flags: CliFlags): Promise<void> {
       history: r.history,
     },
   );
-  fs.rmSync(checkpointDir, { recursive: true, force: true });
   const total = (Date.now() - startedAt) / 1000;
   console.log(
     `total ${total.toFixed(0)} s; ${log.meanEpochSeconds.toFixed(0)} s per epoch, ${r.msPerStep.toFixed(0)} ms per step (${r.threads} threads, ${log.backend})`,

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { losses } from '../train/gradients';
 import { evaluate } from '../train/loop';
-import { saveModel, shippedWeightsDir } from '../train/saving';
+import { shippedWeightsDir } from '../train/saving';
 import {
   buildLstmModel,
   evaluateLstm,
@@ -17,13 +17,17 @@ import {
 } from '../walkthroughs/lstm';
 import type { CliFlags } from './args';
 import type { WalkthroughCommands } from './commands';
-import { meanSeconds, writeTrainingLog } from './training-log';
+import { meanSeconds, runTraining, saveTraining, TrainingFolders } from './training-log';
 
 async function train(variant: LstmVariant, flags: CliFlags): Promise<void> {
   const name = `lstm-${variant}`;
   const out = path.resolve(flags.out ?? shippedWeightsDir(name));
-  // beside the output folder, which is replaced whole at each save
-  const checkpointDir = `${out}-checkpoint`;
+  await runTraining(name, flags, out, (folders) => trainInto(variant, folders, flags));
+}
+
+async function trainInto(variant: LstmVariant, folders: TrainingFolders, flags: CliFlags): Promise<void> {
+  const name = `lstm-${variant}`;
+  const { out, checkpointDir } = folders;
   const startedAt = Date.now();
   const seed = flags.seed ?? 0;
   const fresh = flags.fresh ?? false;
@@ -35,13 +39,12 @@ async function train(variant: LstmVariant, flags: CliFlags): Promise<void> {
   console.log(
     `data: ${data.train.size} training images (${drawn}), ${data.test.size} test images, [${shape}] sequences; seed ${seed}`,
   );
-  const r = await trainLstm({ data, epochs: flags.epochs, seed, checkpointDir, resume: flags.resume });
+  const r = await trainLstm({ data, epochs: flags.epochs, seed, checkpointDir, resume: folders.resume });
   const loss = losses.sparseCrossEntropy;
   const test = await evaluate(r.model, data.test, { batchSize: LSTM_DEFAULTS.testSize, loss, progress: false });
   const all = await evaluate(r.model, data.testAll, { batchSize: 1000, loss, progress: false });
-  await saveModel(r.model, out);
   const epochs = r.history.epoch.length;
-  writeTrainingLog<LstmTrainingLog>(
+  await saveTraining<LstmTrainingLog>(
     out,
     { name, flags, model: r.model, threads: 1, startedAt },
     {
@@ -60,7 +63,7 @@ async function train(variant: LstmVariant, flags: CliFlags): Promise<void> {
       history: r.history,
     },
   );
-  fs.rmSync(checkpointDir, { recursive: true, force: true });
+  // checkpoints written before the best weights moved into the checkpoint kept them beside it
   fs.rmSync(`${checkpointDir}-best`, { recursive: true, force: true });
   const best = Math.max(...(r.history.history.val_accuracy ?? [0])).toFixed(4);
   console.log(`epochs: ${epochs}; best val_accuracy ${best}; weights from epoch ${r.weightsFromEpoch}`);

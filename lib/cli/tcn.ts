@@ -1,9 +1,7 @@
 /** The CLI's 'tcn': training with the original's console output, and evaluation. */
-import * as fs from 'fs';
 import * as path from 'path';
 import { MNIST_PIXELS } from '../data/mnist';
 import { losses } from '../train/gradients';
-import { saveModel } from '../train/saving';
 import { trainingThreads } from '../train/parallel';
 import { formatDuration } from '../train/progress';
 import { buildTcnModel } from '../models/tcn';
@@ -19,12 +17,16 @@ import {
 } from '../walkthroughs/tcn';
 import type { CliFlags } from './args';
 import type { WalkthroughCommands } from './commands';
-import { writeTrainingLog } from './training-log';
+import { runTraining, saveTraining, TrainingFolders } from './training-log';
 
 async function train(flags: CliFlags): Promise<void> {
+  const out = path.resolve(flags.out ?? tcnWeightsDir(flags.permute ?? false));
+  await runTraining('tcn', flags, out, (folders) => trainInto(folders, flags));
+}
+
+async function trainInto(folders: TrainingFolders, flags: CliFlags): Promise<void> {
+  const { out, checkpointDir } = folders;
   const permute = flags.permute ?? false;
-  const out = path.resolve(flags.out ?? tcnWeightsDir(permute));
-  const checkpointDir = `${out}-checkpoint`; // beside the output folder, which is replaced whole
   const epochs = flags.epochs ?? TCN_DEFAULTS.epochs;
   const data = await loadTcnData({ permute, limit: flags.limit });
   const threads = trainingThreads();
@@ -33,10 +35,9 @@ async function train(flags: CliFlags): Promise<void> {
   );
   const startedAt = Date.now();
   const seed = flags.seed ?? TCN_DEFAULTS.seed;
-  const r = await trainTcn({ data, epochs, checkpointDir, resume: flags.resume, threads, seed });
+  const r = await trainTcn({ data, epochs, checkpointDir, resume: folders.resume, threads, seed });
   const accuracies = r.history.history.val_accuracy;
-  await saveModel(r.model, out);
-  writeTrainingLog<TcnTrainingLog>(
+  await saveTraining<TcnTrainingLog>(
     out,
     { name: 'tcn', flags, model: r.model, threads, startedAt },
     {
@@ -51,7 +52,6 @@ async function train(flags: CliFlags): Promise<void> {
       history: r.history,
     },
   );
-  fs.rmSync(checkpointDir, { recursive: true, force: true });
   console.log(`test accuracy per epoch: ${accuracies.map((a) => (100 * a).toFixed(2)).join(', ')}`);
   const perEpoch = r.epochSeconds.map((s) => formatDuration(s)).join(', ');
   console.log(`${r.msPerStep.toFixed(0)} ms per training step, ${perEpoch} per epoch (training only)`);

@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../backend';
+import { setRandomStreamPositions } from '../data/random-stream';
 import { localGradients, losses } from './gradients';
 import type { WorkerJob, WorkerStart } from './parallel';
 
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
   parentPort!.on('message', (job: WorkerJob) => {
     try {
       tf.tidy(() => model.weights.forEach((w, i) => void w.write(tf.tensor(job.weights[i], w.shape as number[]))));
+      setRandomStreamPositions(model, job.streams.positions, job.streams.offset);
       const x = tf.tensor(job.x, job.xShape);
       const y = tf.tensor1d(job.y, 'int32');
       const r = localGradients(model, x, y, losses[job.loss]);

@@ -12,6 +12,7 @@ import { Worker } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { positiveInteger } from '../checks';
 import { requestedThreads } from '../settings';
+import { randomStreamPositions } from '../data/random-stream';
 import { localGradients, lossName, LossFn, LossName, trainableVariables } from './gradients';
 
 /** How a worker rebuilds the model: `require(module)[exportName](...args)` gives a LayersModel (or a promise of one). */
@@ -43,6 +44,8 @@ export interface WorkerJob {
   xShape: number[];
   y: Int32Array;
   loss: LossName;
+  /** The main thread's random-stream positions and this share's first sample (lib/data/random-stream.ts). */
+  streams: { positions: number[]; offset: number };
 }
 
 /** A worker's answer: the gradients of its share (in trainableVariables' order), or the error. */
@@ -112,6 +115,7 @@ export class GradientWorkers {
     const xs = x.dataSync() as Float32Array;
     const ys = y.dataSync() as Int32Array;
     const per = xs.length / n;
+    const positions = randomStreamPositions(model); // before this thread's pass advances them
     const pending = this.workers.slice(0, parts - 1).map((w, i) => {
       const [a, b] = [bounds[i + 1], bounds[i + 2]];
       return new Promise<WorkerReply>((resolve, reject) => {
@@ -124,6 +128,7 @@ export class GradientWorkers {
           xShape: [b - a, ...x.shape.slice(1)],
           y: ys.slice(a, b),
           loss: name,
+          streams: { positions, offset: a },
         };
         w.postMessage(job);
       });
