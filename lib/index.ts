@@ -27,6 +27,10 @@ export * from './plot/png';
 export * from './plot/digit';
 export * from './plot/charts';
 export * from './plot/history';
+export * from './plot/table';
+export * from './plot/scatter';
+export * from './plot/matrix';
+export * from './plot/graph';
 export * from './train/progress';
 
 // training utilities
@@ -42,6 +46,7 @@ export * from './models/tcn';
 export * from './models/lstm';
 export * from './models/eurnn';
 export * from './models/lmu';
+export * from './models/per-step';
 
 // the CLI's walkthroughs
 export * from './walkthroughs';

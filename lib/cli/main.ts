@@ -7,6 +7,7 @@ import { hasShippedWeights, shippedWeightsDir } from '../train/saving';
 import { allowOnly, parseArgs, Parsed } from './args';
 import { bench } from './bench';
 import { printSummary, WalkthroughCommands } from './commands';
+import { compare } from './compare';
 import { dataSummary } from './data';
 import { eurnn } from './eurnn';
 import { kerasLmu, nengoLmu } from './lmu';
@@ -36,6 +37,7 @@ commands:
   eval <name>           evaluate shipped or given weights (--weights DIR, --limit N), ending 'test accuracy: XX.XX%'
   bench [names...]      one training step per walkthrough at its original batch size (median after warm-up)
                         --json: JSON array; --reps N (default 5); --torch: time the PyTorch peer in the same run
+  compare               the seven trained models side by side on the 10,000 test images (--json: JSON only; --limit N)
 
 environment: SEQMNIST_BACKEND=tensorflow|wasm|cpu picks the backend; SEQMNIST_THREADS=N the threads per step.`;
 
@@ -125,9 +127,14 @@ export async function main(argv: string[]): Promise<void> {
       if (p.flags.json) console.log(JSON.stringify(results, null, 2));
       return;
     }
+    case 'compare':
+      allowOnly(p, ['json', 'limit']);
+      noArgs(p);
+      await compare(p.flags);
+      return;
     default:
       throw new Error(
-        `unknown command '${p.command}' (expected one of: start, data, list, summary, train, eval, bench)`,
+        `unknown command '${p.command}' (expected one of: start, data, list, summary, train, eval, bench, compare)`,
       );
   }
 }

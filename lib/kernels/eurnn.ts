@@ -591,3 +591,36 @@ export function eurnnSequence(
   eurnnShapes(x.shape, kernel.shape, bias.shape, angles.shape, modBias.shape);
   return fused(x, kernel, bias, angles, modBias) as tf.Tensor2D;
 }
+
+/**
+ * Every step's state of every sample, in plain JavaScript (float64, the reference engine's
+ * arithmetic): [batch, steps, N] real and imaginary parts. For inference only (no gradient): the
+ * per-step readouts of notebooks/06-compare.ipynb (lib/models/eurnn.ts's EURNNSteps), which the
+ * fused kernel, keeping only the last state, cannot give.
+ * @see notebooks/06-compare.ipynb
+ */
+export function eurnnStatesJs(a: EurnnBatch, w: EurnnWeights): { re: Float32Array; im: Float32Array } {
+  const { hiddenSize: n, steps } = a;
+  const coef = mixingCoefficients(w.angles, n, a.capacity);
+  const re = new Float64Array(n + 1);
+  const im = new Float64Array(n + 1);
+  const tape = new Float64Array(steps * n * 2); // pre-activations z_t, (re, im) pairs
+  const outRe = new Float32Array(a.batch * steps * n);
+  const outIm = new Float32Array(a.batch * steps * n);
+  for (let b = 0; b < a.batch; b++) {
+    forwardSample(a, coef, w, b, re, im, tape);
+    // h_t = modReLU(z_t), as forwardSample computes it
+    for (let t = 0, o = b * steps * n; t < steps; t++) {
+      for (let j = 0; j < n; j++, o++) {
+        const zr = tape[(t * n + j) * 2];
+        const zi = tape[(t * n + j) * 2 + 1];
+        const r = Math.sqrt(zr * zr + zi * zi) + MODRELU_EPS;
+        const act = r + w.modBias[j];
+        const scale = act > 0 ? act / r : 0;
+        outRe[o] = zr * scale;
+        outIm[o] = zi * scale;
+      }
+    }
+  }
+  return { re: outRe, im: outIm };
+}

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { optionalSeed, positiveInteger, positiveNumber } from '../checks';
-import { eurnnSequence } from '../kernels/eurnn';
+import { eurnnSequence, eurnnShapes, eurnnStatesJs } from '../kernels/eurnn';
 import { InitializerBase } from '../tfjs-internals';
 import { registerSerializable } from './serialization';
 
@@ -486,3 +486,53 @@ export function buildEurnnModel(options: EurnnModelOptions = {}): tf.Sequential 
   );
   return model;
 }
+
+// ---- every step's state ----------------------------------------------------------------------------
+
+/**
+ * The EURNN layer returning every step's state instead of the last: [batch, steps, N] ('real',
+ * 'imag', 'abs') or [batch, steps, 2·N] ('complex'). Same options, weights and recurrence as
+ * EURNN, so a trained EURNN's weights load into it one to one; it is the per-step twin that lets
+ * the readout be applied after every pixel (lib/models/per-step.ts).
+ *
+ * The fused kernel keeps only the last state, so the states come from the kernel's JavaScript
+ * reference engine (eurnnStatesJs, float64), which records every step. Inference only: it has no
+ * gradient.
+ * @see notebooks/06-compare.ipynb
+ */
+export class EURNNSteps extends EURNN {
+  static className = 'EURNNSteps';
+
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return [shape[0], shape[1], this.outputType === 'complex' ? 2 * this.hiddenSize : this.hiddenSize];
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs; // [batch, steps, features]
+    // EURNN's weights in the order it adds them: kernel, bias, angles, mod_bias
+    const [kernel, bias, angles, modBias] = this.weights.map((w) => w.read());
+    const d = eurnnShapes(x.shape, kernel.shape, bias.shape, angles.shape, modBias.shape);
+    const f32 = (t: tf.Tensor) => Float32Array.from(t.dataSync() as Float32Array);
+    const { re, im } = eurnnStatesJs(
+      { ...d, x: f32(x) },
+      { kernel: f32(kernel), bias: f32(bias), angles: f32(angles), modBias: f32(modBias) },
+    );
+    const shape: [number, number, number] = [d.batch, d.steps, d.hiddenSize];
+    return tf.tidy(() => {
+      const real = tf.tensor3d(re, shape);
+      const imag = tf.tensor3d(im, shape);
+      switch (this.outputType) {
+        case 'real':
+          return real;
+        case 'imag':
+          return imag;
+        case 'abs':
+          return tf.sqrt(tf.add(tf.square(real), tf.square(imag)));
+        case 'complex':
+          return tf.concat([real, imag], 2);
+      }
+    });
+  }
+}
+registerSerializable(EURNNSteps);

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { optionalSeed, positiveInteger, positiveNumber } from '../checks';
 import { LmuImplementation } from './lmu-convolution';
+import { quietOrthogonal } from './initializers';
 import { LMU } from './lmu-layer';
 import { NengoLMU } from './nengo-lmu';
 
@@ -73,7 +74,7 @@ export function buildKerasLmuModel(options: LmuModelOptions = {}): tf.LayersMode
     hiddenCell: tf.layers.simpleRNNCell({
       units: s.units,
       kernelInitializer: tf.initializers.glorotUniform({ seed: seed(0) }),
-      recurrentInitializer: tf.initializers.orthogonal({ seed: seed(1) }),
+      recurrentInitializer: quietOrthogonal(seed(1)),
     }),
     hiddenToMemory: false,
     memoryToMemory: false,

@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { optionalSeed, positiveInteger } from '../checks';
+import { CounterStream } from '../data/random-stream';
 import { registerSerializable } from './serialization';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
@@ -57,28 +58,14 @@ export function weightNorm(v: tf.Tensor3D, g: tf.Tensor1D): tf.Tensor3D {
 }
 
 /**
- * A dropout mask of 0 and 1/(1 − rate), drawn in JS with xorshift32 seeded from Math.random:
- * tf.dropout draws its uniforms with seedrandom and then runs four more ops, ten times slower
- * on the [128, 784, 30] activations here.
+ * Where the ops below draw dropout masks when no layer passes its stream (the functions called on
+ * their own): a stream with a random key, as tf.dropout without a seed.
  */
-function dropoutMask(shape: number[], rate: number): tf.Tensor {
-  const size = shape.reduce((a, b) => a * b, 1);
-  const values = new Float32Array(size);
-  const scale = 1 / (1 - rate);
-  const threshold = rate * 4294967296;
-  let s = (Math.random() * 4294967295 + 1) >>> 0;
-  for (let i = 0; i < size; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    if (s >>> 0 >= threshold) values[i] = scale;
-  }
-  return tf.tensor(values, shape, 'float32');
-}
+const unseededStream = new CounterStream();
 
-function dropout<T extends tf.Tensor>(x: T, rate: number): T {
+function dropout<T extends tf.Tensor>(x: T, rate: number, stream: CounterStream): T {
   if (rate === 0) return x;
-  return tf.tidy(() => tf.mul(x, dropoutMask(x.shape, rate)) as T);
+  return tf.tidy(() => tf.mul(x, stream.dropoutMask(x.shape, rate)) as T);
 }
 
 interface ConvSpec {
@@ -86,6 +73,8 @@ interface ConvSpec {
   relu: boolean;
   /** Applied after the ReLU (needs relu: the mask is recovered from the output's zeros). */
   dropout: number;
+  /** Where the dropout masks come from. */
+  stream?: CounterStream;
 }
 
 /** Filter gradient dW[j] = Σ_{b,t} x[b, t + j·d − p]ᵀ dz[b, t] as one forward conv2d: batch becomes the channel axis, time the filter. */
@@ -154,7 +143,7 @@ function causalConvOp(spec: ConvSpec, withBias: boolean) {
         activation: spec.relu ? 'relu' : 'linear',
       })
       .reshape<tf.Tensor3D>([batch, steps, cout]); // [batch, steps, out]
-    if (spec.dropout > 0) y = tf.mul(y, dropoutMask(y.shape, spec.dropout));
+    if (spec.dropout > 0) y = tf.mul(y, (spec.stream ?? unseededStream).dropoutMask(y.shape, spec.dropout));
     save([x, kernel, y]);
     return {
       value: y,
@@ -224,6 +213,8 @@ export interface CausalConvReluOptions {
   dropout?: number;
   /** Default false. */
   training?: boolean;
+  /** Where the dropout masks come from (a layer's seeded stream). Default an unseeded one. */
+  stream?: CounterStream;
 }
 
 /**
@@ -240,7 +231,7 @@ export function causalConvRelu(
   const dilation = options.dilation ?? 1;
   checkConvArgs(x, kernel, dilation);
   const rate = dropoutRate(options.dropout ?? 0);
-  return causalConvOp({ dilation, relu: true, dropout: options.training ? rate : 0 }, true)(
+  return causalConvOp({ dilation, relu: true, dropout: options.training ? rate : 0, stream: options.stream }, true)(
     x,
     kernel,
     bias,
@@ -275,7 +266,7 @@ function conv1x1(x: tf.Tensor3D, kernel: tf.Tensor3D, bias: tf.Tensor1D): tf.Ten
 export function temporalBlock(
   x: tf.Tensor3D,
   w: TemporalBlockTensors,
-  options: { dilation: number; dropout: number; training: boolean },
+  options: { dilation: number; dropout: number; training: boolean; stream?: CounterStream },
 ): tf.Tensor3D {
   return tf.tidy(() => {
     const a = causalConvRelu(x, w.conv1, w.bias1, options); // [batch, steps, out]
@@ -297,15 +288,16 @@ export function temporalBlock(
 export function temporalConvNetLastStep(
   x: tf.Tensor3D,
   blocks: TemporalBlockTensors[],
-  options: { dropout: number; training: boolean },
+  options: { dropout: number; training: boolean; stream?: CounterStream },
 ): tf.Tensor2D {
   return tf.tidy(() => {
     const rate = options.training ? options.dropout : 0;
+    const stream = options.stream ?? unseededStream;
     let h = x; // [batch, n, in]: steps T − 1 − m·2^l, m = n − 1 … 0, zeros before the start
     blocks.forEach((w, level) => {
       const [batch, n, cin] = h.shape;
       const [k, , cout] = w.conv2.shape;
-      const a = causalConvRelu(h, w.conv1, w.bias1, { dropout: rate, training: rate > 0 }); // [batch, n, out]
+      const a = causalConvRelu(h, w.conv1, w.bias1, { dropout: rate, training: rate > 0, stream }); // [batch, n, out]
       let o: tf.Tensor3D;
       let residual: tf.Tensor3D;
       if (level < blocks.length - 1) {
@@ -331,7 +323,7 @@ export function temporalConvNetLastStep(
             [0, 0],
           ])
           .reshape<tf.Tensor3D>([pairTaps, 2 * cout, cout]);
-        o = causalConvRelu(paired(a, cout), kernel, w.bias2, { dropout: rate, training: rate > 0 }); // [batch, pairs, out]
+        o = causalConvRelu(paired(a, cout), kernel, w.bias2, { dropout: rate, training: rate > 0, stream }); // [batch, pairs, out]
         residual = paired(h, cin).slice([0, 0, cin], [batch, pairs, cin]);
       } else {
         const window =
@@ -345,7 +337,7 @@ export function temporalConvNetLastStep(
         const z = tf.relu(
           tf.add(tf.matMul(window.reshape([batch, k * cout]), w.conv2.reshape([k * cout, cout])), w.bias2),
         );
-        o = dropout(z, rate).reshape<tf.Tensor3D>([batch, 1, cout]);
+        o = dropout(z, rate, stream).reshape<tf.Tensor3D>([batch, 1, cout]);
         residual = h.slice([0, n - 1, 0], [batch, 1, cin]);
       }
       if (w.downsample) residual = conv1x1(residual, w.downsample.kernel, w.downsample.bias);
@@ -376,10 +368,27 @@ function uniform(limit: number, seed: number | undefined): ReturnType<typeof tf.
 abstract class TemporalLayer extends tf.layers.Layer {
   protected readonly seed?: number;
   private seedCount = 0;
+  /**
+   * The dropout masks' stream, keyed by the seed (random without one); its position is part of a
+   * training's checkpoint (lib/data/random-stream.ts).
+   */
+  readonly randomStream: CounterStream;
 
   constructor(args: LayerArgs & { seed?: number }) {
     super(args);
     this.seed = optionalSeed(args.seed);
+    this.randomStream = new CounterStream(this.seed);
+  }
+
+  /** Runs one forward pass; a training pass with dropout draws its masks as the stream's next pass. */
+  protected pass<T>(training: boolean, dropout: number, f: () => T): T {
+    if (!training || dropout === 0) return f();
+    this.randomStream.beginPass();
+    try {
+      return f();
+    } finally {
+      this.randomStream.endPass();
+    }
   }
 
   private nextSeed(): number | undefined {
@@ -523,11 +532,15 @@ export class TemporalBlock extends TemporalLayer {
   call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
     return tf.tidy(() => {
       const x = this.input3d(inputs, this.inputChannels);
-      return temporalBlock(x, this.blockTensors(this.block!), {
-        dilation: this.dilation,
-        dropout: this.dropout,
-        training: kwargs.training === true,
-      });
+      const training = kwargs.training === true;
+      return this.pass(training, this.dropout, () =>
+        temporalBlock(x, this.blockTensors(this.block!), {
+          dilation: this.dilation,
+          dropout: this.dropout,
+          training,
+          stream: this.randomStream,
+        }),
+      );
     });
   }
 
@@ -626,10 +639,14 @@ export class TemporalConvNet extends TemporalLayer {
       const x = this.input3d(inputs, this.inputChannels);
       const training = kwargs.training === true;
       const blocks = this.blocks.map((b) => this.blockTensors(b));
-      if (!this.returnSequences) return temporalConvNetLastStep(x, blocks, { dropout: this.dropout, training });
-      return blocks.reduce(
-        (h, w, level) => temporalBlock(h, w, { dilation: 2 ** level, dropout: this.dropout, training }),
-        x,
+      const stream = this.randomStream;
+      return this.pass(training, this.dropout, () =>
+        this.returnSequences
+          ? blocks.reduce(
+              (h, w, level) => temporalBlock(h, w, { dilation: 2 ** level, dropout: this.dropout, training, stream }),
+              x,
+            )
+          : temporalConvNetLastStep(x, blocks, { dropout: this.dropout, training, stream }),
       );
     });
   }

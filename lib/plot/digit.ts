@@ -230,7 +230,7 @@ const GAP = 8;
 /**
  * The bundle `showDigits` displays: a row of captioned figures (HTML), the images side by side
  * (PNG, no captions) and one text line per image.
- * @see notebooks/02-nengo-lmu-psmnist.ipynb
+ * @see notebooks/05-lstm-pixel-row.ipynb
  */
 export function digitsBundle(list: DigitItem[], options: DigitRowOptions = {}): MimeBundle {
   if (!Array.isArray(list) || list.length === 0) {
@@ -280,7 +280,7 @@ export function digitsBundle(list: DigitItem[], options: DigitRowOptions = {}): 
 /**
  * Shows several images in a row, each with its title (NengoDL's three training digits titled by
  * label; the LSTM walkthrough's augmented samples).
- * @see notebooks/02-nengo-lmu-psmnist.ipynb
+ * @see notebooks/05-lstm-pixel-row.ipynb
  */
 export function showDigits(list: DigitItem[], options: DigitRowOptions = {}): void {
   displayBundle(digitsBundle(list, options));

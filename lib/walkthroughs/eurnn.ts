@@ -17,9 +17,12 @@ import { buildEurnnModel } from '../models/eurnn';
 import { losses } from '../train/gradients';
 import { Batch, Callback, evaluate, fit } from '../train/loop';
 import {
+  checkResumeSettings,
   loadWeightsInto,
   readTrainingLog,
+  readTrainingState,
   resumeFrom,
+  resumeLine,
   saveModel,
   shippedWeightsDir,
   TRAINING_LOG,
@@ -232,14 +235,23 @@ export async function trainEurnn(options: TrainEurnnOptions): Promise<TrainEurnn
   let timing: EurnnTiming = { steps: 0, trainMs: 0, validationMs: 0, wallSeconds: 0 };
   let initialStep = 0;
 
+  // what decides the result besides the model and optimiser: a checkpoint of another training is refused
+  const settings = {
+    walkthrough: 'eurnn',
+    trainImages: data.train.size,
+    validImages: data.valid.size,
+    batchSize,
+    validateEvery,
+  };
   if (options.resume) {
+    if (dir) checkResumeSettings(dir, readTrainingState(dir)?.settings as never, settings);
     const state = await resumeFrom(dir, model, optimizer);
     const saved = state.rng as { key: number[]; pos: number };
     rng.setState({ key: Uint32Array.from(saved.key), pos: saved.pos });
     history = state.history as EurnnHistory;
     timing = (state.timing as EurnnTiming) ?? timing;
     initialStep = state.step ?? 0;
-    log(`resuming at step ${initialStep} of ${steps}`);
+    log(resumeLine(dir!, `step ${initialStep} of ${steps}`));
   }
 
   // the timing, history and checkpoints the original keeps, around the shared loop's steps
@@ -262,6 +274,7 @@ export async function trainEurnn(options: TrainEurnnOptions): Promise<TrainEurnn
           optimizer,
           state: {
             step,
+            settings,
             rng: { key: Array.from(rng.getState().key), pos: rng.getState().pos },
             history,
             timing: { ...timing, wallSeconds: wallBefore + (Date.now() - t0) / 1000 },

@@ -7,3 +7,5 @@ export * from './lstm';
 export * from './eurnn';
 export * from './tcn';
 export * from './lmu';
+export * from './compare';
+export * from './compare-steps';

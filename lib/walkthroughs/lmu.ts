@@ -11,6 +11,7 @@ import { oneOf, positiveInteger, positiveNumber } from '../checks';
 import { SequenceDataset } from '../data/batches';
 import { loadPsmnist, PsmnistData } from '../data/psmnist';
 import { buildKerasLmuModel, buildNengoLmuModel, LmuModelOptions } from '../models/lmu';
+import type { GraphOptions } from '../plot/graph';
 import { History, HistoryPlot } from '../plot/history';
 import { EpochCheckpoint, ModelCheckpoint, ModelCheckpointState } from '../train/callbacks';
 import { losses } from '../train/gradients';
@@ -142,12 +143,21 @@ export async function trainLmu(options: TrainLmuOptions): Promise<TrainLmuResult
     variant === 'keras' && options.out
       ? new ModelCheckpoint({ filepath: options.out, monitor: 'val_loss', saveBestOnly: true, verbose: 1 })
       : undefined;
+  // what decides the result: a checkpoint of another training is refused
+  const settings = {
+    variant,
+    seed: modelOptions.seed,
+    clipNorm: options.clipNorm,
+    trainImages: data.train.size,
+    validationImages: data.validation?.size ?? 0,
+  };
   const { initialEpoch, history, epochSeconds, state } = await startEpochs(
     options.resume,
     dir,
     model,
     optimizer,
     epochs,
+    settings,
   );
   if (checkpoint && state?.checkpoint) checkpoint.resumeFrom(state.checkpoint as ModelCheckpointState);
 
@@ -157,7 +167,7 @@ export async function trainLmu(options: TrainLmuOptions): Promise<TrainLmuResult
   const bookkeeping = new EpochCheckpoint({
     dir,
     epochSeconds,
-    extraState: () => ({ checkpoint: checkpoint?.getState() }),
+    extraState: () => ({ settings, checkpoint: checkpoint?.getState() }),
   });
   const callbacks: Callback[] = [...(checkpoint ? [checkpoint] : []), bookkeeping];
   // KerasLMU's figure: its title and ylim
@@ -285,4 +295,39 @@ export interface LmuTrainingLog extends TrainingLog<History> {
  */
 export function loadLmuTrainingLog(variant: LmuVariant, dir: string = lmuWeightsDir(variant)): LmuTrainingLog {
   return readTrainingLog<LmuTrainingLog>(dir, LMU_NAMES[checkVariant(variant)]);
+}
+
+/**
+ * The NengoDL cell as its example builds it, for `showGraph`: the input node feeding x, the four
+ * nodes x, u, m, h, their six connections (the original leaves out the e_h and e_m feedbacks into
+ * u, which this task does not need) and the readout from h. Sizes follow `order` and `units`
+ * (default the example's 256 and 212).
+ * @see notebooks/02-nengo-lmu-psmnist.ipynb
+ */
+export function nengoLmuGraph(options: { order?: number; units?: number } = {}): GraphOptions {
+  const order = positiveInteger('order', options.order ?? 256);
+  const units = positiveInteger('units', options.units ?? 212);
+  return {
+    title: 'The LMU cell in NengoDL: nodes and connections',
+    width: 680,
+    height: 300,
+    nodes: [
+      { id: 'input', label: 'in', x: 50, y: 150, note: 'pixel' },
+      { id: 'x', label: 'x', x: 170, y: 150, note: '1' },
+      { id: 'u', label: 'u', x: 300, y: 75, note: '1' },
+      { id: 'm', label: 'm', x: 460, y: 75, note: String(order) },
+      { id: 'h', label: 'h', x: 460, y: 225, note: `${units}, tanh` },
+      { id: 'out', label: 'out', x: 590, y: 225, note: '10 logits' },
+    ],
+    edges: [
+      { from: 'input', to: 'x', label: '1', trained: false },
+      { from: 'x', to: 'u', label: 'e' },
+      { from: 'u', to: 'm', label: 'B̄', trained: false },
+      { from: 'm', to: 'm', label: 'Ā', trained: false, delayed: true, side: 'top' },
+      { from: 'x', to: 'h', label: 'Wₓ' },
+      { from: 'm', to: 'h', label: 'Wₘ' },
+      { from: 'h', to: 'h', label: 'Wₕ', delayed: true, side: 'bottom' },
+      { from: 'h', to: 'out', label: 'readout' },
+    ],
+  };
 }

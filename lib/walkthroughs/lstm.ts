@@ -19,7 +19,15 @@ import { EarlyStopping, getLearningRate, ReduceLROnPlateau, setLearningRate } fr
 import type { History } from '../plot/history';
 import { losses } from '../train/gradients';
 import { Callback, evaluate, fit, TrainContext } from '../train/loop';
-import { loadWeightsInto, readTrainingLog, saveModel, shippedWeightsDir, startEpochs } from '../train/saving';
+import {
+  checkResumeSettings,
+  loadWeightsInto,
+  readTrainingLog,
+  readTrainingState,
+  saveModel,
+  shippedWeightsDir,
+  startEpochs,
+} from '../train/saving';
 import type { TrainingLog } from './training-log';
 
 /** The two ways of reading an image. */
@@ -192,8 +200,10 @@ export interface TrainLstmResult {
   weightsFromEpoch: number;
 }
 
-/** Where the best weights so far are kept beside a checkpoint folder. */
+/** Where checkpoints before the best weights moved into the checkpoint folder kept them. */
 const bestDir = (dir: string) => `${dir}-best`;
+/** The best weights so far, inside the checkpoint folder (saved in the same atomic write as the rest). */
+const BEST_WEIGHTS = 'best-weights.bin';
 
 /**
  * Trains the walkthrough's model as the original: sparse categorical cross-entropy on the softmax,
@@ -213,6 +223,12 @@ export async function trainLstm(options: TrainLstmOptions): Promise<TrainLstmRes
   const reduceLr = new ReduceLROnPlateau({ monitor: 'val_loss', factor: 0.2, patience: 10, minLr: 1e-4, verbose: 1 });
   const earlyStop = new EarlyStopping({ monitor: 'val_loss', patience: 20, restoreBestWeights: true, verbose: 1 });
   const dir = options.checkpointDir;
+  // what decides the result besides seed and fresh (checked below with their own message)
+  const settings = { variant: data.variant, trainImages: data.train.size, testImages: data.test.size };
+  if (options.resume && dir) {
+    const saved = readTrainingState(dir);
+    if (saved) checkResumeSettings(dir, saved.settings as never, settings);
+  }
   const { initialEpoch, history, epochSeconds, state } = await startEpochs(
     options.resume,
     dir,
@@ -233,7 +249,12 @@ export async function trainLstm(options: TrainLstmOptions): Promise<TrainLstmRes
     setLearningRate(optimizer, state.learningRate as number);
     reduceLr.resumeFrom(state.reduceLr as never);
     let best: tf.Tensor[] | undefined;
-    if (fs.existsSync(path.join(bestDir(dir!), 'model.json'))) {
+    const specs = state.bestWeights as tf.io.WeightsManifestEntry[] | undefined;
+    if (specs) {
+      const b = fs.readFileSync(path.join(dir!, BEST_WEIGHTS));
+      const named = tf.io.decodeWeights(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength), specs);
+      best = specs.map((s) => named[s.name]);
+    } else if (fs.existsSync(path.join(bestDir(dir!), 'model.json'))) {
       const bestModel = buildLstmModel(data.variant);
       loadWeightsInto(bestModel, bestDir(dir!));
       best = bestModel.getWeights().map((w) => w.clone());
@@ -243,6 +264,13 @@ export async function trainLstm(options: TrainLstmOptions): Promise<TrainLstmRes
     tf.dispose(best);
     if (data.train instanceof AugmentedImageSource) data.train.setEpoch(initialEpoch);
     console.log(`learning rate ${getLearningRate(optimizer)} (from the checkpoint)`);
+    if (typeof state.stoppedEpoch === 'number' && state.stoppedEpoch > 0) {
+      // the checkpoint was saved after early stopping had restored the best weights: nothing left to train
+      const bestEpoch = (state.earlyStopping as { bestEpoch: number }).bestEpoch;
+      console.log(`Epoch ${state.stoppedEpoch + 1}: early stopping (before the interruption)`);
+      earlyStop.dispose();
+      return { model, history, epochSeconds, weightsFromEpoch: bestEpoch + 1 };
+    }
   }
 
   let started = 0;
@@ -253,24 +281,27 @@ export async function trainLstm(options: TrainLstmOptions): Promise<TrainLstmRes
     onEpochEnd: async (epoch: number, _logs, ctx: TrainContext) => {
       epochSeconds[epoch] = (Date.now() - started) / 1000;
       if (!dir) return;
-      if (earlyStop.bestEpoch === epoch && earlyStop.getBestWeights()) {
-        const best = buildLstmModel(data.variant);
-        best.setWeights(earlyStop.getBestWeights()!);
-        await saveModel(best, bestDir(dir));
-        best.dispose();
-      }
+      // the best weights go into the same atomic write as the rest, so that the two always match
+      const best = earlyStop.getBestWeights();
+      const encoded = best
+        ? await tf.io.encodeWeights(best.map((t, i) => ({ name: `best_${i}`, tensor: t })))
+        : undefined;
       await saveModel(ctx.model, dir, {
         optimizer: ctx.optimizer,
         state: {
           epoch: epoch + 1,
           seed,
           freshEachEpoch,
+          settings,
           learningRate: getLearningRate(ctx.optimizer),
           reduceLr: reduceLr.getState(),
           earlyStopping: earlyStop.getState(),
+          stoppedEpoch: earlyStop.stoppedEpoch,
+          ...(encoded ? { bestWeights: encoded.specs } : {}),
           history: ctx.history,
           epochSeconds,
         },
+        files: encoded ? { [BEST_WEIGHTS]: Buffer.from(encoded.data) } : {},
       });
     },
   };
@@ -438,7 +469,7 @@ export function perStepFigure(
     steps: frames,
     layout: {
       yaxis: { range: [0, 1], title: { text: 'probability' } },
-      xaxis: { title: { text: 'class' } },
+      xaxis: { title: { text: 'class' }, tickmode: 'linear', tick0: 0, dtick: 1 }, // every digit labelled
       height: 380,
       width: 720,
       showlegend: false,

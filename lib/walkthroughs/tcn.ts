@@ -13,6 +13,7 @@ import { loadMnist, Mnist, MNIST_PIXELS } from '../data/mnist';
 import { psmnistPermutation } from '../data/random';
 import { normalize, permutePixels, scaleImages } from '../data/transforms';
 import { Figure, lineChart } from '../plot/charts';
+import { randomStreamPositions, setRandomStreamPositions } from '../data/random-stream';
 import { buildTcnModel, TcnModelOptions } from '../models/tcn';
 import type { History } from '../plot/history';
 import { EpochCheckpoint } from '../train/callbacks';
@@ -204,10 +205,33 @@ export async function trainTcn(options: TrainTcnOptions): Promise<TrainTcnResult
   const model = buildTcnModel(modelOptions);
   const optimizer = tcnOptimizer(options.learningRate);
   const dir = options.checkpointDir;
-  const { initialEpoch, history, epochSeconds } = await startEpochs(options.resume, dir, model, optimizer, epochs);
+  // what decides the result: a checkpoint of another training is refused
+  const settings = {
+    walkthrough: 'tcn',
+    model: modelOptions,
+    permuted: data.permutation !== undefined,
+    trainImages: data.train.size,
+    testImages: data.test.size,
+    batchSize,
+    learningRate: options.learningRate ?? TCN_DEFAULTS.learningRate,
+  };
+  const { initialEpoch, history, epochSeconds, state } = await startEpochs(
+    options.resume,
+    dir,
+    model,
+    optimizer,
+    epochs,
+    settings,
+  );
+  // the dropout masks go on from where the checkpoint's run left them
+  if (state?.randomStreams) setRandomStreamPositions(model, state.randomStreams as number[]);
 
   const workers = threads > 1 ? await GradientWorkers.start(tcnModelRecipe(modelOptions), { threads }) : undefined;
-  const timing = new EpochCheckpoint({ dir, epochSeconds });
+  const timing = new EpochCheckpoint({
+    dir,
+    epochSeconds,
+    extraState: () => ({ settings, randomStreams: randomStreamPositions(model) }),
+  });
   const callbacks: Callback[] = [timing];
   if (options.progress !== false) callbacks.push(tcnProgress(data.train.numBatches(batchSize), data.test.size));
   try {
