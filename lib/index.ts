@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 export { tf };
 
 export * from './settings';
+export * from './files';
 
 // backend: which tfjs backend runs, and the kernels filled in for it
 export * from './backend';

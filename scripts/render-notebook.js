@@ -95,7 +95,8 @@ function inlinePlotly(htmlFile) {
   if (!page.includes('class="seqmnist-plot"') || page.includes(charts.PLOTLY_LIBRARY_MARK)) return;
   const at = page.indexOf('</head>');
   if (at < 0) throw new Error(`${htmlFile} has no </head> to put plotly.js in`);
-  fs.writeFileSync(htmlFile, page.slice(0, at) + charts.plotlyLibraryScript() + page.slice(at));
+  const files = require(path.join(root, 'dist', 'lib', 'files.js'));
+  files.writeFileAtomically(htmlFile, page.slice(0, at) + charts.plotlyLibraryScript() + page.slice(at));
 }
 
 function count(text, re) {

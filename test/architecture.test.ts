@@ -193,7 +193,7 @@ function layerOf(file: string): string {
   if (parts[0] !== 'lib') return parts[0];
   if (parts.length > 2) return parts[1];
   const name = parts[1].replace(/\.ts$/, '');
-  return ['checks', 'settings', 'tfjs-internals'].includes(name) ? 'base' : name;
+  return ['checks', 'files', 'settings', 'tfjs-internals'].includes(name) ? 'base' : name;
 }
 
 /**

@@ -9,6 +9,7 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { inspect } from 'util';
+import { writeFileAtomically } from '../files';
 import { displayBundle, escapeHtml, inNotebook, MimeBundle } from './display';
 
 /** A value on an axis. */
@@ -163,11 +164,8 @@ export function ensurePlotlyAsset(): string {
   const source = plotlySourceFile();
   const have = fs.existsSync(target) ? fs.statSync(target).size : -1;
   if (have !== fs.statSync(source).size) {
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    // write beside, then rename: a browser never loads half a library
-    const tmp = `${target}.${process.pid}.tmp`;
-    fs.copyFileSync(source, tmp);
-    fs.renameSync(tmp, target);
+    // written beside, then renamed: a browser never loads half a library
+    writeFileAtomically(target, fs.readFileSync(source));
   }
   return target;
 }
@@ -339,8 +337,7 @@ export function showFigure(fig: FigureSpec): void {
 export function saveFigureHtml(file: string, fig: FigureSpec): string {
   const spec = fig instanceof Figure ? fig : new Figure(fig);
   const title = escapeHtml(layoutTitle(spec.layout) ?? 'seqmnist chart');
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  fs.writeFileSync(
+  writeFileAtomically(
     file,
     `<!DOCTYPE html>\n<html>\n<head><meta charset="utf-8"><title>${title}</title></head>\n<body>\n` +
       figureHtml(spec, { includeLibrary: true }) +

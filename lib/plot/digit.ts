@@ -3,9 +3,8 @@
  * <figure> with the title as caption, and the title as text, so they show in JupyterLab, in
  * exported HTML and, as one line, in a terminal.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import { positiveInteger } from '../checks';
+import { writeFileAtomically } from '../files';
 import { displayBundle, escapeHtml, MimeBundle } from './display';
 import { encodePng, pngDataUri, RawImage, upscale } from './png';
 
@@ -291,7 +290,6 @@ export function showDigits(list: DigitItem[], options: DigitRowOptions = {}): vo
  * @see notebooks/01-keras-lmu-psmnist.ipynb
  */
 export function saveDigitPng(file: string, pixels: ArrayLike<number>, options: DigitImageOptions = {}): string {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  fs.writeFileSync(file, digitPng(pixels, options));
+  writeFileAtomically(file, digitPng(pixels, options));
   return file;
 }

@@ -11,7 +11,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { processAlive } from './saving';
+import { processAlive } from '../files';
 
 /** What a lock file records about its owner. */
 export interface LockOwner {

@@ -29,6 +29,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import type { History } from '../plot/history';
+import { fsyncDir, writeFileAtomically, writeFileDurably } from '../files';
 import { testSlowSaveMs } from '../settings';
 
 const MODEL_JSON = 'model.json';
@@ -47,33 +48,6 @@ function toArrayBuffer(data: ArrayBuffer | ArrayBuffer[]): ArrayBuffer {
 function slowForTests(): void {
   const ms = testSlowSaveMs();
   if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-/** fsync on a folder: makes its renames durable (platforms that cannot open folders skip it). */
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF') throw e;
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}
-
-/** Writes a new file (never an existing one), flushed to disk before it is closed. */
-function writeFileDurably(file: string, content: Buffer | string): void {
-  const fd = fs.openSync(file, 'wx');
-  try {
-    const b = typeof content === 'string' ? Buffer.from(content) : content;
-    let at = 0;
-    while (at < b.length) at += fs.writeSync(fd, b, at, b.length - at);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
@@ -263,36 +237,10 @@ function writeFolderAtomically(dir: string, files: Record<string, Buffer | strin
 }
 
 /**
- * Writes one JSON file atomically: a uniquely named temporary file beside it, flushed to disk,
- * renamed over the old one, the folder flushed. Temporary files of writers that died are removed.
+ * Writes one JSON file atomically (lib/files.ts: a flushed temporary file renamed over the old one).
  */
 export function writeJsonAtomically(file: string, value: unknown): void {
-  const parent = path.dirname(path.resolve(file));
-  const prefix = `${path.basename(file)}.tmp-`;
-  fs.mkdirSync(parent, { recursive: true });
-  for (const name of fs.readdirSync(parent)) {
-    const pid = name.startsWith(prefix) ? Number(name.slice(prefix.length).split('-')[0]) : NaN;
-    if (Number.isInteger(pid) && !processAlive(pid)) fs.rmSync(path.join(parent, name), { force: true });
-  }
-  const tmp = path.join(parent, `${prefix}${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
-  try {
-    writeFileDurably(tmp, JSON.stringify(value, null, 2) + '\n');
-    fs.renameSync(tmp, file);
-    fsyncDir(parent);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw new Error(`could not save ${file} (${(e as Error).message}); the previous version is untouched`);
-  }
-}
-
-/** Whether process `pid` is running on this machine (a process we may not signal counts as running). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  writeFileAtomically(file, JSON.stringify(value, null, 2) + '\n');
 }
 
 /** What a checkpoint folder holds besides the model: where training stands. */
