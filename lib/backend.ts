@@ -1,19 +1,22 @@
 /**
  * Backend selection: the fastest tfjs backend that works here, in the order
- * tfjs-node-gpu (`tensorflow`) → `wasm` → `cpu`, overridable with SEQMNIST_BACKEND or useBackend().
- * Kernels that a backend lacks are filled in one place, lib/kernels/.
+ * tfjs-node-gpu (`tensorflow`) → `webgpu` → `wasm` → `cpu`, overridable with SEQMNIST_BACKEND or
+ * useBackend(). Automatic selection takes webgpu only on a GPU adapter; asked for by name, it takes
+ * a software one too (Mesa's llvmpipe in CI). Kernels that a backend lacks are filled in one place,
+ * lib/kernels/.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as os from 'os';
 import { requestedBackend } from './settings';
 import { usesGpuDevice } from './tfjs-internals';
 import { registerKernelFills } from './kernels/registry';
+import { adapterLine, mayHaveGpu, registerWebGpu, webGpuAdapter, webGpuFailure } from './webgpu';
 // the fills for kernels wasm lacks register themselves on load (the fused kernels load with their ops)
 import './kernels/unsorted-segment-sum';
 import './kernels/conv2d-backprop-filter';
 
 /** The backends this project knows, fastest first. */
-export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 let ready: Promise<BackendName> | undefined;
@@ -25,9 +28,21 @@ function checkName(name: string): BackendName {
   return name as BackendName;
 }
 
+/** Why each backend tried last could not start, for the error that names them. */
+const failures = new Map<BackendName, string>();
+
 /** Loads the module that registers a backend; false when it cannot load here. */
-function loadBackendModule(name: BackendName): boolean {
+function loadBackendModule(name: BackendName, requested: boolean): boolean {
   try {
+    if (name === 'webgpu') {
+      // automatic selection wants a GPU: on Linux, only where a hardware Vulkan driver is declared
+      if (!requested && !mayHaveGpu()) {
+        failures.set(name, 'no hardware Vulkan driver declared');
+        return false;
+      }
+      registerWebGpu(requested);
+      return true;
+    }
     if (name === 'tensorflow') {
       // Optional dependency: absent or without libtensorflow/CUDA, this throws and we fall back.
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when asked for, and may be missing
@@ -37,16 +52,24 @@ function loadBackendModule(name: BackendName): boolean {
       require('@tensorflow/tfjs-backend-wasm');
     }
     return tf.findBackendFactory(name) != null;
-  } catch {
+  } catch (e) {
+    failures.set(name, (e as Error).message.split('\n')[0]);
     return false;
   }
 }
 
-async function trySetBackend(name: BackendName): Promise<boolean> {
-  if (!loadBackendModule(name)) return false;
+async function trySetBackend(name: BackendName, requested: boolean): Promise<boolean> {
+  failures.delete(name);
+  if (!loadBackendModule(name, requested)) return false;
   try {
-    return await tf.setBackend(name);
-  } catch {
+    // tfjs logs a failed factory with console.warn; our error names the reason instead
+    const warn = console.warn;
+    console.warn = name === 'webgpu' ? () => {} : warn;
+    const ok = await tf.setBackend(name).finally(() => (console.warn = warn));
+    if (!ok && name === 'webgpu') failures.set(name, webGpuFailure() ?? 'could not start');
+    return ok;
+  } catch (e) {
+    failures.set(name, (e as Error).message.split('\n')[0]);
     return false;
   }
 }
@@ -60,7 +83,8 @@ function cpuDescription(): string {
  * its cores, e.g. 'AMD EPYC (2 cores)' (the threads a training used are logged beside it).
  */
 export function trainingDevice(): string {
-  return tf.getBackend() === 'tensorflow' ? deviceDescription('tensorflow') : cpuDescription();
+  const name = tf.getBackend();
+  return name === 'tensorflow' || name === 'webgpu' ? deviceDescription(name) : cpuDescription();
 }
 
 /** Human-readable device line for the backend in use. */
@@ -70,6 +94,10 @@ export function deviceDescription(name: BackendName = tf.getBackend() as Backend
     // tfjs-node-gpu reports whether it was built against CUDA; the device list is TensorFlow's own.
     return usesGpuDevice() ? 'GPU (CUDA, libtensorflow)' : `${cpu} (libtensorflow)`;
   }
+  if (name === 'webgpu') {
+    const a = webGpuAdapter();
+    return a ? adapterLine(a) : 'WebGPU (adapter not started)';
+  }
   if (name === 'wasm') return `${cpu}, WebAssembly SIMD, 1 thread`;
   return `${cpu}, pure JavaScript`;
 }
@@ -77,16 +105,17 @@ export function deviceDescription(name: BackendName = tf.getBackend() as Backend
 async function select(requested?: string): Promise<BackendName> {
   const order: BackendName[] = requested ? [checkName(requested)] : [...BACKENDS];
   for (const name of order) {
-    if (await trySetBackend(name)) {
+    if (await trySetBackend(name, requested !== undefined)) {
       registerKernelFills(name);
       return name;
     }
   }
+  const why = (name: BackendName) => (failures.has(name) ? `: ${failures.get(name)}` : '');
   throw new Error(
     requested
-      ? `backend '${requested}' could not be initialised here` +
+      ? `backend '${requested}' could not be initialised here${why(requested as BackendName)}` +
           (requested === 'tensorflow' ? ' (@tensorflow/tfjs-node-gpu needs CUDA 11.2 + cuDNN 8.1; see README)' : '')
-      : `no tfjs backend could be initialised (tried ${BACKENDS.join(', ')})`,
+      : `no tfjs backend could be initialised (tried ${order.map((n) => n + why(n)).join('; ')})`,
   );
 }
 
@@ -107,7 +136,7 @@ export function initBackend(options: { quiet?: boolean } = {}): Promise<BackendN
 }
 
 /**
- * Switches to the named backend ('tensorflow', 'wasm' or 'cpu'), throwing if it is unknown or cannot start.
+ * Switches to the named backend ('tensorflow', 'webgpu', 'wasm' or 'cpu'), throwing if it is unknown or cannot start.
  * @see notebooks/00-data-psmnist.ipynb
  */
 export async function useBackend(name: string, options: { quiet?: boolean } = {}): Promise<BackendName> {

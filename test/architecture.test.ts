@@ -186,13 +186,14 @@ export function findCycles(graph: ReadonlyMap<string, readonly string[]>): strin
 
 /**
  * Which part of the library a file belongs to: a folder under lib/ ('kernels', 'train', …), or for a
- * file directly in lib/ its own name, the three base modules sharing 'base'.
+ * file directly in lib/ its own name, the base modules sharing 'base' and webgpu.ts in 'backend'.
  */
 function layerOf(file: string): string {
   const parts = file.split('/');
   if (parts[0] !== 'lib') return parts[0];
   if (parts.length > 2) return parts[1];
   const name = parts[1].replace(/\.ts$/, '');
+  if (name === 'webgpu') return 'backend'; // Dawn's setup, a part of backend selection
   return ['checks', 'files', 'settings', 'tfjs-internals'].includes(name) ? 'base' : name;
 }
 
