@@ -11,6 +11,9 @@
  * - wasmHeap: the fused kernels on wasm work in tfjs-wasm's WebAssembly memory (its allocator and
  *   where each tensor lives) instead of copying 66 MB arrays in and out.
  * - usesGpuDevice: whether tfjs-node-gpu runs on CUDA, for the device line a training log records.
+ * - webGpuInternals: the fused WGSL kernels bind tensors' GPU buffers and record their dispatches
+ *   into tfjs-webgpu's own command encoder, so that they run in order with tfjs's kernels; tfjs's
+ *   WebGPUProgram allows one output per dispatch and generates the shader's bindings itself.
  * - variableOf: the tf.Variable behind a layer's weight, which optimizers update.
  * - activeGradientTape / isOnGradientTape: whether a gradient is being recorded and whether a
  *   tensor is on its path, so that the LMU can take its input as data (no gradient back to it).
@@ -98,6 +101,78 @@ export function wasmHeap(backend: KernelBackend): WasmHeap | undefined {
     makeOutput: (shape, dtype, values) => be.makeOutput(shape, dtype, undefined, values),
   };
 }
+
+// ---- tfjs-webgpu's buffers and command encoder ------------------------------------------------------
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- WebGPU's objects: no package we depend on types them */
+/** tfjs-webgpu's WebGPUBackend as 4.22.0 has it (backend_webgpu.ts). */
+interface WebGpuBackendFields {
+  device: any;
+  tensorMap: { get(dataId: object): { resource: any; dtype: DataType } };
+  commandQueueOwnedIds: WeakSet<object>;
+  commandEncoder: any;
+  computePassEncoder: any;
+  dispatchCountInPass: number;
+  uploadToGPU(dataId: object): void;
+  makeTensorInfo(shape: number[], dtype: DataType): TensorInfo;
+  makeUniforms(uniforms: Array<{ type: 'int32' | 'uint32' | 'float32'; data: number[] }>): any;
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+}
+
+/** What the WGSL runner (lib/kernels/webgpu.ts) needs of the webgpu backend. */
+export interface WebGpuInternals {
+  /** the GPUDevice */
+  device: any;
+  /** the GPU buffer holding a tensor (uploaded first if it is still on the CPU) */
+  bufferOf(t: TensorInfo): any;
+  /** a new tensor with an uninitialised GPU buffer */
+  makeOutput(shape: number[], dtype: DataType): TensorInfo;
+  /** a uniform-buffer binding for scalar parameters, released after the next submit */
+  uniforms(values: Array<{ type: 'int32' | 'uint32' | 'float32'; value: number }>): any;
+  /**
+   * Records one dispatch into tfjs's compute pass, after every op recorded so far, and submits
+   * when tfjs's batch is full; the tensors it touches stay alive until then.
+   */
+  dispatch(pipeline: any, bindGroup: any, workgroups: [number, number, number], touched: TensorInfo[]): void;
+}
+
+/** The webgpu backend's internals, or undefined when `backend` does not look as tfjs-webgpu 4.22 does. */
+export function webGpuInternals(backend: KernelBackend): WebGpuInternals | undefined {
+  const b = backend as unknown as Partial<WebGpuBackendFields>;
+  if (!b.device || !b.tensorMap || typeof b.uploadToGPU !== 'function' || typeof b.makeUniforms !== 'function') {
+    return undefined;
+  }
+  const be = b as WebGpuBackendFields;
+  return {
+    device: be.device,
+    bufferOf(t) {
+      be.uploadToGPU(t.dataId);
+      return be.tensorMap.get(t.dataId).resource;
+    },
+    makeOutput(shape, dtype) {
+      const t = be.makeTensorInfo(shape, dtype);
+      be.uploadToGPU(t.dataId);
+      return t;
+    },
+    uniforms: (values) => be.makeUniforms(values.map((v) => ({ type: v.type, data: [v.value] }))),
+    dispatch(pipeline, bindGroup, workgroups, touched) {
+      for (const t of touched) be.commandQueueOwnedIds.add(t.dataId);
+      be.ensureCommandEncoderReady();
+      be.computePassEncoder ??= be.commandEncoder.beginComputePass({});
+      be.computePassEncoder.setPipeline(pipeline);
+      be.computePassEncoder.setBindGroup(0, bindGroup);
+      be.computePassEncoder.dispatchWorkgroups(...workgroups);
+      be.dispatchCountInPass++;
+      if (tf.env().getNumber('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') <= be.dispatchCountInPass) {
+        be.endComputePassEncoder();
+        be.submitQueue();
+      }
+    },
+  };
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 // ---- backends -----------------------------------------------------------------------------------------
 

@@ -122,13 +122,14 @@ function setNavigatorGpu(gpu: Gpu): void {
 async function findAdapter(allowSoftware: boolean): Promise<{ adapter: any; described: WebGpuAdapter }> {
   const d = loadDawn();
   if (process.platform === 'linux') process.env.EGL_PLATFORM ??= 'surfaceless';
-  const tries: Array<{ api: string; flags: string[]; options: Record<string, unknown> }> = [
-    { api: nativeApi(), flags: [], options: { powerPreference: 'high-performance' } },
-  ];
+  const tries: Array<{ api: string; flags: string[]; options: Record<string, unknown> }> = [];
+  const failures: string[] = [];
+  // on Linux without a Vulkan driver, Dawn would only print its failure to find one
+  if (mayHaveGpu()) tries.push({ api: nativeApi(), flags: [], options: { powerPreference: 'high-performance' } });
+  else failures.push('Vulkan: no hardware Vulkan driver declared');
   if (process.platform !== 'darwin') {
     tries.push({ api: 'OpenGL ES', flags: ['backend=opengles'], options: { featureLevel: 'compatibility' } });
   }
-  const failures: string[] = [];
   for (const t of tries) {
     let adapter: any;
     try {

@@ -13,3 +13,9 @@ export * from './lstm';
 export * from './eurnn';
 export * from './matmul';
 export * from './tanh-rnn';
+
+// their WGSL versions for the webgpu backend (lib/kernels/webgpu.ts runs them)
+export * from './webgpu';
+export * from './tanh-rnn-webgpu';
+export * from './lstm-webgpu';
+export * from './eurnn-webgpu';

@@ -1,0 +1,4 @@
+/**
+ * (being written) the WGSL version of the fused eurnn kernels for the webgpu backend.
+ */
+export {};

@@ -1,0 +1,4 @@
+/**
+ * (being written) the WGSL version of the fused lstm kernels for the webgpu backend.
+ */
+export {};
