@@ -108,7 +108,7 @@ export function wasmHeap(backend: KernelBackend): WasmHeap | undefined {
 /** tfjs-webgpu's WebGPUBackend as 4.22.0 has it (backend_webgpu.ts). */
 interface WebGpuBackendFields {
   device: any;
-  tensorMap: { get(dataId: object): { resource: any; dtype: DataType } };
+  tensorMap: { get(dataId: object): { resource: any; dtype: DataType; values: unknown } };
   commandQueueOwnedIds: WeakSet<object>;
   commandEncoder: any;
   computePassEncoder: any;
@@ -127,6 +127,8 @@ export interface WebGpuInternals {
   device: any;
   /** the GPU buffer holding a tensor (uploaded first if it is still on the CPU) */
   bufferOf(t: TensorInfo): any;
+  /** whether a tensor's values are still held on the CPU (not yet uploaded) */
+  onCpu(dataId: object): boolean;
   /** a new tensor with an uninitialised GPU buffer */
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
   /** a uniform-buffer binding for scalar parameters, released after the next submit */
@@ -151,6 +153,7 @@ export function webGpuInternals(backend: KernelBackend): WebGpuInternals | undef
       be.uploadToGPU(t.dataId);
       return be.tensorMap.get(t.dataId).resource;
     },
+    onCpu: (dataId) => be.tensorMap.get(dataId).values != null || be.tensorMap.get(dataId).dtype === 'string',
     makeOutput(shape, dtype) {
       const t = be.makeTensorInfo(shape, dtype);
       be.uploadToGPU(t.dataId);

@@ -20,6 +20,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as fs from 'fs';
 import * as path from 'path';
+import { webGpuInternals } from './tfjs-internals';
 
 /** What a backend line says of the adapter. */
 export interface WebGpuAdapter {
@@ -39,6 +40,8 @@ type Dawn = { create(flags: string[]): Gpu; globals: Record<string, unknown> };
 
 let dawn: Dawn | undefined;
 let adapterInUse: WebGpuAdapter | undefined;
+/** Dawn's instances, one per native API tried (each loads its driver once). */
+const instances: Record<string, Gpu> = {};
 let deviceError: Error | undefined;
 let lastFailure: string | undefined;
 type WebGpuBackendClass = new (device: any, adapterInfo: any) => any;
@@ -99,7 +102,8 @@ function describe(adapter: any, api: string): WebGpuAdapter {
   return {
     vendor: String(info.vendor ?? ''),
     architecture: String(info.architecture ?? ''),
-    description: info.device && !String(info.description).includes(info.device) ? `${info.device}, ${description}` : description,
+    description:
+      info.device && !String(info.description).includes(info.device) ? `${info.device}, ${description}` : description,
     api,
     software: info.isFallbackAdapter === true || SOFTWARE.test(text),
   };
@@ -133,7 +137,7 @@ async function findAdapter(allowSoftware: boolean): Promise<{ adapter: any; desc
   for (const t of tries) {
     let adapter: any;
     try {
-      const gpu = d.create(t.flags);
+      const gpu = (instances[t.api] ??= d.create(t.flags));
       adapter = await gpu.requestAdapter(t.options);
       if (adapter) setNavigatorGpu(gpu);
     } catch (e) {
@@ -152,6 +156,20 @@ async function findAdapter(allowSoftware: boolean): Promise<{ adapter: any; desc
     return { adapter, described };
   }
   throw new Error(`no WebGPU adapter (tried ${failures.join('; ')})`);
+}
+
+/**
+ * One line for an error Dawn reports: the kernel (the label of the object that failed, e.g. a
+ * pipeline our WGSL runner named after its kernel) and the first line of Dawn's message.
+ */
+export function uncapturedErrorLine(message: string): string {
+  const label = /Descriptor "+([^"\]]+)"+\]/.exec(message)?.[1] ?? /\[[A-Za-z]+ "([^"]+)"\]/.exec(message)?.[1];
+  const first =
+    message
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => /error/i.test(l)) ?? message.trim().split('\n')[0];
+  return `WebGPU error${label ? ` in kernel '${label}'` : ''}: ${first.replace(/^Error while parsing WGSL: /, 'WGSL ')}`;
 }
 
 /** Limits the fused kernels want raised to what the adapter offers (WebGPU's defaults are minimums). */
@@ -179,7 +197,7 @@ async function makeBackend(allowSoftware: boolean): Promise<tf.KernelBackend> {
     if (info.reason !== 'destroyed') deviceError = new Error(`WebGPU device lost: ${info.message || info.reason}`);
   });
   device.addEventListener('uncapturederror', (event: { error: { message: string } }) => {
-    deviceError ??= new Error(`WebGPU error: ${event.error.message.trim().split('\n').slice(0, 4).join(' ')}`);
+    deviceError ??= new Error(uncapturedErrorLine(event.error.message));
   });
   const backend = new WebGPUBackend!(device, adapter.info);
   // Every read waits on the GPU: the place where an error of an earlier dispatch surfaces.
@@ -190,7 +208,12 @@ async function makeBackend(allowSoftware: boolean): Promise<tf.KernelBackend> {
     if (deviceError) throw deviceError;
     return values;
   };
-  backend.readSync = () => {
+  // tfjs-webgpu reads synchronously through an OffscreenCanvas, which Node lacks: values still on
+  // the CPU (tfjs's own kernels read those) are fine, a read of the GPU gets a clear error
+  const readSync = backend.readSync.bind(backend);
+  const gpu = webGpuInternals(backend)!;
+  backend.readSync = (dataId: object) => {
+    if (gpu.onCpu(dataId)) return readSync(dataId);
     throw new Error('synchronous read on the webgpu backend (dataSync/arraySync): use await data() or array()');
   };
   adapterInUse = described;
@@ -203,6 +226,10 @@ async function makeBackend(allowSoftware: boolean): Promise<tf.KernelBackend> {
  */
 export function registerWebGpu(allowSoftware: boolean): void {
   loadDawn();
+  // one device per process: re-registering would start a second Dawn device (and crash at exit)
+  const started = tf.engine().registry.webgpu != null && adapterInUse != null;
+  if (started && (allowSoftware || !adapterInUse!.software)) return;
+  if (started) throw new Error(`only the software adapter ${adapterInUse!.description}`);
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only with Dawn present; registers its kernels
   WebGPUBackend ??= (require('@tensorflow/tfjs-backend-webgpu') as { WebGPUBackend: WebGpuBackendClass }).WebGPUBackend;
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');

@@ -15,7 +15,7 @@ test('useBackend switches, and refuses unknown names with the list', async () =>
   assert.equal(tf.getBackend(), 'cpu');
   await assert.rejects(
     useBackend('gpu', { quiet: true }),
-    /unknown backend 'gpu' \(expected one of: tensorflow, wasm, cpu\)/,
+    /unknown backend 'gpu' \(expected one of: tensorflow, webgpu, wasm, cpu\)/,
   );
   assert.equal(await useBackend('wasm', { quiet: true }), 'wasm');
 });

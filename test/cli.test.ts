@@ -36,10 +36,10 @@ test('an unknown command or walkthrough is one error line and a non-zero exit', 
 test('an unknown backend name is refused with the list of backends', () => {
   const r = spawnSync(process.execPath, [cli, 'bench', '--json'], {
     encoding: 'utf8',
-    env: { ...process.env, SEQMNIST_BACKEND: 'webgpu' },
+    env: { ...process.env, SEQMNIST_BACKEND: 'metal' },
   });
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /unknown backend 'webgpu' \(expected one of: tensorflow, wasm, cpu\)/);
+  assert.match(r.stderr, /unknown backend 'metal' \(expected one of: tensorflow, webgpu, wasm, cpu\)/);
 });
 
 test('data prints the full MNIST counts and the permutation head', () => {

@@ -30,7 +30,7 @@ test('gradients split over a worker thread equal the one-thread gradients of the
       pool.gradients(model, x, y, (out, labels) => losses.nll(out, labels)),
       /must be one of losses/,
     );
-    const whole = localGradients(model, x, y, losses.sparseCrossEntropyFromLogits);
+    const whole = await localGradients(model, x, y, losses.sparseCrossEntropyFromLogits);
     assert.ok(Math.abs(split.loss - whole.value) < 1e-5, `${split.loss} vs ${whole.value}`);
     assert.equal(split.correct, whole.correct);
     model.trainableWeights.forEach((w, j) => {

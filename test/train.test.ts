@@ -165,11 +165,11 @@ test('saving and restoring optimiser state leaks no tensors', async () => {
   );
 });
 
-test('clipByGlobalNorm scales every gradient by clipNorm / ‖g‖ only when the global norm exceeds it (tf.clip_by_global_norm)', () => {
+test('clipByGlobalNorm scales every gradient by clipNorm / ‖g‖ only when the global norm exceeds it (tf.clip_by_global_norm)', async () => {
   // global norm √(3² + 4² + 12²) = 13
   const grads = () => ({ a: tf.tensor1d([3, 4]), b: tf.tensor2d([[12]]) });
   const over = grads();
-  assert.equal(clipByGlobalNorm(over, 2.6), 13);
+  assert.equal(await clipByGlobalNorm(over, 2.6), 13);
   assert.deepEqual(
     Array.from(over.a.dataSync()).map((v) => +v.toFixed(6)),
     [0.6, 0.8],
@@ -181,7 +181,7 @@ test('clipByGlobalNorm scales every gradient by clipNorm / ‖g‖ only when the
   assert.deepEqual(over.b.shape, [1, 1]);
   const under = grads();
   const a = under.a;
-  assert.equal(clipByGlobalNorm(under, 13.5), 13);
+  assert.equal(await clipByGlobalNorm(under, 13.5), 13);
   assert.equal(under.a, a, 'below the clip norm the gradients are kept as they are');
   assert.deepEqual(Array.from(under.a.dataSync()), [3, 4]);
   tf.dispose([over.a, over.b, under.a, under.b]);

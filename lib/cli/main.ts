@@ -39,7 +39,7 @@ commands:
                         --json: JSON array; --reps N (default 5); --torch: time the PyTorch peer in the same run
   compare               the seven trained models side by side on the 10,000 test images (--json: JSON only; --limit N)
 
-environment: SEQMNIST_BACKEND=tensorflow|wasm|cpu picks the backend; SEQMNIST_THREADS=N the threads per step.`;
+environment: SEQMNIST_BACKEND=tensorflow|webgpu|wasm|cpu picks the backend; SEQMNIST_THREADS=N the threads per step.`;
 
 function oneName(p: Parsed): WalkthroughCommands {
   if (p.args.length !== 1) {

@@ -46,7 +46,8 @@ export interface WgslDispatch {
 export function wgslDeclarations(d: Pick<WgslDispatch, 'inputs' | 'outputs' | 'params'>): string {
   const lines: string[] = [];
   let i = 0;
-  for (const b of d.inputs) lines.push(`@group(0) @binding(${i++}) var<storage, read> ${b.name}: array<${b.type ?? 'f32'}>;`);
+  for (const b of d.inputs)
+    lines.push(`@group(0) @binding(${i++}) var<storage, read> ${b.name}: array<${b.type ?? 'f32'}>;`);
   for (const b of d.outputs) {
     lines.push(`@group(0) @binding(${i++}) var<storage, read_write> ${b.name}: array<${b.type ?? 'f32'}>;`);
   }
@@ -80,7 +81,11 @@ export function runWgsl(backend: KernelBackend, d: WgslDispatch): TensorInfo[] {
   let pipeline = cache.get(code);
   if (!pipeline) {
     const module = gpu.device.createShaderModule({ code, label: d.name });
-    pipeline = gpu.device.createComputePipeline({ layout: 'auto', label: d.name, compute: { module, entryPoint: 'main' } });
+    pipeline = gpu.device.createComputePipeline({
+      layout: 'auto',
+      label: d.name,
+      compute: { module, entryPoint: 'main' },
+    });
     cache.set(code, pipeline);
   }
   const outputs = d.outputs.map((o) => gpu.makeOutput(o.shape, o.dtype ?? 'float32'));
@@ -88,7 +93,8 @@ export function runWgsl(backend: KernelBackend, d: WgslDispatch): TensorInfo[] {
     ...d.inputs.map((b) => ({ buffer: gpu.bufferOf(b.tensor) })),
     ...outputs.map((t) => ({ buffer: gpu.bufferOf(t) })),
   ];
-  if (d.params?.length) resources.push(gpu.uniforms(d.params.map((p) => ({ type: UNIFORM_TYPE[p.type], value: p.value }))));
+  if (d.params?.length)
+    resources.push(gpu.uniforms(d.params.map((p) => ({ type: UNIFORM_TYPE[p.type], value: p.value }))));
   const bindGroup = gpu.device.createBindGroup({
     label: d.name,
     layout: pipeline.getBindGroupLayout(0),

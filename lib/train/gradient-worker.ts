@@ -18,14 +18,14 @@ async function main(): Promise<void> {
   if (typeof builder !== 'function') throw new Error(`${recipe.module} has no function '${recipe.exportName}'`);
   const model = (await builder(...(recipe.args ?? []))) as tf.LayersModel;
   parentPort!.postMessage({ ready: true });
-  parentPort!.on('message', (job: WorkerJob) => {
+  parentPort!.on('message', async (job: WorkerJob) => {
     try {
       tf.tidy(() => model.weights.forEach((w, i) => void w.write(tf.tensor(job.weights[i], w.shape as number[]))));
       setRandomStreamPositions(model, job.streams.positions, job.streams.offset);
       const x = tf.tensor(job.x, job.xShape);
       const y = tf.tensor1d(job.y, 'int32');
-      const r = localGradients(model, x, y, losses[job.loss]);
-      const grads = r.grads.map((g) => g.dataSync() as Float32Array);
+      const r = await localGradients(model, x, y, losses[job.loss]);
+      const grads = (await Promise.all(r.grads.map((g) => g.data()))) as Float32Array[];
       tf.dispose([x, y, ...r.grads]);
       parentPort!.postMessage(
         { grads, loss: r.value, correct: r.correct },

@@ -53,13 +53,16 @@ export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
   return model.trainableWeights.map(variableOf);
 }
 
-/** Gradients of `loss` for a batch on this thread, in trainableVariables' order; the caller disposes `grads`. */
-export function localGradients(
+/**
+ * Gradients of `loss` for a batch on this thread, in trainableVariables' order; the caller disposes
+ * `grads`. The loss and the count of correct predictions come back to the CPU in one read.
+ */
+export async function localGradients(
   model: tf.LayersModel,
   x: tf.Tensor,
   y: tf.Tensor,
   loss: LossFn,
-): { value: number; grads: tf.Tensor[]; correct: number } {
+): Promise<{ value: number; grads: tf.Tensor[]; correct: number }> {
   const vars = trainableVariables(model);
   let correct: tf.Tensor | undefined;
   const { value, grads } = tf.variableGrads(() => {
@@ -67,19 +70,23 @@ export function localGradients(
     correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out, -1), y), 'int32')));
     return loss(out, y);
   }, vars);
-  const result = { value: value.dataSync()[0], grads: vars.map((v) => grads[v.name]), correct: correct!.dataSync()[0] };
+  const both = tf.tidy(() => tf.stack([value, tf.cast(correct!, 'float32')]));
   tf.dispose([value, correct!]);
-  return result;
+  const [v, c] = await both.data();
+  both.dispose();
+  return { value: v, grads: vars.map((v) => grads[v.name]), correct: c };
 }
 
 /**
  * Scales gradients down to global L2 norm `clipNorm` when their norm exceeds it, as Keras's
  * `global_clipnorm` (tf.clip_by_global_norm); disposes the originals it replaces. Returns the
- * norm before clipping.
+ * norm before clipping (one read of the GPU, where the backend is one).
  */
-export function clipByGlobalNorm(grads: tf.NamedTensorMap, clipNorm: number): number {
+export async function clipByGlobalNorm(grads: tf.NamedTensorMap, clipNorm: number): Promise<number> {
   const names = Object.keys(grads);
-  const norm = tf.tidy(() => tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n])))))).dataSync()[0];
+  const normTensor = tf.tidy(() => tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]))))));
+  const norm = (await normTensor.data())[0];
+  normTensor.dispose();
   if (norm > clipNorm) {
     const scale = clipNorm / norm;
     for (const n of names) {

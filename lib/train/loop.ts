@@ -173,15 +173,15 @@ export async function trainStep(model: tf.LayersModel, batch: Batch, options: St
   const loss = options.loss ?? losses.sparseCrossEntropyFromLogits;
   const r = workers
     ? await workers.gradients(model, x, y, loss)
-    : named(trainableVariables(model), localGradients(model, x, y, loss));
-  const gradNorm = clipNorm === undefined ? undefined : clipByGlobalNorm(r.grads, clipNorm);
+    : named(trainableVariables(model), await localGradients(model, x, y, loss));
+  const gradNorm = clipNorm === undefined ? undefined : await clipByGlobalNorm(r.grads, clipNorm);
   optimizer.applyGradients(r.grads);
   tf.dispose(Object.values(r.grads));
   return { loss: r.loss, correct: r.correct, gradNorm };
 }
 
 /** localGradients' result named by variable, as GradientWorkers returns it. */
-function named(vars: tf.Variable[], r: ReturnType<typeof localGradients>): BatchGradients {
+function named(vars: tf.Variable[], r: Awaited<ReturnType<typeof localGradients>>): BatchGradients {
   const grads: tf.NamedTensorMap = {};
   vars.forEach((v, i) => (grads[v.name] = r.grads[i]));
   return { grads, loss: r.value, correct: r.correct };

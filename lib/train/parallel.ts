@@ -135,7 +135,7 @@ export class GradientWorkers {
     });
     const mine = tf.tidy(() => x.slice(0, bounds[1]));
     const myY = tf.tidy(() => y.slice(0, bounds[1]));
-    const local = localGradients(model, mine, myY, loss);
+    const local = await localGradients(model, mine, myY, loss);
     tf.dispose([mine, myY]);
     const replies = await Promise.all(pending);
     const vars = trainableVariables(model);

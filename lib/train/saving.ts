@@ -292,7 +292,7 @@ export async function saveModel(
     const { data, specs } = await tf.io.encodeWeights(named);
     named[0]?.tensor.dispose(); // the step counter is a new tensor; the rest are the optimiser's own variables
     files[OPTIMIZER_BIN] = Buffer.from(data);
-    const extra = exactOptimizerExtras(options.optimizer);
+    const extra = await exactOptimizerExtras(options.optimizer);
     files[OPTIMIZER_JSON] = JSON.stringify(
       { className: options.optimizer.getClassName(), specs, ...(extra ? { extra } : {}) },
       null,
@@ -312,10 +312,10 @@ type AdamLike = tf.Optimizer & { accBeta1?: tf.Variable; accBeta2?: tf.Variable 
  * tfjs's setWeights recomputes them as pow(β, t + 1), which differs in the last bits from the
  * running product the uninterrupted run has, so a resumed run would drift; we save them exactly.
  */
-function exactOptimizerExtras(optimizer: tf.Optimizer): Record<string, number> | undefined {
+async function exactOptimizerExtras(optimizer: tf.Optimizer): Promise<Record<string, number> | undefined> {
   const o = optimizer as AdamLike;
   if (!(o.accBeta1 instanceof tf.Variable) || !(o.accBeta2 instanceof tf.Variable)) return undefined;
-  return { accBeta1: o.accBeta1.dataSync()[0], accBeta2: o.accBeta2.dataSync()[0] };
+  return { accBeta1: (await o.accBeta1.data())[0], accBeta2: (await o.accBeta2.data())[0] };
 }
 
 function readJson<T>(file: string, what: string): T {

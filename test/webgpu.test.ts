@@ -1,0 +1,127 @@
+/**
+ * The webgpu backend (lib/webgpu.ts): here Mesa's llvmpipe through Dawn's OpenGL ES, which
+ * `useBackend('webgpu')` accepts and automatic selection does not. Each walkthrough's training step
+ * runs on it with a handful of GPU→CPU reads; errors surface as one line.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+import * as tf from '@tensorflow/tfjs';
+import { deviceDescription, useBackend } from '../lib/backend';
+import { hardwareVulkanDrivers, uncapturedErrorLine, webGpuAdapter } from '../lib/webgpu';
+import { runWgsl } from '../lib/kernels/webgpu';
+import { trainStep } from '../lib/train/loop';
+import { WALKTHROUGHS } from '../lib/cli/main';
+
+const cli = path.join(__dirname, '..', 'bin', 'seqmnist.js');
+
+test('useBackend("webgpu") takes the software adapter it is given here and names it and Dawn\'s API', async () => {
+  assert.equal(await useBackend('webgpu', { quiet: true }), 'webgpu');
+  const a = webGpuAdapter()!;
+  assert.ok(a, 'adapter described');
+  assert.match(deviceDescription('webgpu'), / through Dawn\/(Vulkan|Metal|D3D12|OpenGL ES)/);
+  if (/llvmpipe/.test(a.description)) assert.equal(a.software, true);
+  const x = tf.tensor2d([
+    [1, 2],
+    [3, 4],
+  ]);
+  assert.deepEqual(Array.from(await tf.matMul(x, x).data()), [7, 10, 15, 22]);
+});
+
+test('a synchronous read on webgpu is refused with what to use instead', async () => {
+  await useBackend('webgpu', { quiet: true });
+  const onGpu = tf.matMul(tf.ones([64, 64]), tf.ones([64, 64]));
+  assert.throws(() => onGpu.dataSync(), /synchronous read on the webgpu backend .*await data\(\)/);
+});
+
+test('automatic selection counts only hardware Vulkan drivers, not lavapipe or SwiftShader', () => {
+  assert.deepEqual(hardwareVulkanDrivers({ VK_DRIVER_FILES: '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json' }), []);
+  assert.deepEqual(
+    hardwareVulkanDrivers({ VK_ICD_FILENAMES: '/x/vk_swiftshader_icd.json:/usr/share/vulkan/icd.d/nvidia_icd.json' }),
+    ['/usr/share/vulkan/icd.d/nvidia_icd.json'],
+  );
+});
+
+test("Dawn's error messages become one line naming the kernel", () => {
+  const message = [
+    "Error while parsing WGSL: :3:9 error: unresolved value 'nope'",
+    '  y[i] = nope;',
+    '',
+    ' - While calling [Device].CreateShaderModule([ShaderModuleDescriptor ""SeqmnistLstm""]).',
+  ].join('\n');
+  assert.equal(
+    uncapturedErrorLine(message),
+    "WebGPU error in kernel 'SeqmnistLstm': WGSL :3:9 error: unresolved value 'nope'",
+  );
+  assert.equal(uncapturedErrorLine('Out of memory'), 'WebGPU error: Out of memory');
+});
+
+test('SEQMNIST_BACKEND=webgpu without an adapter: one line naming what was tried, non-zero exit, no hang', () => {
+  // EGL on X11 with no display: Dawn's OpenGL ES finds no adapter, as on a machine without one
+  const env = { ...process.env, SEQMNIST_BACKEND: 'webgpu', EGL_PLATFORM: 'x11', DISPLAY: '', VK_DRIVER_FILES: '' };
+  const r = spawnSync(process.execPath, [cli, 'eval', 'tcn', '--limit', '10'], {
+    encoding: 'utf8',
+    env,
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 1, r.stderr);
+  const ours = r.stderr.split('\n').filter((l) => l.startsWith('seqmnist: '));
+  assert.equal(ours.length, 1, r.stderr);
+  assert.match(
+    ours[0],
+    /^seqmnist: backend 'webgpu' could not be initialised here: no WebGPU adapter \(tried .*OpenGL ES: no adapter\)/,
+  );
+});
+
+test("each walkthrough's training step runs on webgpu with at most 3 reads back to the CPU", async () => {
+  await useBackend('webgpu', { quiet: true });
+  const backend = tf.backend() as unknown as { read(dataId: object): Promise<unknown> };
+  const read = backend.read.bind(backend);
+  let reads = 0;
+  backend.read = (dataId: object) => {
+    reads++;
+    return read(dataId);
+  };
+  try {
+    for (const w of WALKTHROUGHS) {
+      const recipe = w.bench;
+      const model = recipe.model();
+      const optimizer = recipe.optimizer();
+      const batch = 2;
+      const x = tf.randomUniform([batch, ...recipe.input], 0, 1, 'float32', 1);
+      const y = tf.tensor1d([3, 7], 'int32');
+      await trainStep(model, { x, y }, { optimizer, loss: recipe.loss }); // warm-up: weights upload, optimizer slots
+      reads = 0;
+      const before = tf.memory().numTensors;
+      const r = await trainStep(model, { x, y }, { optimizer, loss: recipe.loss });
+      assert.ok(Number.isFinite(r.loss), `${w.name}: loss ${r.loss}`);
+      assert.ok(reads <= 3, `${w.name}: ${reads} reads in one training step`);
+      assert.equal(tf.memory().numTensors, before, `${w.name}: tensors leaked by a step`);
+      tf.dispose([x, y]);
+      model.dispose();
+      optimizer.dispose();
+    }
+  } finally {
+    backend.read = read;
+  }
+});
+
+// last: a compile error leaves the device's error state set for every later read
+test('a WGSL compile error surfaces at the next read as an error naming the kernel', async () => {
+  await useBackend('webgpu', { quiet: true });
+  tf.registerKernel({
+    kernelName: 'TestBrokenWgsl',
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend }) =>
+      runWgsl(backend as tf.KernelBackend, {
+        name: 'TestBrokenWgsl',
+        inputs: [{ name: 'x', tensor: (inputs as { x: tf.TensorInfo }).x }],
+        outputs: [{ name: 'y', shape: [4] }],
+        workgroups: [1],
+        code: '@compute @workgroup_size(4) fn main(@builtin(local_invocation_index) i: u32) { y[i] = x[i] + nope; }',
+      })[0],
+  });
+  const y = tf.engine().runKernel('TestBrokenWgsl', { x: tf.ones([4]) }, {}) as tf.Tensor;
+  await assert.rejects(y.data(), /WebGPU error in kernel 'TestBrokenWgsl': WGSL .*unresolved value 'nope'/);
+});
