@@ -115,14 +115,14 @@ test("per-step predictions: one per step, the last equal to the classifier's; th
   const model = buildLstmModel('row', { seed: 2 });
   const data = await loadLstmData({ variant: 'row', mnist, limit: 50 });
   const sample = data.test.images.subarray(0, 196);
-  const steps = perStepPredictions(model, 'row', sample);
+  const steps = await perStepPredictions(model, 'row', sample);
   assert.equal(steps.length, 14);
   const last = (model.predict(tf.tensor3d(sample, [1, 14, 14])) as tf.Tensor).dataSync();
   steps[13].forEach((p, k) => assert.ok(Math.abs(p - last[k]) < 1e-6));
   const fig = perStepFigure(sample, steps, 'row', { label: data.test.labels[0], display: false });
   assert.equal((fig.layout.sliders as { steps: unknown[] }[])[0].steps.length, 14);
-  assert.throws(
-    () => perStepPredictions(model, 'pixel', sample.subarray(0, 100)),
+  await assert.rejects(
+    perStepPredictions(model, 'pixel', sample.subarray(0, 100)),
     /sequence must hold 196×1 values \(got 100\)/,
   );
   model.dispose();

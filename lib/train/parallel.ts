@@ -59,11 +59,20 @@ export interface WorkerReply {
 /**
  * Threads a data-parallel training step uses, the main one included: SEQMNIST_THREADS if set,
  * else one per core on the CPU backends (tfjs-wasm runs on one thread in Node, so worker threads
- * take the other cores) and one with tfjs-node, which has threads of its own.
+ * take the other cores) and one on a GPU (tfjs-node, webgpu), where the device does the parallel
+ * work; more than one there is refused.
  * @see notebooks/04-tcn-smnist.ipynb
  */
 export function trainingThreads(): number {
-  return requestedThreads() ?? (tf.getBackend() === 'tensorflow' ? 1 : os.cpus().length);
+  const backend = tf.getBackend();
+  if (backend === 'tensorflow' || backend === 'webgpu') {
+    const asked = requestedThreads();
+    if (asked !== undefined && asked > 1) {
+      throw new Error(`SEQMNIST_THREADS=${asked}: worker threads split a step on the CPU backends only (got ${backend})`);
+    }
+    return 1;
+  }
+  return requestedThreads() ?? os.cpus().length;
 }
 
 /**

@@ -414,7 +414,11 @@ export function plotLstmHistory(history: History, title: string): Figure {
  * every step, [steps][10].
  * @see notebooks/05-lstm-pixel-row.ipynb
  */
-export function perStepPredictions(trained: tf.LayersModel, variant: LstmVariant, sequence: Float32Array): number[][] {
+export async function perStepPredictions(
+  trained: tf.LayersModel,
+  variant: LstmVariant,
+  sequence: Float32Array,
+): Promise<number[][]> {
   const [steps, features] = LSTM_SEQUENCES[checkVariant(variant)];
   if (sequence.length !== steps * features)
     throw new Error(`sequence must hold ${steps}×${features} values (got ${sequence.length})`);
@@ -422,7 +426,7 @@ export function perStepPredictions(trained: tf.LayersModel, variant: LstmVariant
   try {
     transferLstmWeights(trained, perStep);
     const probs = tf.tidy(() => perStep.predict(tf.tensor3d(sequence, [1, steps, features])) as tf.Tensor); // [1, steps, 10]
-    const values = probs.arraySync() as number[][][];
+    const values = (await probs.array()) as number[][][];
     probs.dispose();
     return values[0];
   } finally {

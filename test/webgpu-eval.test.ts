@@ -1,0 +1,31 @@
+/**
+ * Every shipped model evaluates on the webgpu backend (here Mesa's llvmpipe) to the same test
+ * accuracy as on wasm, through the CLI as a user runs it, on the first 200 test images.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+
+const cli = path.join(__dirname, '..', 'bin', 'seqmnist.js');
+
+function evaluate(args: string[], backend: string): string {
+  const r = spawnSync(process.execPath, [cli, 'eval', ...args, '--limit', '200'], {
+    encoding: 'utf8',
+    env: { ...process.env, SEQMNIST_BACKEND: backend },
+    timeout: 600_000,
+  });
+  assert.equal(r.status, 0, `eval ${args.join(' ')} on ${backend}: ${r.stderr.slice(-2000)}`);
+  const line = /test accuracy: (\d+\.\d+)%/.exec(r.stdout);
+  assert.ok(line, `eval ${args.join(' ')} on ${backend} printed no accuracy: ${r.stdout.slice(-1000)}`);
+  assert.match(r.stdout, new RegExp(`backend: ${backend} on `));
+  return line[1];
+}
+
+const MODELS = [['keras-lmu'], ['nengo-lmu'], ['eurnn'], ['tcn'], ['tcn', '--permute'], ['lstm-pixel'], ['lstm-row']];
+
+for (const args of MODELS) {
+  test(`eval ${args.join(' ')} --limit 200: the same accuracy on webgpu as on wasm`, () => {
+    assert.equal(evaluate(args, 'webgpu'), evaluate(args, 'wasm'));
+  });
+}
