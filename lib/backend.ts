@@ -14,6 +14,10 @@ import { adapterLine, mayHaveGpu, registerWebGpu, webGpuAdapter, webGpuFailure }
 // the fills for kernels wasm lacks register themselves on load (the fused kernels load with their ops)
 import './kernels/unsorted-segment-sum';
 import './kernels/conv2d-backprop-filter';
+// the fused kernels' WGSL versions, registered for webgpu on load: no JS fill runs there
+import './kernels/tanh-rnn-webgpu';
+import './kernels/lstm-webgpu';
+import './kernels/eurnn-webgpu';
 
 /** The backends this project knows, fastest first. */
 export const BACKENDS = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;

@@ -52,7 +52,14 @@ export function defineJsKernel(kernel: JsKernel): void {
   if (current) registerKernelFills(current);
 }
 
+/**
+ * Backends whose tensors live on a GPU: a JS kernel would read them back each call (and webgpu
+ * cannot read synchronously), so they get WGSL versions of their own (lib/kernels/*-webgpu.ts).
+ */
+const GPU_BACKENDS = ['webgpu'];
+
 function needs(kernel: JsKernel, backendName: string): boolean {
+  if (GPU_BACKENDS.includes(backendName)) return false;
   if (kernel.backends !== '*' && !kernel.backends.includes(backendName)) return false;
   return tf.getKernel(kernel.kernelName, backendName) == null;
 }

@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { optionalSeed, positiveInteger, positiveNumber } from '../checks';
 import { eurnnSequence, eurnnShapes, eurnnStatesJs } from '../kernels/eurnn';
+import { eurnnStatesWebgpu } from '../kernels/eurnn-webgpu';
 import { InitializerBase } from '../tfjs-internals';
 import { registerSerializable } from './serialization';
 
@@ -496,8 +497,8 @@ export function buildEurnnModel(options: EurnnModelOptions = {}): tf.Sequential 
  * the readout be applied after every pixel (lib/models/per-step.ts).
  *
  * The fused kernel keeps only the last state, so the states come from the kernel's JavaScript
- * reference engine (eurnnStatesJs, float64), which records every step. Inference only: it has no
- * gradient.
+ * reference engine (eurnnStatesJs, float64), which records every step, or on webgpu from its WGSL
+ * twin (eurnnStatesWebgpu, float32). Inference only: it has no gradient.
  * @see notebooks/06-compare.ipynb
  */
 export class EURNNSteps extends EURNN {
@@ -513,15 +514,19 @@ export class EURNNSteps extends EURNN {
     // EURNN's weights in the order it adds them: kernel, bias, angles, mod_bias
     const [kernel, bias, angles, modBias] = this.weights.map((w) => w.read());
     const d = eurnnShapes(x.shape, kernel.shape, bias.shape, angles.shape, modBias.shape);
-    const f32 = (t: tf.Tensor) => Float32Array.from(t.dataSync() as Float32Array);
-    const { re, im } = eurnnStatesJs(
-      { ...d, x: f32(x) },
-      { kernel: f32(kernel), bias: f32(bias), angles: f32(angles), modBias: f32(modBias) },
-    );
-    const shape: [number, number, number] = [d.batch, d.steps, d.hiddenSize];
+    const statesJs = () => {
+      const f32 = (t: tf.Tensor) => Float32Array.from(t.dataSync() as Float32Array);
+      const { re, im } = eurnnStatesJs(
+        { ...d, x: f32(x) },
+        { kernel: f32(kernel), bias: f32(bias), angles: f32(angles), modBias: f32(modBias) },
+      );
+      const shape: [number, number, number] = [d.batch, d.steps, d.hiddenSize];
+      return { re: tf.tensor3d(re, shape), im: tf.tensor3d(im, shape) };
+    };
     return tf.tidy(() => {
-      const real = tf.tensor3d(re, shape);
-      const imag = tf.tensor3d(im, shape);
+      // on webgpu the CPU cannot read the tensors synchronously: the states are computed there
+      const { re: real, im: imag } =
+        tf.getBackend() === 'webgpu' ? eurnnStatesWebgpu(x, kernel, bias, angles, modBias) : statesJs();
       switch (this.outputType) {
         case 'real':
           return real;

@@ -7,7 +7,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { optionalSeed, positiveInteger } from '../checks';
 import { lstmSequence } from '../kernels/lstm';
-import '../kernels/lstm-webgpu'; // its WGSL version, registered for the webgpu backend
 import { InitializerBase } from '../tfjs-internals';
 import { checkInitializer, Initializer, InitializerName, INITIALIZERS, makeInitializer } from './initializers';
 import { registerSerializable } from './serialization';
