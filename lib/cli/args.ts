@@ -37,6 +37,12 @@ export interface Flags extends CliFlags {
   reps?: number;
   /** `bench --torch`: time the PyTorch peers in the same run. */
   torch?: boolean;
+  /** `bench --backend NAME`: the tfjs backend to time, as SEQMNIST_BACKEND (which it overrides). */
+  backend?: string;
+  /** `bench --torch --device DEV`: where the PyTorch peers run, `cpu` (default), `cuda` or `cuda:N`. */
+  device?: string;
+  /** `bench --torch --python PATH`: the Python that has PyTorch (default /usr/bin/python3, Debian's python3-torch). */
+  python?: string;
   help?: boolean;
 }
 
@@ -49,7 +55,7 @@ export interface Parsed {
   given: (keyof Flags)[];
 }
 
-type Kind = 'positiveInteger' | 'seed' | 'positiveNumber' | 'path' | 'switch';
+type Kind = 'positiveInteger' | 'seed' | 'positiveNumber' | 'path' | 'name' | 'switch';
 
 /** Every flag and how its value is read. */
 const FLAGS: Record<keyof Flags, Kind> = {
@@ -61,6 +67,9 @@ const FLAGS: Record<keyof Flags, Kind> = {
   clipnorm: 'positiveNumber',
   out: 'path',
   weights: 'path',
+  python: 'path',
+  backend: 'name',
+  device: 'name',
   resume: 'switch',
   permute: 'switch',
   fresh: 'switch',
@@ -83,6 +92,10 @@ function readValue(name: string, kind: Kind, value: string): number | string {
     case 'positiveNumber':
       if (!(x > 0) || !Number.isFinite(x)) throw new Error(`--${name} must be a positive number (got '${value}')`);
       return x;
+    case 'name':
+      // checked by the command that takes it (e.g. a backend's name against the known backends)
+      if (value.trim() === '') throw new Error(`--${name} needs a name (got '${value}')`);
+      return value;
     default:
       return value;
   }

@@ -1,4 +1,5 @@
 /** The CLI's 'eurnn': training with the original's console output, and evaluation. */
+import * as tf from '@tensorflow/tfjs';
 import * as path from 'path';
 import { getEurnnEngine, getEurnnThreads } from '../kernels/eurnn';
 import { MNIST_PIXELS } from '../data/mnist';
@@ -24,6 +25,11 @@ async function train(flags: CliFlags): Promise<void> {
   await runTraining('eurnn', flags, out, (folders) => trainInto(folders, flags));
 }
 
+/** The fused kernel's engine: its WGSL version on webgpu, else the CPU engine chosen. */
+const eurnnEngine = () => (tf.getBackend() === 'webgpu' ? 'wgsl' : getEurnnEngine());
+/** Threads of the fused kernel: its own on the CPU, one on webgpu. */
+const eurnnThreads = () => (tf.getBackend() === 'webgpu' ? 1 : getEurnnThreads());
+
 async function trainInto(folders: TrainingFolders, flags: CliFlags): Promise<void> {
   const { out, checkpointDir } = folders;
   const steps = flags.steps ?? EURNN_DEFAULTS.numSteps;
@@ -31,7 +37,7 @@ async function trainInto(folders: TrainingFolders, flags: CliFlags): Promise<voi
   const data = await loadEurnnData({ limit: flags.limit });
   console.log(
     `data: ${data.train.size} training, ${data.valid.size} validation, ${data.test.size} test sequences [784, 1]; ` +
-      `EURNN engine ${getEurnnEngine()}, ${getEurnnThreads()} threads`,
+      `EURNN engine ${eurnnEngine()}, ${eurnnThreads()} threads`,
   );
   // the original validates (and we checkpoint) after every pass over the training set: with
   // --limit a pass is shorter than the full set's 500 steps
@@ -40,9 +46,9 @@ async function trainInto(folders: TrainingFolders, flags: CliFlags): Promise<voi
   const test = await evaluate(r.model, data.test, { batchSize: EURNN_DEFAULTS.testBatchSize, progress: false });
   await saveTraining<EurnnTrainingLog>(
     out,
-    { name: 'eurnn', flags, model: r.model, threads: getEurnnThreads(), startedAt },
+    { name: 'eurnn', flags, model: r.model, threads: eurnnThreads(), startedAt },
     {
-      engine: getEurnnEngine(),
+      engine: eurnnEngine(),
       trainImages: data.train.size,
       validImages: data.valid.size,
       testImages: data.test.size,
@@ -79,8 +85,8 @@ export const eurnn: WalkthroughCommands = {
     model: () => buildEurnnModel(),
     optimizer: () => new RMSprop({ learningRate: EURNN_DEFAULTS.learningRate }),
     loss: losses.sparseCrossEntropyFromLogits,
-    // the fused kernel splits the batch over threads of its own
-    threads: getEurnnThreads,
+    // the fused kernel splits the batch over threads of its own (on the CPU)
+    threads: eurnnThreads,
   },
   train,
   evaluate: (flags) =>

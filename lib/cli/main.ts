@@ -5,7 +5,7 @@
 import { initBackend } from '../backend';
 import { hasShippedWeights, shippedWeightsDir } from '../train/saving';
 import { allowOnly, parseArgs, Parsed } from './args';
-import { bench } from './bench';
+import { bench, BENCH_FLAGS, benchOptions } from './bench';
 import { printSummary, WalkthroughCommands } from './commands';
 import { compare } from './compare';
 import { dataSummary } from './data';
@@ -36,7 +36,8 @@ commands:
                         --clipnorm X, --fresh)
   eval <name>           evaluate shipped or given weights (--weights DIR, --limit N), ending 'test accuracy: XX.XX%'
   bench [names...]      one training step per walkthrough at its original batch size (median after warm-up)
-                        --json: JSON array; --reps N (default 5); --torch: time the PyTorch peer in the same run
+                        --json: JSON array; --reps N (default 5); --backend NAME: as SEQMNIST_BACKEND;
+                        --torch: time the PyTorch peer in the same run (--device cpu|cuda[:N], --python PATH)
   compare               the seven trained models side by side on the 10,000 test images (--json: JSON only; --limit N)
 
 environment: SEQMNIST_BACKEND=tensorflow|webgpu|wasm|cpu picks the backend; SEQMNIST_THREADS=N the threads per step.`;
@@ -121,9 +122,10 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'bench': {
-      allowOnly(p, ['json', 'reps', 'torch']);
+      allowOnly(p, BENCH_FLAGS);
+      const options = benchOptions(p.flags);
       const list = p.args.length ? p.args.map(getWalkthrough) : [...WALKTHROUGHS];
-      const results = await bench(list, { reps: p.flags.reps ?? 5, torch: p.flags.torch, json: p.flags.json });
+      const results = await bench(list, options);
       if (p.flags.json) console.log(JSON.stringify(results, null, 2));
       return;
     }

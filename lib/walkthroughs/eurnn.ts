@@ -355,7 +355,7 @@ export function eurnnWeightsDir(): string {
 
 /** What train writes beside the weights (training-log.json). */
 export interface EurnnTrainingLog extends TrainingLog<EurnnHistory> {
-  /** The EURNN kernel's engine ('wasm' or 'js'). */
+  /** The EURNN kernel's engine ('wasm-simd' or 'js' on the CPU, 'wgsl' on webgpu). */
   engine: string;
   validImages: number;
   steps: number;
