@@ -204,7 +204,7 @@ function layerOf(file: string): string {
 const mayImport: Record<string, readonly string[]> = {
   base: ['base'],
   kernels: ['base', 'kernels'],
-  backend: ['base', 'kernels'],
+  backend: ['base', 'kernels', 'backend'],
   data: ['base', 'data'],
   plot: ['base', 'data', 'plot'],
   models: ['base', 'kernels', 'data', 'models'],

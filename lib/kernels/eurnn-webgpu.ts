@@ -30,10 +30,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs';
-import { webGpuInternals } from '../tfjs-internals';
 import { EURNN_SEQUENCE, EURNN_SEQUENCE_GRAD, eurnnShapes } from './eurnn';
 import { MODRELU_EPS } from './eurnn-wasm';
-import { disposeIntermediates, maxWorkgroupSize, runWgsl, WgslParam } from './webgpu';
+import { deviceLimit, disposeIntermediates, maxWorkgroupSize, runWgsl, u32, WgslParam } from './webgpu';
 
 /** Threads per workgroup at most (fewer for small hidden sizes, or where the device allows fewer). */
 const WORKGROUP = 256;
@@ -46,8 +45,6 @@ export const EURNN_STATES = 'SeqmnistEurnnStates';
 
 type Inputs = Record<string, TensorInfo>;
 type Sizes = ReturnType<typeof eurnnShapes>;
-
-const u32 = (name: string, value: number): WgslParam => ({ name, type: 'u32', value });
 
 /** Checks the inputs' shapes and dtypes; returns the sizes. */
 function sizesOf(kernel: string, ins: Inputs): Sizes {
@@ -70,7 +67,7 @@ function layout(backend: KernelBackend, kernel: string, n: number, floatsPerSlot
   let per = 1;
   while (per * wg < n) per *= 2;
   const bytes = 4 * floatsPerSlot * per * wg;
-  const limit = webGpuInternals(backend)!.device.limits.maxComputeWorkgroupStorageSize as number;
+  const limit = deviceLimit(backend, 'maxComputeWorkgroupStorageSize');
   if (bytes > limit) {
     throw new Error(
       `${kernel}: hidden size ${n} needs ${bytes} bytes of workgroup memory (this device allows ${limit})`,
@@ -81,7 +78,7 @@ function layout(backend: KernelBackend, kernel: string, n: number, floatsPerSlot
 
 /** Throws unless a buffer of `floats` float32s can be bound on this device. */
 function checkBinding(backend: KernelBackend, kernel: string, what: string, floats: number): void {
-  const limit = webGpuInternals(backend)!.device.limits.maxStorageBufferBindingSize as number;
+  const limit = deviceLimit(backend, 'maxStorageBufferBindingSize');
   if (4 * floats > limit) {
     throw new Error(`${kernel}: ${what} needs ${4 * floats} bytes, over this device's ${limit}-byte binding limit`);
   }
@@ -548,7 +545,7 @@ function backward(backend: KernelBackend, ins: Inputs): TensorInfo[] {
   });
   const total = batch * steps * features;
   const groups = Math.ceil(total / SMALL_WORKGROUP);
-  const limit = webGpuInternals(backend)!.device.limits.maxComputeWorkgroupsPerDimension as number;
+  const limit = deviceLimit(backend, 'maxComputeWorkgroupsPerDimension');
   const across = Math.min(groups, limit);
   const [dx] = runWgsl(backend, {
     name: `${EURNN_SEQUENCE_GRAD}Dx`,

@@ -166,8 +166,8 @@ interface Shaped {
   dtype: string;
 }
 
-/** [batch, steps, units] after checking every input's shape and dtype. */
-function checkShapes(kernel: string, t: Record<string, Shaped>): [number, number, number] {
+/** [batch, steps, units] after checking every input's shape and dtype (shared with the WGSL kernels). */
+export function checkShapes(kernel: string, t: Record<string, Shaped>): [number, number, number] {
   const { p, scale, x, inputKernel, bias, recurrentKernel } = t;
   if (p.shape.length !== 3) throw new Error(`${kernel}: p must be [batch, steps, units] (got [${p.shape}])`);
   const [batch, steps, units] = p.shape;
@@ -333,14 +333,21 @@ export function linearScanJs(g: Float32Array, m: Float32Array, batch: number, st
   return s;
 }
 
+/** [batch, steps, n] after checking LINEAR_SCAN's g [batch, steps, n] and m [n, n] (shared with the WGSL kernel). */
+export function checkScanShapes(g: Shaped, m: Shaped): [number, number, number] {
+  if (g.shape.length !== 3) throw new Error(`${LINEAR_SCAN}: g must be [batch, steps, n] (got [${g.shape}])`);
+  const [batch, steps, n] = g.shape;
+  if (m.shape.join() !== [n, n].join()) throw new Error(`${LINEAR_SCAN}: m must be [${n}, ${n}] (got [${m.shape}])`);
+  if (g.dtype !== 'float32' || m.dtype !== 'float32') throw new Error(`${LINEAR_SCAN}: inputs must be float32`);
+  return [batch, steps, n];
+}
+
 defineJsKernel({
   kernelName: LINEAR_SCAN,
   backends: '*',
   inputs: ['g', 'm'],
   compute({ g, m }) {
-    if (g.shape.length !== 3) throw new Error(`${LINEAR_SCAN}: g must be [batch, steps, n] (got [${g.shape}])`);
-    const [batch, steps, n] = g.shape;
-    if (m.shape.join() !== [n, n].join()) throw new Error(`${LINEAR_SCAN}: m must be [${n}, ${n}] (got [${m.shape}])`);
+    const [batch, steps, n] = checkScanShapes(g, m);
     if (!(g.values instanceof Float32Array) || !(m.values instanceof Float32Array))
       throw new Error(`${LINEAR_SCAN}: inputs must be float32`);
     let s: Float32Array;

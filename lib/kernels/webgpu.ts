@@ -122,7 +122,25 @@ export function disposeIntermediates(backend: KernelBackend, ...tensors: TensorI
   for (const t of tensors) backend.disposeData(t.dataId);
 }
 
+/** A u32 field of a kernel's `params`. */
+export const u32 = (name: string, value: number): WgslParam => ({ name, type: 'u32', value });
+
+/** One of the device's limits, e.g. 'maxComputeWorkgroupStorageSize' (bytes of workgroup memory). */
+export function deviceLimit(backend: KernelBackend, name: string): number {
+  return internalsOf(backend, name).device.limits[name] as number;
+}
+
 /** The largest workgroup the device allows (maxComputeInvocationsPerWorkgroup). */
 export function maxWorkgroupSize(backend: KernelBackend): number {
-  return internalsOf(backend, 'maxWorkgroupSize').device.limits.maxComputeInvocationsPerWorkgroup as number;
+  return deviceLimit(backend, 'maxComputeInvocationsPerWorkgroup');
+}
+
+/**
+ * Whether the device is Mesa's llvmpipe or lavapipe (gallivm), which ends a shader invocation's
+ * loops, silently, after 65,535 iterations of all its loops together: kernels whose loops run
+ * longer refuse to run there rather than leave outputs unwritten.
+ */
+export function loopLimitOf(backend: KernelBackend): number {
+  const info = internalsOf(backend, 'loopLimitOf').device.adapterInfo ?? {};
+  return /llvmpipe|lavapipe/i.test(`${info.device} ${info.description}`) ? 65535 : Infinity;
 }
