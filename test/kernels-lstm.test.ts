@@ -12,17 +12,7 @@ import {
 } from '../lib/kernels/lstm';
 import { lstmWasmBackward, lstmWasmForward, lstmWasmSupports } from '../lib/kernels/lstm-wasm';
 import { assembleModule, emitExp, emitSigmoid, emitTanh, FunctionBuilder, V128 } from '../lib/kernels/wasm-asm';
-
-/** Seeded uniform values in [-scale, scale). */
-function values(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
-  }
-  return out;
-}
+import { seededValues as values } from './helpers/arrays';
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);

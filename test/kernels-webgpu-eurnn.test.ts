@@ -20,6 +20,7 @@ import {
 import { eurnnStatesWebgpu } from '../lib/kernels/eurnn-webgpu';
 import { buildEurnnModel } from '../lib/models/eurnn';
 import { perStepModel } from '../lib/models/per-step';
+import { relativeError } from './helpers/arrays';
 
 interface Case {
   batch: number;
@@ -72,18 +73,6 @@ async function run(backend: string, c: Case, a: Arrays): Promise<Float32Array[]>
   const out = await Promise.all([h, ...grads].map((t) => t.data() as Promise<Float32Array>));
   tf.dispose([...inputs, dy, h, ...grads]);
   return out;
-}
-
-/** max |got − want| / (1 + max |want|) */
-function relativeError(got: Float32Array, want: Float32Array): number {
-  assert.equal(got.length, want.length);
-  let diff = 0;
-  let size = 0;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i] - want[i]));
-    size = Math.max(size, Math.abs(want[i]));
-  }
-  return diff / (1 + size);
 }
 
 const NAMES = ['h', 'dx', 'dkernel', 'dbias', 'dangles', 'dmodBias'];

@@ -8,17 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../lib/backend';
 import { lstmSequence } from '../lib/kernels/lstm';
 import '../lib/kernels/lstm-webgpu';
-
-/** Seeded uniform values in [-scale, scale). */
-function values(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
-  }
-  return out;
-}
+import { seededValues as values } from './helpers/arrays';
 
 /** The largest |actual − expected| relative to max(1, max |expected|). */
 function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): number {

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../lib/backend';
 import { linearScan, tanhRnnSequence } from '../lib/kernels/tanh-rnn';
 import '../lib/kernels/tanh-rnn-webgpu';
+import { relativeError } from './helpers/arrays';
 
 interface Case {
   batch: number;
@@ -60,18 +61,6 @@ async function run(backend: string, c: Case, a: Arrays, returnSequences: boolean
   const out = await Promise.all([h, ...grads].map((t) => t.data() as Promise<Float32Array>));
   tf.dispose([p, scale, x, w, b, u, dy, h, ...grads]);
   return out;
-}
-
-/** max |got − want| / (1 + max |want|) */
-function relativeError(got: Float32Array, want: Float32Array): number {
-  assert.equal(got.length, want.length);
-  let diff = 0;
-  let size = 0;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i] - want[i]));
-    size = Math.max(size, Math.abs(want[i]));
-  }
-  return diff / (1 + size);
 }
 
 const NAMES = ['h', 'dp', 'dscale', 'dw', 'db', 'dU'];
