@@ -68,7 +68,9 @@ export function trainingThreads(): number {
   if (backend === 'tensorflow' || backend === 'webgpu') {
     const asked = requestedThreads();
     if (asked !== undefined && asked > 1) {
-      throw new Error(`SEQMNIST_THREADS=${asked}: worker threads split a step on the CPU backends only (got ${backend})`);
+      throw new Error(
+        `SEQMNIST_THREADS=${asked}: worker threads split a step on the CPU backends only (got ${backend})`,
+      );
     }
     return 1;
   }
