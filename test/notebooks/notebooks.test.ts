@@ -86,7 +86,7 @@ for (const file of notebooks) {
  * One notebook per model family on the webgpu backend (here Mesa's llvmpipe, a software adapter
  * that SEQMNIST_BACKEND=webgpu accepts), as committed: the shipped weights evaluated by the fused
  * WGSL kernels, the charts drawn from asynchronous reads. (Training on llvmpipe is tested per step
- * in test/webgpu.test.ts; the LMU notebook's 600 quick test images alone take ~7 minutes there.)
+ * in test/webgpu.test.ts: an LMU training step takes ~10 s there even at batch 2.)
  */
 const WEBGPU_NOTEBOOKS = ['01-keras-lmu-psmnist.ipynb', '03-eurnn-psmnist.ipynb', '04-tcn-smnist.ipynb', '05-lstm-pixel-row.ipynb'];
 
