@@ -55,17 +55,23 @@ interface GPUDeviceLike {
   createCommandEncoder(): { beginComputePass(): { end(): void }; finish(): unknown };
 }
 
-/** h_T and the gradients of Σ h_T⊙dy w.r.t. x, kernel, bias, angles, modBias on `backend`. */
-async function run(backend: string, c: Case, a: Arrays): Promise<Float32Array[]> {
-  await useBackend(backend, { quiet: true });
+/** The layer's inputs x, kernel, bias, angles, modBias as tensors on the current backend. */
+function layerInputs(c: Case, a: Arrays): [tf.Tensor3D, tf.Tensor2D, tf.Tensor1D, tf.Tensor2D, tf.Tensor1D] {
   const n = c.hiddenSize;
-  const inputs = [
+  return [
     tf.tensor3d(a.x, [c.batch, c.steps, c.features]),
     tf.tensor2d(a.kernel, [c.features, n]),
     tf.tensor1d(a.bias),
     tf.tensor2d(a.angles, [n, c.capacity]),
     tf.tensor1d(a.modBias),
   ];
+}
+
+/** h_T and the gradients of Σ h_T⊙dy w.r.t. x, kernel, bias, angles, modBias on `backend`. */
+async function run(backend: string, c: Case, a: Arrays): Promise<Float32Array[]> {
+  await useBackend(backend, { quiet: true });
+  const n = c.hiddenSize;
+  const inputs = layerInputs(c, a);
   const dy = tf.tensor2d(a.dy, [c.batch, 2 * n]);
   const f = (...t: tf.Tensor[]) => eurnnSequence(t[0], t[1], t[2], t[3], t[4]);
   const h = f(...inputs);
@@ -175,13 +181,7 @@ test("every step's state on webgpu (EURNNSteps) equals the JS reference engine's
   const want = eurnnStatesJs({ ...c, x: a.x }, a);
   await useBackend('webgpu', { quiet: true });
   const n = c.hiddenSize;
-  const inputs = [
-    tf.tensor3d(a.x, [c.batch, c.steps, c.features]),
-    tf.tensor2d(a.kernel, [c.features, n]),
-    tf.tensor1d(a.bias),
-    tf.tensor2d(a.angles, [n, c.capacity]),
-    tf.tensor1d(a.modBias),
-  ] as const;
+  const inputs = layerInputs(c, a);
   const { re, im } = eurnnStatesWebgpu(...inputs);
   assert.deepEqual(re.shape, [c.batch, c.steps, n]);
   assert.ok(relativeError((await re.data()) as Float32Array, want.re) < 1e-4);
