@@ -4,19 +4,8 @@
  */
 import { ensurePlotlyAsset, Figure, figureBundle, lineChart, LineSeries } from './charts';
 import { DisplayHandle, newDisplayHandle } from './display';
-
-/**
- * Keras-style history: `history.loss[e]` is epoch e's training loss. A step-counted training
- * (lib/train/loop.ts) records its validations instead, `step[i]` being where `history.val_loss[i]`
- * was measured.
- * @see notebooks/01-keras-lmu-psmnist.ipynb
- */
-export interface History {
-  epoch: number[];
-  history: Record<string, number[]>;
-  /** Step-counted training: the step before which each validation ran. */
-  step?: number[];
-}
+import type { History } from '../history';
+export type { History } from '../history';
 
 /** Options of historyChart. */
 export interface HistoryChartOptions {

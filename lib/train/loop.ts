@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { nonNegativeInteger, positiveInteger, positiveNumber } from '../checks';
 import { RandomState } from '../data/random';
-import type { History } from '../plot/history';
+import type { History } from '../history';
 import { clipByGlobalNorm, localGradients, losses, LossFn, trainableVariables } from './gradients';
 import type { BatchGradients, GradientWorkers } from './parallel';
 import { ProgressBar } from './progress';

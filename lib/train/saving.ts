@@ -28,8 +28,9 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import type { History } from '../plot/history';
+import type { History } from '../history';
 import { fsyncDir, writeFileAtomically, writeFileDurably } from '../files';
+import { projectPath } from '../root';
 import { testSlowSaveMs } from '../settings';
 
 const MODEL_JSON = 'model.json';
@@ -520,7 +521,7 @@ export async function startEpochs(
  * @see notebooks/01-keras-lmu-psmnist.ipynb
  */
 export function shippedWeightsDir(name: string): string {
-  return path.resolve(__dirname, '..', '..', '..', 'notebooks', 'weights', name);
+  return projectPath('notebooks', 'weights', name);
 }
 
 /** The file `train` writes beside the weights it ships: command, backend, timing, accuracy, history. */

@@ -16,7 +16,7 @@ import { digitDataUri } from '../plot/digit';
 import { Figure, lineChart, sliderFigure } from '../plot/charts';
 import { buildStackedLstm, buildStackedLstmPerStep, transferLstmWeights } from '../models/lstm';
 import { EarlyStopping, getLearningRate, ReduceLROnPlateau, setLearningRate } from '../train/callbacks';
-import type { History } from '../plot/history';
+import type { History } from '../history';
 import { losses } from '../train/gradients';
 import { Callback, evaluate, fit, TrainContext } from '../train/loop';
 import {

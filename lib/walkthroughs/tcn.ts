@@ -15,7 +15,7 @@ import { normalize, permutePixels, scaleImages } from '../data/transforms';
 import { Figure, lineChart } from '../plot/charts';
 import { randomStreamPositions, setRandomStreamPositions } from '../data/random-stream';
 import { buildTcnModel, TcnModelOptions } from '../models/tcn';
-import type { History } from '../plot/history';
+import type { History } from '../history';
 import { EpochCheckpoint } from '../train/callbacks';
 import { losses } from '../train/gradients';
 import { Callback, evaluate, fit } from '../train/loop';
