@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as os from 'os';
+import { BACKEND_TRAITS, BackendName, onGpu } from './backend-traits';
 import { requestedBackend } from './settings';
 import { usesGpuDevice } from './tfjs-internals';
 import { registerKernelFills } from './kernels/registry';
@@ -20,8 +21,8 @@ import './kernels/lstm-webgpu';
 import './kernels/eurnn-webgpu';
 
 /** The backends this project knows, fastest first. */
-export const BACKENDS = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKENDS)[number];
+export const BACKENDS = Object.keys(BACKEND_TRAITS) as BackendName[];
+export type { BackendName };
 
 let ready: Promise<BackendName> | undefined;
 
@@ -88,7 +89,7 @@ function cpuDescription(): string {
  */
 export function trainingDevice(): string {
   const name = tf.getBackend();
-  return name === 'tensorflow' || name === 'webgpu' ? deviceDescription(name) : cpuDescription();
+  return onGpu(name) ? deviceDescription(name as BackendName) : cpuDescription();
 }
 
 /** Human-readable device line for the backend in use. */

@@ -8,6 +8,7 @@
  * that those files import it without an import cycle.
  */
 import * as tf from '@tensorflow/tfjs';
+import { backendTraits } from '../backend-traits';
 import type { DataType, KernelBackend, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import { shareTensorData, writeKernelOutput } from '../tfjs-internals';
 
@@ -52,14 +53,9 @@ export function defineJsKernel(kernel: JsKernel): void {
   if (current) registerKernelFills(current);
 }
 
-/**
- * Backends whose tensors live on a GPU: a JS kernel would read them back each call (and webgpu
- * cannot read synchronously), so they get WGSL versions of their own (lib/kernels/*-webgpu.ts).
- */
-const GPU_BACKENDS = ['webgpu'];
-
 function needs(kernel: JsKernel, backendName: string): boolean {
-  if (GPU_BACKENDS.includes(backendName)) return false;
+  // webgpu gets WGSL versions of its own (lib/kernels/*-webgpu.ts): a JS kernel would read its data back each call
+  if (!backendTraits(backendName).jsFills) return false;
   if (kernel.backends !== '*' && !kernel.backends.includes(backendName)) return false;
   return tf.getKernel(kernel.kernelName, backendName) == null;
 }

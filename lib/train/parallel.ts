@@ -7,6 +7,7 @@
  * the same update as one thread computing the whole batch, up to float rounding.
  */
 import * as os from 'os';
+import { backendTraits } from '../backend-traits';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
@@ -65,7 +66,7 @@ export interface WorkerReply {
  */
 export function trainingThreads(): number {
   const backend = tf.getBackend();
-  if (backend === 'tensorflow' || backend === 'webgpu') {
+  if (!backendTraits(backend).workerThreads) {
     const asked = requestedThreads();
     if (asked !== undefined && asked > 1) {
       throw new Error(
