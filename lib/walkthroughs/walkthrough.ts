@@ -68,6 +68,20 @@ export interface ShippedModel<C> {
   published: PublishedFigure;
   /** Where a comparison with this model is unfair, in plain words. */
   caveats: string[];
+  /** Its colour in compare's figures. */
+  color?: string;
+  /** What its learning curve's accuracy is, e.g. 'validation accuracy (10,000 held-out training images)'. */
+  curveMetric?: string;
+}
+
+/** A learning curve's points (compare draws one per model). */
+export interface LearningCurvePoints {
+  /** What the accuracy is measured on. */
+  metric: string;
+  /** Training images seen, seconds of training so far, and the accuracy, per point. */
+  images: number[];
+  seconds: number[];
+  accuracy: number[];
 }
 
 /** What a walkthrough's `train` returns; the caller disposes `model` and `optimizer`. */
@@ -221,8 +235,21 @@ export interface Walkthrough<
   readonly shipped: readonly ShippedModel<C>[];
   /** The training run behind `train`: data → train → evaluate, and what goes into the log. */
   run(config: C, options: { checkpointDir: string; resume: boolean }): Promise<RunOutcome>;
-  /** Its training budget, from a training log it wrote. */
-  budget(log: Partial<L>): Omit<TrainingBudget, 'command' | 'trainImages' | 'backend' | 'device' | 'threads' | 'tfjs' | 'date' | 'loggedTestAccuracy'>;
+  /** Its training budget, from a training log it wrote (lib/walkthroughs/budget.ts has `epochBudget` for epoch-counted ones). */
+  budget(
+    log: Partial<L>,
+  ): Omit<
+    TrainingBudget,
+    'command' | 'trainImages' | 'backend' | 'device' | 'threads' | 'tfjs' | 'date' | 'loggedTestAccuracy'
+  >;
+  /**
+   * Its learning curve from a training log, for compare: accuracy after every epoch (or
+   * validation) against images seen and seconds. Default: the epochs' validation accuracy, else
+   * their training accuracy, at epoch × training images and the summed epoch times.
+   */
+  learningCurve?(log: Partial<L>, budget: TrainingBudget): LearningCurvePoints;
+  /** Caveats of a comparison that need the data to state (EURNN's overlap with the standard test set). */
+  caveats?(mnist: Mnist): string[];
 
   /** The standard MNIST test images (the first `limit`, file order) as its model reads them. */
   standardTestSet(config: C, options?: TestSetOptions): Promise<SequenceDataset>;
