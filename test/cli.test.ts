@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { parseArgs } from '../lib/cli/args';
-import { trainCommandLine } from '../lib/cli/training-log';
+import { trainCommandLine } from '../lib/cli/walkthrough-flags';
 
 const cli = path.resolve(__dirname, '../bin/seqmnist.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });

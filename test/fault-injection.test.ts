@@ -15,7 +15,7 @@ import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { WALL_CLOCK_FIELDS } from '../lib/cli/training-log';
+import { WALL_CLOCK_FIELDS } from '../lib/walkthroughs/run';
 
 const cli = path.resolve(__dirname, '..', 'bin', 'seqmnist.js');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'seqmnist-faults-'));

@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from '../lib/cli/args';
 import { bench, benchOptions, checkTorch, torchTimes } from '../lib/cli/bench';
-import { getWalkthrough } from '../lib/cli/main';
+import { getWalkthrough } from '../lib/walkthroughs/registry';
 
 /**
  * A stand-in for Python with PyTorch: answers bench's probe as a PyTorch with (`cuda`) or without

@@ -12,7 +12,7 @@ import { deviceDescription, useBackend } from '../lib/backend';
 import { hardwareVulkanDrivers, uncapturedErrorLine, webGpuAdapter } from '../lib/webgpu';
 import { runWgsl } from '../lib/kernels/webgpu';
 import { trainStep } from '../lib/train/loop';
-import { WALKTHROUGHS } from '../lib/cli/main';
+import { WALKTHROUGHS } from '../lib/walkthroughs/registry';
 
 const cli = path.join(__dirname, '..', 'bin', 'seqmnist.js');
 
@@ -85,16 +85,17 @@ test("each walkthrough's training step runs on webgpu with at most 3 reads back 
   };
   try {
     for (const w of WALKTHROUGHS) {
-      const recipe = w.bench;
-      const model = recipe.model();
-      const optimizer = recipe.optimizer();
+      const config = w.config();
+      const model = w.buildModel(config);
+      const optimizer = w.optimizer(config);
       const batch = 2;
-      const x = tf.randomUniform([batch, ...recipe.input], 0, 1, 'float32', 1);
+      const { steps, featuresPerStep } = w.input(config);
+      const x = tf.randomUniform([batch, steps, featuresPerStep], 0, 1, 'float32', 1);
       const y = tf.tensor1d([3, 7], 'int32');
-      await trainStep(model, { x, y }, { optimizer, loss: recipe.loss }); // warm-up: weights upload, optimizer slots
+      await trainStep(model, { x, y }, { optimizer, loss: w.loss }); // warm-up: weights upload, optimizer slots
       reads = 0;
       const before = tf.memory().numTensors;
-      const r = await trainStep(model, { x, y }, { optimizer, loss: recipe.loss });
+      const r = await trainStep(model, { x, y }, { optimizer, loss: w.loss });
       assert.ok(Number.isFinite(r.loss), `${w.name}: loss ${r.loss}`);
       assert.ok(reads <= 3, `${w.name}: ${reads} reads in one training step`);
       assert.equal(tf.memory().numTensors, before, `${w.name}: tensors leaked by a step`);

@@ -4,7 +4,7 @@
  */
 import { parseArgs as parseArgv } from 'util';
 
-/** Flags the CLI parses; each walkthrough says which of them its `train` and `eval` accept. */
+/** Flags the CLI parses; those that set a config key are accepted by the walkthroughs whose config has it. */
 export interface CliFlags {
   /** Training epochs (`--epochs N`). */
   epochs?: number;
@@ -57,37 +57,45 @@ export interface Parsed {
 
 type Kind = 'positiveInteger' | 'seed' | 'positiveNumber' | 'path' | 'name' | 'switch';
 
-/** Every flag and how its value is read. */
-const FLAGS: Record<keyof Flags, Kind> = {
-  epochs: 'positiveInteger',
-  steps: 'positiveInteger',
-  limit: 'positiveInteger',
-  reps: 'positiveInteger',
-  seed: 'seed',
-  clipnorm: 'positiveNumber',
-  out: 'path',
-  weights: 'path',
-  python: 'path',
-  backend: 'name',
-  device: 'name',
-  resume: 'switch',
-  permute: 'switch',
-  fresh: 'switch',
-  json: 'switch',
-  torch: 'switch',
-  help: 'switch',
+/**
+ * Every flag, how its value is read, and for the flags that set a walkthrough's config the config
+ * key they set. A walkthrough's `train` accepts a config flag when its config has that key, so a
+ * new `train` flag for every walkthrough is a config field (lib/walkthroughs/walkthrough.ts) and
+ * one line here. The order is the order a training log's command records them in.
+ */
+export const FLAGS: Record<keyof Flags, { kind: Kind; config?: string }> = {
+  epochs: { kind: 'positiveInteger', config: 'epochs' },
+  steps: { kind: 'positiveInteger', config: 'steps' },
+  limit: { kind: 'positiveInteger', config: 'limit' },
+  permute: { kind: 'switch', config: 'permute' },
+  seed: { kind: 'seed', config: 'seed' },
+  clipnorm: { kind: 'positiveNumber', config: 'clipNorm' },
+  fresh: { kind: 'switch', config: 'fresh' },
+  reps: { kind: 'positiveInteger' },
+  out: { kind: 'path' },
+  weights: { kind: 'path' },
+  python: { kind: 'path' },
+  backend: { kind: 'name' },
+  device: { kind: 'name' },
+  resume: { kind: 'switch' },
+  json: { kind: 'switch' },
+  torch: { kind: 'switch' },
+  help: { kind: 'switch' },
 };
+
+/** The flags that set config keys, in the order a training log's command records them. */
+export const CONFIG_FLAGS = (Object.keys(FLAGS) as FlagName[]).filter((f) => FLAGS[f].config !== undefined);
 
 function readValue(name: string, kind: Kind, value: string): number | string {
   const x = Number(value);
+  // whole numbers in plain digits, small enough to count with (1e99 steps is not a training)
+  const whole = /^\s*\d+\s*$/.test(value) && Number.isSafeInteger(x);
   switch (kind) {
     case 'positiveInteger':
-      if (value.trim() === '' || !Number.isInteger(x) || x < 1)
-        throw new Error(`--${name} must be a positive integer (got '${value}')`);
+      if (!whole || x < 1) throw new Error(`--${name} must be a positive integer (got '${value}')`);
       return x;
     case 'seed':
-      if (value.trim() === '' || !Number.isInteger(x) || x < 0)
-        throw new Error(`--${name} must be a non-negative integer (got '${value}')`);
+      if (!whole) throw new Error(`--${name} must be a non-negative integer (got '${value}')`);
       return x;
     case 'positiveNumber':
       if (!(x > 0) || !Number.isFinite(x)) throw new Error(`--${name} must be a positive number (got '${value}')`);
@@ -109,12 +117,12 @@ export function parseArgs(argv: string[]): Parsed {
   // a negative number after a value flag is that flag's (bad) value, not a flag of its own
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const kind = argv[i].startsWith('--') ? FLAGS[argv[i].slice(2) as keyof Flags] : undefined;
+    const kind = argv[i].startsWith('--') ? FLAGS[argv[i].slice(2) as keyof Flags]?.kind : undefined;
     if (kind && kind !== 'switch' && /^-[\d.]/.test(argv[i + 1] ?? '')) args.push(`${argv[i]}=${argv[++i]}`);
     else args.push(argv[i]);
   }
   const options = Object.fromEntries(
-    Object.entries(FLAGS).map(([name, kind]) => [
+    Object.entries(FLAGS).map(([name, { kind }]) => [
       name,
       { type: kind === 'switch' ? 'boolean' : 'string', ...(name === 'help' ? { short: 'h' } : {}) },
     ]),
@@ -133,7 +141,7 @@ export function parseArgs(argv: string[]): Parsed {
       else parsed.args.push(t.value);
     } else if (t.kind === 'option') {
       const name = t.name as keyof Flags;
-      const kind = FLAGS[name];
+      const kind = FLAGS[name].kind;
       flags[name] = kind === 'switch' ? true : readValue(name, kind, t.value!);
       parsed.given.push(name);
     }

@@ -9,10 +9,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { deviceDescription, initBackend, useBackend } from '../backend';
+import { projectRoot } from '../root';
 import { trainStep } from '../train/loop';
 import { GradientWorkers } from '../train/parallel';
+import type { AnyWalkthrough } from '../walkthroughs/run';
 import type { Flags } from './args';
-import type { BenchRecipe, WalkthroughCommands } from './commands';
 
 /** The flags `bench` accepts. */
 export const BENCH_FLAGS: readonly (keyof Flags)[] = ['json', 'reps', 'backend', 'torch', 'device', 'python'];
@@ -67,19 +68,25 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Milliseconds of each of `reps` training steps after one warm-up step, on random data. */
-export async function timeSteps(recipe: BenchRecipe, reps: number): Promise<number[]> {
-  const threads = recipe.threads();
-  const model = recipe.model();
-  const optimizer = recipe.optimizer();
-  const workers = recipe.workers && threads > 1 ? await GradientWorkers.start(recipe.workers, { threads }) : undefined;
-  const x = tf.randomUniform([recipe.batchSize, ...recipe.input], 0, 1, 'float32', 1);
-  const y = tf.randomUniform([recipe.batchSize], 0, 10, 'int32', 2);
+/**
+ * Milliseconds of each of `reps` training steps of a walkthrough at its defaults (its model,
+ * optimiser, loss, batch size and threads) after one warm-up step, on random data.
+ */
+export async function timeSteps(w: AnyWalkthrough, reps: number): Promise<number[]> {
+  const config = w.config();
+  const threads = w.threads(config);
+  const { steps, featuresPerStep } = w.input(config);
+  const model = w.buildModel(config);
+  const optimizer = w.optimizer(config);
+  const recipe = w.modelRecipe?.(config);
+  const workers = recipe && threads > 1 ? await GradientWorkers.start(recipe, { threads }) : undefined;
+  const x = tf.randomUniform([config.batchSize, steps, featuresPerStep], 0, 1, 'float32', 1);
+  const y = tf.randomUniform([config.batchSize], 0, 10, 'int32', 2);
   try {
     const times: number[] = [];
     for (let i = 0; i <= reps; i++) {
       const t0 = process.hrtime.bigint();
-      await trainStep(model, { x, y }, { optimizer, loss: recipe.loss, workers });
+      await trainStep(model, { x, y }, { optimizer, loss: w.loss, workers });
       if (i > 0) times.push(Number(process.hrtime.bigint() - t0) / 1e6); // step 0 warms up: compilation, first allocations
     }
     return times;
@@ -117,7 +124,7 @@ const DEFAULT_PYTHON = '/usr/bin/python3';
  */
 export function anchorsScript(): string {
   const carried = path.join(__dirname, 'anchors', 'torch_models.py');
-  return fs.existsSync(carried) ? carried : path.resolve(__dirname, '../../../../shared/anchors/torch_models.py');
+  return fs.existsSync(carried) ? carried : path.resolve(projectRoot(), '..', 'shared', 'anchors', 'torch_models.py');
 }
 
 /** spawnSync's time limit: whole milliseconds. */
@@ -185,7 +192,7 @@ export function torchTimes(peers: string[], options: TorchOptions = {}): Map<str
  * line per result unless `json`, where it prints nothing but returns the results. A bad backend
  * name, device or a PyTorch without CUDA fails before any step is timed.
  */
-export async function bench(list: WalkthroughCommands[], options: BenchOptions): Promise<BenchResult[]> {
+export async function bench(list: AnyWalkthrough[], options: BenchOptions): Promise<BenchResult[]> {
   const say = options.json ? () => undefined : (line: string) => console.log(line);
   const quiet = options.json;
   const backend = options.backend ? await useBackend(options.backend, { quiet }) : await initBackend({ quiet });
@@ -194,9 +201,10 @@ export async function bench(list: WalkthroughCommands[], options: BenchOptions):
   const peersOn = torch && (torch.device ?? 'cpu') !== 'cpu' ? checkTorch(torch).device : (torch?.device ?? 'cpu');
   const results: BenchResult[] = [];
   for (const w of list) {
-    const ms = median(await timeSteps(w.bench, options.reps));
-    const { batchSize } = w.bench;
-    const threads = w.bench.threads();
+    const ms = median(await timeSteps(w, options.reps));
+    const config = w.config();
+    const { batchSize } = config;
+    const threads = w.threads(config);
     results.push({
       name: w.name,
       backend,

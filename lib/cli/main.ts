@@ -1,29 +1,18 @@
 /**
  * The seqmnist command line: `npm run seqmnist -- <command> [args] [flags]`. Every error ends in
- * one line on stderr and a non-zero exit (bin/seqmnist.ts).
+ * one line on stderr and a non-zero exit (bin/seqmnist.ts). The walkthroughs come from the
+ * registry (lib/walkthroughs/registry.ts); this maps flags onto their configs and prints.
  */
+import type * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
 import { hasShippedWeights, shippedWeightsDir } from '../train/saving';
+import { FLAGSHIP, getWalkthrough, WALKTHROUGHS } from '../walkthroughs/registry';
+import { AnyWalkthrough, evaluateTrained, runTraining } from '../walkthroughs/run';
 import { allowOnly, parseArgs, Parsed } from './args';
 import { bench, BENCH_FLAGS, benchOptions } from './bench';
-import { printSummary, WalkthroughCommands } from './commands';
 import { compare } from './compare';
 import { dataSummary } from './data';
-import { eurnn } from './eurnn';
-import { kerasLmu, nengoLmu } from './lmu';
-import { lstmPixel, lstmRow } from './lstm';
-import { tcn } from './tcn';
-
-/** Every walkthrough the CLI can summarise, train, evaluate and benchmark, in `list` order. */
-export const WALKTHROUGHS: readonly WalkthroughCommands[] = [lstmPixel, lstmRow, eurnn, tcn, kerasLmu, nengoLmu];
-
-/** The named walkthrough, or an error listing the known names. */
-export function getWalkthrough(name: string): WalkthroughCommands {
-  const w = WALKTHROUGHS.find((x) => x.name === name);
-  if (!w)
-    throw new Error(`unknown walkthrough '${name}' (expected one of: ${WALKTHROUGHS.map((x) => x.name).join(', ')})`);
-  return w;
-}
+import { configOverrides, evalFlags, trainCommandLine, trainFlags } from './walkthrough-flags';
 
 export const USAGE = `usage: npm run seqmnist -- <command> [args] [flags]
 
@@ -33,7 +22,7 @@ commands:
   list                  the walkthroughs
   summary <name>        layer table, ending with 'params: N'
   train <name>          train (flags: --epochs N, --steps N, --limit N, --resume, --out DIR, --permute, --seed N,
-                        --clipnorm X, --fresh)
+                        --clipnorm X, --fresh: each walkthrough takes those its config has)
   eval <name>           evaluate shipped or given weights (--weights DIR, --limit N), ending 'test accuracy: XX.XX%'
   bench [names...]      one training step per walkthrough at its original batch size (median after warm-up)
                         --json: JSON array; --reps N (default 5); --backend NAME: as SEQMNIST_BACKEND;
@@ -42,7 +31,17 @@ commands:
 
 environment: SEQMNIST_BACKEND=tensorflow|webgpu|wasm|cpu picks the backend; SEQMNIST_THREADS=N the threads per step.`;
 
-function oneName(p: Parsed): WalkthroughCommands {
+/** Prints a model's layer table and returns its trainable parameter count, disposing of the model. */
+export function printSummary(model: tf.LayersModel): number {
+  try {
+    model.summary();
+    return model.countParams();
+  } finally {
+    model.dispose();
+  }
+}
+
+function oneName(p: Parsed): AnyWalkthrough {
   if (p.args.length !== 1) {
     throw new Error(
       `'${p.command}' takes one walkthrough name (got ${p.args.length}: ${p.args.join(' ') || 'none'}); see 'list'`,
@@ -55,22 +54,24 @@ function noArgs(p: Parsed): void {
   if (p.args.length) throw new Error(`'${p.command}' takes no arguments (got: ${p.args.join(' ')})`);
 }
 
+/** Whether a walkthrough's default model is shipped with its training log. */
+const shipped = (w: AnyWalkthrough) => hasShippedWeights(w.weightsName(w.config()));
+
 /** `start`: the flagship (KerasLMU) when its weights are shipped, else the first walkthrough that has them. */
 async function start(): Promise<void> {
-  const flagship = kerasLmu;
-  const chosen = hasShippedWeights(flagship.name) ? flagship : WALKTHROUGHS.find((w) => hasShippedWeights(w.name));
+  const chosen = shipped(FLAGSHIP) ? FLAGSHIP : WALKTHROUGHS.find(shipped);
   if (!chosen) {
     await dataSummary();
     return;
   }
-  if (chosen !== flagship) {
+  if (chosen !== FLAGSHIP) {
     console.log(
-      `${flagship.name} has no shipped weights yet (${shippedWeightsDir(flagship.name)}); replaying '${chosen.name}' instead`,
+      `${FLAGSHIP.name} has no shipped weights yet (${shippedWeightsDir(FLAGSHIP.weightsName(FLAGSHIP.config()))}); replaying '${chosen.name}' instead`,
     );
   }
   await initBackend();
   console.log(`${chosen.name}: ${chosen.title}, shipped weights, test set (${chosen.notebook})`);
-  const acc = await (chosen.replay ? chosen.replay() : chosen.evaluate({}));
+  const acc = chosen.replay ? await chosen.replay() : (await evaluateTrained(chosen)).accuracy;
   console.log(`test accuracy: ${(acc * 100).toFixed(2)}%`);
 }
 
@@ -101,24 +102,33 @@ export async function main(argv: string[]): Promise<void> {
       allowOnly(p, []);
       const w = oneName(p);
       await initBackend({ quiet: true });
-      const n = printSummary(w.bench.model());
-      w.describeSize?.(n);
+      const n = printSummary(w.buildModel(w.config()));
+      for (const line of w.describeSize?.(n) ?? []) console.log(line);
       console.log(`params: ${n}`);
       return;
     }
     case 'train': {
       const w = oneName(p);
-      allowOnly(p, w.trainFlags);
+      allowOnly(p, trainFlags(w));
+      const overrides = configOverrides(p.flags);
+      w.config(overrides); // a bad value fails before the backend starts
       await initBackend();
-      await w.train(p.flags);
+      await runTraining(w, overrides, {
+        out: p.flags.out,
+        resume: p.flags.resume,
+        command: trainCommandLine(w.name, p.flags),
+      });
       return;
     }
     case 'eval': {
       const w = oneName(p);
-      allowOnly(p, w.evalFlags);
+      allowOnly(p, evalFlags(w));
+      const config = configOverrides(p.flags);
+      w.config(config);
       await initBackend();
-      const acc = await w.evaluate(p.flags);
-      console.log(`test accuracy: ${(acc * 100).toFixed(2)}%`);
+      const r = await evaluateTrained(w, { dir: p.flags.weights, config });
+      for (const line of r.lines) console.log(line);
+      console.log(`test accuracy: ${(r.accuracy * 100).toFixed(2)}%`);
       return;
     }
     case 'bench': {

@@ -5,6 +5,7 @@
  * which classic Notebook and nbconvert pick). plotly.js itself is never stored in a notebook: the
  * HTML loads it from beside the notebooks, and exporters inline it (see "where plotly.js comes from").
  */
+import { projectPath } from '../root';
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -148,10 +149,7 @@ function plotlySourceFile(): string {
  * @see scripts/postinstall.js
  */
 export function plotlyAssetFile(): string {
-  // this file is lib/plot/charts.ts, or <outDir>/lib/plot/charts.js: the project is the folder holding package.json
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return path.join(dir, 'notebooks', 'assets', 'plotly.min.js');
+  return projectPath('notebooks', 'assets', 'plotly.min.js');
 }
 
 /**

@@ -7,7 +7,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { readTrainingLog, TRAINING_LOG } from '../train/saving';
 import type { TrainingLog } from './training-log';
-import type { TrainingBudget, Walkthrough } from './walkthrough';
+import type { AnyWalkthrough } from './run';
+import type { TrainingBudget } from './walkthrough';
 
 /** What Walkthrough.budget returns: the fields its own log decides. */
 export type OwnBudget = Omit<
@@ -58,10 +59,7 @@ export function epochBudget(log: EpochLog, batchSize: number, secondsNote: strin
  * none. Fields older logs lack are null.
  * @see notebooks/06-compare.ipynb
  */
-export function trainingBudget(
-  w: Walkthrough<never, unknown, unknown, TrainingLog>,
-  dir: string,
-): TrainingBudget | undefined {
+export function trainingBudget(w: AnyWalkthrough, dir: string): TrainingBudget | undefined {
   if (!fs.existsSync(path.join(dir, TRAINING_LOG))) return undefined;
   const log = readTrainingLog<Partial<TrainingLog>>(dir, w.name);
   return {

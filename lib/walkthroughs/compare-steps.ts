@@ -17,17 +17,18 @@ import { digitDataUri } from '../plot/digit';
 import { Figure, lineChart, PlotLayout, sliderFigure } from '../plot/charts';
 import { LIGHT_TO_DARK_BLUES } from '../plot/matrix';
 import { perStepModel } from '../models/per-step';
+import { prepareImages } from '../data/pipeline';
 import {
-  COMPARE_COLORS,
-  COMPARE_MODELS,
-  COMPARE_NAMES,
+  compareInfo,
   CompareName,
+  compareNames,
   comparePixelOrder,
   compareTestSet,
   loadCompareModel,
   missingWeights,
-  toProbabilities,
 } from './compare';
+import { compareColor } from './compare-figures';
+import { toProbabilities } from './predictions';
 
 /** One model's class probabilities after every step, on the first `count` test digits. */
 export interface ModelSteps {
@@ -84,7 +85,7 @@ export async function perStepComparison(options: PerStepOptions = {}): Promise<P
   const mnist = options.mnist ?? (await loadMnist());
   const count = Math.min(positiveInteger('count', options.count ?? 1000), mnist.testLabels.length);
   const batchSize = positiveInteger('batchSize', options.batchSize ?? 100);
-  const names = options.names ?? [...COMPARE_NAMES];
+  const names = options.names ?? compareNames();
   const say = options.log ?? (() => undefined);
   const models: ModelSteps[] = [];
   const missing: PerStepComparison['missing'] = [];
@@ -96,7 +97,7 @@ export async function perStepComparison(options: PerStepOptions = {}): Promise<P
       continue;
     }
     const started = Date.now();
-    const info = COMPARE_MODELS[name];
+    const info = compareInfo(name);
     const model = loadCompareModel(name, options.weightsRoot);
     const twin = perStepModel(model);
     try {
@@ -131,14 +132,18 @@ export async function perStepComparison(options: PerStepOptions = {}): Promise<P
       model.dispose();
     }
   }
-  const lstm = await compareTestSet('lstm-pixel', { mnist, limit: count });
+  // the digits as 14×14 models read them (resized, bilinear), for their panels
+  const small = prepareImages({
+    images: mnist.testImages.subarray(0, count * MNIST_PIXELS),
+    labels: Int32Array.from(mnist.testLabels.subarray(0, count)),
+  });
   return {
     count,
     labels: Int32Array.from(mnist.testLabels.subarray(0, count)),
     models,
     missing,
     images28: scaleImages(mnist.testImages.subarray(0, count * MNIST_PIXELS)),
-    images14: lstm.images.slice(),
+    images14: small.images,
   };
 }
 
@@ -310,7 +315,7 @@ export function trueClassFigure(
         name: `${m.name} (${m.steps} steps)`,
         x: kept.map((t) => +((t + 1) / m.steps).toFixed(5)),
         y: kept.map((t) => +mean[t].toFixed(4)),
-        color: COMPARE_COLORS[m.name],
+        color: compareColor(m.name),
         mode: m.steps < 50 ? ('lines+markers' as const) : ('lines' as const),
       };
     }),
@@ -335,7 +340,7 @@ interface View {
 function views(ps: PerStepComparison): View[] {
   const byKey = new Map<string, View>();
   for (const m of ps.models) {
-    const info = COMPARE_MODELS[m.name];
+    const info = compareInfo(m.name);
     const key = `${info.side}|${info.pixelOrder}|${info.featuresPerStep}`;
     const v = byKey.get(key);
     if (v) v.names.push(m.name);
@@ -450,7 +455,7 @@ export function whenDoesItKnowFigure(
     margin: { t: 70, l: 110 },
     title: { font: { size: 13 } },
     annotations: images.map(({ v }, g) => ({
-      text: `${v.names.join(', ')}<br>${COMPARE_MODELS[v.names[0]].pixelOrder}<br>${v.side}×${v.side}`,
+      text: `${v.names.join(', ')}<br>${compareInfo(v.names[0]).pixelOrder}<br>${v.side}×${v.side}`,
       xref: 'paper',
       yref: 'paper',
       x: g * width + width / 2,

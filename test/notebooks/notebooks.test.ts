@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { WALKTHROUGHS } from '../../lib/cli/main';
+import { WALKTHROUGHS } from '../../lib/walkthroughs/registry';
 import { hasShippedWeights } from '../../lib/train/saving';
 
 const root = path.resolve(__dirname, '../../..');
@@ -36,7 +36,7 @@ function kernelMissing(): string | undefined {
 function weightsNotShipped(file: string): string[] {
   const rel = path.relative(root, file);
   return WALKTHROUGHS
-    .filter((w) => w.notebook === rel && !hasShippedWeights(w.name))
+    .filter((w) => w.notebook === rel && !hasShippedWeights(w.weightsName(w.config())))
     .map((w) => w.name);
 }
 
