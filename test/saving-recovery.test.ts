@@ -12,14 +12,9 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { CounterStream } from '../lib/data/random-stream';
 import { lockFileOf, lockFolders } from '../lib/train/lock';
-import {
-  loadOptimizerState,
-  readableFolder,
-  recoverFolder,
-  saveModel,
-  verifyFolder,
-  writeJsonAtomically,
-} from '../lib/train/saving';
+import { writeFileAtomically } from '../lib/files';
+import { readableFolder, recoverFolder, verifyFolder } from '../lib/train/folders';
+import { loadOptimizerState, saveModel } from '../lib/train/saving';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'seqmnist-recovery-'));
 
@@ -91,7 +86,7 @@ test('a saved folder is checked against its manifest: truncated, corrupted and m
   await saveModel(model, d);
   assert.ok(fs.existsSync(path.join(d, 'extra.json')));
   verifyFolder(d);
-  writeJsonAtomically(path.join(root, 'a.json'), { a: 1 });
+  writeFileAtomically(path.join(root, 'a.json'), '{ "a": 1 }\n');
   assert.deepEqual(fs.readdirSync(root).sort(), ['a.json', 'm']);
   model.dispose();
   fs.rmSync(root, { recursive: true, force: true });

@@ -11,12 +11,11 @@ import * as tf from '@tensorflow/tfjs';
 import { trainingDevice } from '../backend';
 import { testKeepCheckpoint } from '../settings';
 import { lockFolders } from '../train/lock';
+import { readableFolder, recoverFolder } from '../train/folders';
 import {
   loadWeightsInto,
-  readableFolder,
   readTrainingLog,
   readTrainingState,
-  recoverFolder,
   saveModel,
   shippedWeightsDir,
   TRAINING_LOG,
