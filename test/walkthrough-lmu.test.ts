@@ -7,24 +7,17 @@ import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../lib/backend';
 import { loadMnist } from '../lib/data/mnist';
 import { psmnistPermutation } from '../lib/data/random';
-import { loadModel, readTrainingState, saveModel } from '../lib/train/saving';
-import { getWalkthrough } from '../lib/cli/main';
+import { buildNengoLmuModel } from '../lib/models/lmu';
+import { loadModel, readTrainingState, saveModel, shippedWeightsDir } from '../lib/train/saving';
 import { loadPsmnist } from '../lib/data/psmnist';
 import { historyChart } from '../lib/plot/history';
 import { ModelCheckpoint } from '../lib/train/callbacks';
 import { TrainContext } from '../lib/train/loop';
-import {
-  buildLmuModel,
-  LMU_DEFAULTS,
-  lmuOptimizer,
-  lmuWeightsDir,
-  loadLmuModel,
-  loadLmuTrainingLog,
-  trainLmu,
-  validationAccuracyAtBestLoss,
-} from '../lib/walkthroughs/lmu';
+import { kerasLmu, LMU_DEFAULTS, nengoLmu, validationAccuracyAtBestLoss } from '../lib/walkthroughs/lmu';
+import { loadTrained } from '../lib/walkthroughs/run';
 
 test.before(async () => {
+  process.env.SEQMNIST_THREADS = '1';
   await useBackend('wasm', { quiet: true });
 });
 
@@ -62,46 +55,128 @@ test("validationAccuracyAtBestLoss is KerasLMU's 'Maximum validation accuracy' (
   assert.throws(() => validationAccuracyAtBestLoss({ epoch: [], history: {} }), /no val_loss and val_accuracy/);
 });
 
-test('the CLI knows keras-lmu and nengo-lmu, with their parameter counts', async () => {
-  for (const [name, params] of [
-    ['keras-lmu', 101771],
-    ['nengo-lmu', 101549],
+test("kerasLmu and nengoLmu: the originals' settings as defaults, their models and parameter counts", () => {
+  for (const [w, name, params, validation] of [
+    [kerasLmu, 'keras-lmu', 101771, 10000],
+    [nengoLmu, 'nengo-lmu', 101549, 0],
   ] as const) {
-    const w = getWalkthrough(name);
+    assert.equal(w.name, name);
     assert.equal(w.torchPeer, 'lmu-fft');
-    assert.deepEqual(w.trainFlags, ['epochs', 'limit', 'resume', 'out', 'seed', 'clipnorm']);
-    assert.equal(buildLmuModel(name === 'keras-lmu' ? 'keras' : 'nengo').countParams(), params);
+    assert.deepEqual(w.evalKeys, []);
+    assert.deepEqual(w.defaults, {
+      seed: 0,
+      limit: undefined,
+      batchSize: 100,
+      learningRate: 1e-3,
+      epochs: 10,
+      clipNorm: undefined,
+      validation,
+    });
+    // the CLI takes a flag for a walkthrough iff its config has the key
+    for (const key of ['epochs', 'limit', 'seed', 'clipNorm']) assert.ok(key in w.defaults, key);
+    for (const key of ['steps', 'permute', 'fresh']) assert.ok(!(key in w.defaults), key);
+    assert.deepEqual(w.config(), w.defaults);
+    const model = w.buildModel(w.config());
+    assert.equal(model.countParams(), params);
+    model.dispose();
+    assert.equal(w.weightsName(w.config()), name);
+    assert.equal(w.shipped.length, 1);
+    assert.equal(w.shipped[0].name, name);
+    assert.deepEqual(w.input(w.config()), {
+      task: 'permuted',
+      side: 28,
+      steps: 784,
+      featuresPerStep: 1,
+      pixelOrder: 'RandomState(0).permutation(784)',
+      preprocessing: 'pixels / 255',
+    });
+    assert.equal(w.outputs, 'logits');
+    assert.equal(w.evalBatchSize, 200);
+    assert.equal(w.optimizer(w.config()).getClassName(), 'Adam');
+    assert.deepEqual(w.modelRecipe!(w.config({ seed: 3 })).args, [{ seed: 3 }]);
   }
-  assert.throws(() => buildLmuModel('pytorch' as never), /variant must be 'keras' or 'nengo' \(got "pytorch"\)/);
+  assert.deepEqual(nengoLmu.shipped[0].overrides, { clipNorm: 1 });
+  assert.equal(typeof kerasLmu.replay, 'function');
+  assert.equal(nengoLmu.replay, undefined);
+});
+
+test('config() checks every field, naming the bad value, and refuses unknown keys', () => {
+  const c = kerasLmu.config({ epochs: 2, limit: 100, clipNorm: 1, seed: 5, learningRate: 0.01, batchSize: 50 });
+  assert.deepEqual(c, {
+    seed: 5,
+    limit: 100,
+    batchSize: 50,
+    learningRate: 0.01,
+    epochs: 2,
+    clipNorm: 1,
+    validation: 10000,
+  });
+  for (const [overrides, message] of [
+    [{ epochs: 0 }, /epochs must be a positive integer \(got 0\)/],
+    [{ epochs: 1.5 }, /epochs must be a positive integer \(got 1.5\)/],
+    [{ epochs: 2 ** 60 }, /epochs must be at most 9007199254740991/],
+    [{ limit: -1 }, /limit must be a positive integer \(got -1\)/],
+    [{ seed: -1 }, /seed must be a non-negative integer \(got -1\)/],
+    [{ batchSize: 0 }, /batchSize must be a positive integer \(got 0\)/],
+    [{ learningRate: 0 }, /learningRate must be a positive number \(got 0\)/],
+    [{ clipNorm: -1 }, /clipNorm must be a positive number \(got -1\)/],
+    [{ validation: 0 }, /validation must be a positive integer \(got 0\)/],
+    [{ validation: 60000 }, /validation must be a number in \[0, 59999\] \(got 60000\)/],
+    [{ steps: 3 }, /keras-lmu has no config key 'steps' \(it has: seed, limit, batchSize/],
+    [{ permute: true, fresh: true }, /keras-lmu has no config keys 'permute', 'fresh'/],
+  ] as const) {
+    assert.throws(() => kerasLmu.config(overrides as never), message, JSON.stringify(overrides));
+  }
+  assert.equal(nengoLmu.config({ validation: 0 }).validation, 0);
+  assert.throws(() => nengoLmu.config({ validation: -1 }), /validation must be a non-negative integer \(got -1\)/);
 });
 
 test('missing shipped weights: the error names the file and the command that makes it', () => {
   const dir = path.join(os.tmpdir(), 'no-such-lmu-weights');
   assert.throws(
-    () => loadLmuModel('keras', dir),
+    () => loadTrained(kerasLmu, { dir }),
     new RegExp(
       `no trained weights for keras-lmu: ${path.join(dir, 'model.json').replace(/[.\\]/g, '\\$&')} does not exist \\(train with 'npm run seqmnist -- train keras-lmu'`,
     ),
   );
-  assert.throws(
-    () => loadLmuTrainingLog('nengo', dir),
-    /no training log for nengo-lmu: .*training-log.json does not exist/,
+  assert.ok(
+    shippedWeightsDir(kerasLmu.weightsName(kerasLmu.config())).endsWith(path.join('notebooks', 'weights', 'keras-lmu')),
   );
-  assert.ok(lmuWeightsDir('keras').endsWith(path.join('notebooks', 'weights', 'keras-lmu')));
 });
 
 test('weights of the wrong shapes are reported with the expected ones', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lmu-shapes-'));
   try {
-    const other = buildLmuModel('nengo', { order: 8, units: 4 });
+    const other = buildNengoLmuModel({ order: 8, units: 4 });
     await saveModel(other, dir);
+    other.dispose();
     assert.throws(
-      () => loadLmuModel('nengo', dir),
+      () => loadTrained(nengoLmu, { dir }),
       /weights\.bin: weight 1 \(lmu_cell\/x_to_h\) has shape \[1, 4\], the model expects \[1, 212\]/,
     );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('budget: epochs × steps of 100 from the log, with what decides the result', () => {
+  const log = { epochs: 10, epochSeconds: [1, 2], trainImages: 50000, msPerStep: 3, bestEpoch: 8 };
+  assert.deepEqual(kerasLmu.budget(log), {
+    budget: '10 epochs × 500 steps of 100',
+    budgetNote: 'kept epoch 8 of 10 (lowest validation loss)',
+    epochs: 10,
+    steps: 5000,
+    batchSize: 100,
+    imagesSeen: 500000,
+    seconds: 3,
+    secondsNote: 'sum of epoch times, training steps only',
+    msPerStep: 3,
+    msPerStepNote: 'from the log',
+  });
+  const nengo = { epochs: 2, epochSeconds: [10, 20], trainImages: 60000 };
+  assert.equal(nengoLmu.budget(nengo).budgetNote, null);
+  assert.equal(nengoLmu.budget(nengo).msPerStep, 30000 / 1200);
+  assert.equal(nengoLmu.budget({ ...nengo, clipNorm: 1 }).budgetNote, 'gradients clipped to global norm 1');
 });
 
 test('ModelCheckpoint keeps the model of the best monitored value, with Keras messages, and resumes', async () => {
@@ -165,38 +240,67 @@ test("historyChart draws KerasLMU's post-epoch accuracies (ticks 1–10, y 0.85�
   );
 });
 
-test('trainLmu learns on a few sequences, keeps the best model, and resumes from its checkpoint', async () => {
+test('train learns on a few sequences, keeps the best model in <checkpointDir>/best, and resumes', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lmu-train-'));
   try {
     const mnist = await loadMnist();
-    const data = await loadPsmnist({ validation: 10000, limit: 240, mnist }); // 200 train, 40 validation
-    const out = path.join(dir, 'best');
+    const config = kerasLmu.config({ limit: 240, epochs: 1 });
+    const data = await kerasLmu.loadData(config, { mnist }); // 200 train, 40 validation
+    assert.deepEqual([data.train.size, data.validation!.size, data.test.size], [200, 40, 240]);
     const checkpointDir = path.join(dir, 'checkpoint');
-    const r = await trainLmu({ variant: 'keras', data, epochs: 1, out, checkpointDir, threads: 1, progress: false });
+    const r = await kerasLmu.train(config, { data, checkpointDir, progress: false });
+    r.model.dispose();
+    r.optimizer.dispose();
+    assert.equal(r.threads, 1);
     assert.equal(r.history.epoch.length, 1);
     assert.ok(r.history.history.loss[0] < 2.3, `loss ${r.history.history.loss[0]}`);
-    assert.ok(fs.existsSync(path.join(out, 'weights.bin')));
+    assert.equal(r.bestDir, path.join(checkpointDir, 'best'));
+    assert.ok(fs.existsSync(path.join(checkpointDir, 'best', 'weights.bin')));
     assert.equal(r.bestEpoch, 0);
     assert.equal(readTrainingState(checkpointDir)?.epoch, 1);
-    const resumed = await trainLmu({
-      variant: 'keras',
+    assert.deepEqual(readTrainingState(checkpointDir)?.config, {
+      seed: 0,
+      limit: 240,
+      batchSize: 100,
+      learningRate: 1e-3,
+      validation: 10000,
+    });
+    // another config's checkpoint is refused, the length excepted
+    await assert.rejects(
+      kerasLmu.train(kerasLmu.config({ limit: 240, epochs: 2, seed: 1 }), { data, checkpointDir, resume: true }),
+      /belongs to another training \(seed 0, not 1\)/,
+    );
+    const resumed = await kerasLmu.train(kerasLmu.config({ limit: 240, epochs: 2 }), {
       data,
-      epochs: 2,
-      out,
       checkpointDir,
       resume: true,
-      threads: 1,
       progress: false,
     });
     assert.deepEqual(resumed.history.epoch, [0, 1]);
-    assert.ok(loadLmuModel('keras', out).countParams() === 101771);
+    assert.equal(resumed.epochSeconds.length, 2);
+    const kept = loadTrained(kerasLmu, { dir: resumed.bestDir });
+    assert.equal(kept.model.countParams(), 101771);
+    assert.equal(kept.log, undefined);
+    const e = await kerasLmu.evaluate(kept.model, config, { data });
+    assert.deepEqual(Object.keys(e), ['accuracy', 'loss', 'testImages', 'lines']);
+    assert.equal(e.testImages, 240);
+    kept.model.dispose();
+    resumed.model.dispose();
+    resumed.optimizer.dispose();
     await assert.rejects(
-      trainLmu({ variant: 'keras', data: { ...data, validation: undefined }, threads: 1 }),
+      kerasLmu.train(config, { data: { ...data, validation: undefined } }),
       /validates after every epoch/,
     );
-    assert.equal(LMU_DEFAULTS.batchSize, 100);
-    assert.equal(lmuOptimizer().getClassName(), 'Adam');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('standardTestSet: the first test images in file order, as psMNIST', async () => {
+  const mnist = await loadMnist();
+  const test = await nengoLmu.standardTestSet(nengoLmu.config(), { mnist, limit: 3 });
+  assert.equal(test.size, 3);
+  assert.deepEqual(Array.from(test.labels), Array.from(mnist.testLabels.subarray(0, 3)));
+  const perm = psmnistPermutation(0);
+  assert.equal(test.images[784 + 5], mnist.testImages[784 + perm[5]] / 255);
 });
