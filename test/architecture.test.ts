@@ -194,7 +194,9 @@ function layerOf(file: string): string {
   if (parts.length > 2) return parts[1];
   const name = parts[1].replace(/\.ts$/, '');
   if (name === 'webgpu') return 'backend'; // Dawn's setup, a part of backend selection
-  return ['checks', 'files', 'settings', 'tfjs-internals'].includes(name) ? 'base' : name;
+  return ['backend-traits', 'checks', 'files', 'history', 'root', 'settings', 'tfjs-internals'].includes(name)
+    ? 'base'
+    : name;
 }
 
 /**
@@ -302,14 +304,83 @@ test('imports flow one way: each part of lib/ imports only the parts below it', 
   assert.deepEqual(wrong, []);
 });
 
-test('lib/index.ts loads as ES-module source (tsx), where an import cycle can break', { timeout: 120_000 }, () => {
-  const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
-  const script =
-    "import('./lib/index.ts').then((m) => { const api = typeof m.fit === 'function' ? m : m.default;" +
-    " if (typeof api.fit !== 'function') { console.error('no fit export'); process.exit(3); } })";
-  const r = spawnSync(tsx, ['-e', script], { cwd: root, encoding: 'utf8', timeout: 60_000 });
-  assert.equal(r.error, undefined, `${tsx}: ${r.error}`);
-  assert.equal(r.status, 0, `tsx exited with ${r.status}${r.signal ? ` (${r.signal})` : ''}:\n${r.stderr}`);
+test(
+  'the sources run under tsx (ES-module semantics, paths from lib/): a shipped model evaluates as built',
+  { timeout: 240_000 },
+  () => {
+    // README advertises `npx tsx`: an import cycle, or a path climbed from the file's own folder
+    // (right from dist/lib/x, wrong from lib/x), breaks here first
+    const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
+    const script =
+      "import('./lib/index.ts').then(async (m) => { const sm = typeof m.evaluateTrained === 'function' ? m : m.default;" +
+      " await sm.useBackend('cpu', { quiet: true });" +
+      ' const r = await sm.evaluateTrained(sm.lstmRow, { config: { limit: 100 } });' +
+      " console.log('accuracy ' + r.accuracy); })";
+    const r = spawnSync(tsx, ['-e', script], { cwd: root, encoding: 'utf8', timeout: 200_000 });
+    assert.equal(r.error, undefined, `${tsx}: ${r.error}`);
+    assert.equal(r.status, 0, `tsx exited with ${r.status}${r.signal ? ` (${r.signal})` : ''}:\n${r.stderr}`);
+    const cli = spawnSync(
+      process.execPath,
+      [path.resolve(__dirname, '..', 'bin', 'seqmnist.js'), 'eval', 'lstm-row', '--limit', '100'],
+      { encoding: 'utf8', timeout: 200_000, env: { ...process.env, SEQMNIST_BACKEND: 'cpu' } },
+    );
+    assert.equal(cli.status, 0, cli.stderr);
+    const fromCli = Number(/test accuracy: ([\d.]+)%/.exec(cli.stdout)![1]) / 100;
+    const fromTsx = Number(/accuracy ([\d.]+)/.exec(r.stdout)![1]);
+    assert.equal(fromTsx.toFixed(4), fromCli.toFixed(4));
+  },
+);
+
+/** The string literals of a source file (template pieces included), comments left out. */
+function literalsOf(fileName: string, text: string): string[] {
+  const source = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+  const found: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if (
+      ts.isStringLiteral(node) ||
+      ts.isNoSubstitutionTemplateLiteral(node) ||
+      ts.isTemplateHead(node) ||
+      ts.isTemplateMiddle(node) ||
+      ts.isTemplateTail(node)
+    )
+      found.push(node.text);
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
+test('a walkthrough is named only in its own file and the registry (the registry drives every list)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the built registry, to read the names and find each one's module
+  const { WALKTHROUGHS, TRAINED_MODELS } = require('../lib/walkthroughs/registry') as {
+    WALKTHROUGHS: { name: string }[];
+    TRAINED_MODELS: { name: string; walkthrough: { name: string } }[];
+  };
+  // a walkthrough's own file: the module under lib/walkthroughs/ that exports its object
+  const ownFile = new Map<string, string>();
+  for (const file of sourceFiles('lib/walkthroughs')) {
+    const built = path.resolve(__dirname, '..', file.replace(/\.ts$/, '.js'));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- each built walkthrough module, to see what it exports
+    const exported = Object.values(require(built) as Record<string, unknown>);
+    for (const w of WALKTHROUGHS) if (exported.includes(w) && !file.endsWith('/registry.ts')) ownFile.set(w.name, file);
+  }
+  for (const w of WALKTHROUGHS) assert.ok(ownFile.has(w.name), `no module under lib/walkthroughs/ exports ${w.name}`);
+  const names = [
+    ...WALKTHROUGHS.map((w) => ({ name: w.name, owner: w.name })),
+    ...TRAINED_MODELS.map((m) => ({ name: m.name, owner: m.walkthrough.name })),
+  ];
+  const wrong: string[] = [];
+  for (const file of sourceFiles('lib')) {
+    if (file === 'lib/walkthroughs/registry.ts') continue;
+    const literals = literalsOf(file, fs.readFileSync(path.join(root, file), 'utf8'));
+    for (const { name, owner } of names) {
+      if (ownFile.get(owner) === file) continue;
+      const token = new RegExp(`(^|[^\\w-])${name.replace(/-/g, '\\-')}($|[^\\w-])`);
+      const hit = literals.find((l) => token.test(l));
+      if (hit !== undefined) wrong.push(`${file} spells '${name}' (in ${JSON.stringify(hit)})`);
+    }
+  }
+  assert.deepEqual([...new Set(wrong)], []);
 });
 
 test('requiring the built package loads nothing from lib/cli/ or bin/ (a notebook registers no command)', () => {

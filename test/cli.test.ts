@@ -1,9 +1,12 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from '../lib/cli/args';
-import { trainCommandLine } from '../lib/cli/walkthrough-flags';
+import { configOverrides, evalFlags, trainCommandLine, trainFlags } from '../lib/cli/walkthrough-flags';
+import { WALKTHROUGHS } from '../lib/walkthroughs/registry';
 
 const cli = path.resolve(__dirname, '../bin/seqmnist.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
@@ -133,4 +136,62 @@ test('a value flag followed by another flag, or a switch given a value, is refus
   assert.throws(() => parseArgs(['train', 'tcn', '--epochs', '--permute']), /flag --epochs needs a value/);
   assert.throws(() => parseArgs(['eval', 'tcn', '--permute=no']), /flag --permute takes no value \(got 'no'\)/);
   assert.deepEqual(parseArgs(['bench', 'tcn', 'eurnn', '-h']).flags, { help: true });
+});
+
+test('counts are safe integers in plain digits: --steps 1e99 is refused before anything runs', () => {
+  for (const bad of ['1e99', '1e3', '9007199254740993', '0x10', '2.0']) {
+    assert.throws(
+      () => parseArgs(['train', 'eurnn', '--steps', bad]),
+      new RegExp(`--steps must be a positive integer \\(got '${bad.replace('.', '\\.')}'\\)`),
+    );
+  }
+  assert.equal(parseArgs(['train', 'eurnn', '--steps', '40000']).flags.steps, 40000);
+  const r = run('train', 'eurnn', '--steps', '1e99');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^seqmnist: --steps must be a positive integer \(got '1e99'\)$/m);
+});
+
+test("a walkthrough's train and eval flags come from its config's keys", () => {
+  const byName = new Map(WALKTHROUGHS.map((w) => [w.name, w]));
+  // every walkthrough has seed and limit in its config; only step-counted ones have steps
+  for (const w of WALKTHROUGHS) {
+    const flags = trainFlags(w);
+    assert.ok(flags.includes('seed') && flags.includes('limit') && flags.includes('resume') && flags.includes('out'));
+    assert.equal(flags.includes('steps'), 'steps' in w.defaults, w.name);
+    assert.equal(flags.includes('epochs'), 'epochs' in w.defaults, w.name);
+    assert.deepEqual(evalFlags(w).slice(0, 2), ['weights', 'limit']);
+  }
+  assert.deepEqual(evalFlags(byName.get('tcn')!), ['weights', 'limit', 'permute']);
+  assert.ok(trainFlags(byName.get('tcn')!).includes('clipnorm'), 'the TCN takes --clipnorm (the original clip)');
+  const r = run('train', 'lstm-row', '--permute');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /flag --permute is not accepted by 'train lstm-row' \(accepted: /);
+});
+
+test('the overrides a training log records are the flags given, mapped onto config keys', () => {
+  const flags = parseArgs(['train', 'tcn', '--permute', '--seed', '1114', '--clipnorm', '0.5', '--out', 'x']).flags;
+  assert.deepEqual(configOverrides(flags), { permute: true, seed: 1114, clipNorm: 0.5 });
+});
+
+test('eval refuses another walkthrough’s weights folder in one line, and a shipped folder with a flipped byte', () => {
+  const other = run('eval', 'lstm-row', '--weights', 'notebooks/weights/lstm-pixel', '--limit', '10');
+  assert.equal(other.status, 1);
+  const lines = other.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, other.stderr);
+  assert.match(lines[0], /holds weights of lstm-pixel, not of lstm-row/);
+  assert.ok(lines[0].length < 200, lines[0]);
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'seqmnist-flip-'));
+  try {
+    const dir = path.join(copy, 'lstm-row');
+    fs.cpSync(path.join(__dirname, '..', '..', 'notebooks', 'weights', 'lstm-row'), dir, { recursive: true });
+    const w = path.join(dir, 'weights.bin');
+    const b = fs.readFileSync(w);
+    b[100] ^= 1;
+    fs.writeFileSync(w, b);
+    const flipped = run('eval', 'lstm-row', '--weights', dir, '--limit', '10');
+    assert.equal(flipped.status, 1);
+    assert.match(flipped.stderr, /weights\.bin is corrupted: its SHA-256 differs/);
+  } finally {
+    fs.rmSync(copy, { recursive: true, force: true });
+  }
 });
