@@ -18,25 +18,28 @@ const root = path.resolve(__dirname, '..');
 async function main() {
   const tf = require('@tensorflow/tfjs');
   const { initBackend } = require(path.join(dist, 'lib', 'backend'));
-  const { WALKTHROUGHS } = require(path.join(dist, 'lib', 'cli', 'main'));
+  const { WALKTHROUGHS } = require(path.join(dist, 'lib', 'walkthroughs', 'registry'));
   const { trainStep } = require(path.join(dist, 'lib', 'train', 'loop'));
   const { saveModel } = require(path.join(dist, 'lib', 'train', 'saving'));
   await initBackend({ quiet: true });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'seqmnist-ckpt-cost-'));
   const rows = [];
   for (const w of WALKTHROUGHS) {
-    const logFile = path.join(root, 'notebooks', 'weights', w.name, 'training-log.json');
+    const config = w.config();
+    const logFile = path.join(root, 'notebooks', 'weights', w.weightsName(config), 'training-log.json');
     const log = JSON.parse(fs.readFileSync(logFile, 'utf8'));
+    // step-counted trainings checkpoint after every pass over the training set, epoch-counted ones every epoch
     const interval =
-      w.name === 'eurnn'
-        ? (500 * log.msPerStep) / 1000
+      'steps' in w.defaults
+        ? (Math.floor(log.trainImages / config.batchSize) * log.msPerStep) / 1000
         : log.epochSeconds.reduce((s, v) => s + v, 0) / log.epochSeconds.length;
-    const model = w.bench.model();
-    const optimizer = w.bench.optimizer();
+    const model = w.buildModel(config);
+    const optimizer = w.optimizer(config);
+    const { steps, featuresPerStep } = w.input(config);
     // one step so that the optimiser holds its slots, as in a checkpoint during training
-    const x = tf.randomUniform([8, ...w.bench.input]);
+    const x = tf.randomUniform([8, steps, featuresPerStep]);
     const y = tf.randomUniform([8], 0, 10, 'int32');
-    await trainStep(model, { x, y }, { optimizer, loss: w.bench.loss });
+    await trainStep(model, { x, y }, { optimizer, loss: w.loss });
     tf.dispose([x, y]);
     const state = { epoch: 1, history: log.history, epochSeconds: log.epochSeconds ?? [] };
     const dir = path.join(tmp, w.name);

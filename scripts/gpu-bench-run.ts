@@ -24,7 +24,8 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { deviceDescription, useBackend } from '../lib/backend';
 import { BenchResult, checkTorch, torchTimes } from '../lib/cli/bench';
-import { getWalkthrough, main, WALKTHROUGHS } from '../lib/cli/main';
+import { main } from '../lib/cli/main';
+import { getWalkthrough, WALKTHROUGHS } from '../lib/walkthroughs/registry';
 import { writeFileAtomically } from '../lib/files';
 import { webGpuAdapter } from '../lib/webgpu';
 

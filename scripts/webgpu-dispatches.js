@@ -6,7 +6,7 @@ const dist = path.join(__dirname, '..', 'dist', 'lib');
 const tf = require('@tensorflow/tfjs');
 const { useBackend, deviceDescription } = require(path.join(dist, 'backend.js'));
 const { trainStep } = require(path.join(dist, 'train', 'loop.js'));
-const { WALKTHROUGHS } = require(path.join(dist, 'cli', 'main.js'));
+const { WALKTHROUGHS } = require(path.join(dist, 'walkthroughs', 'registry.js'));
 
 async function main() {
   await useBackend('webgpu', { quiet: true });
@@ -26,15 +26,16 @@ async function main() {
     return read(dataId);
   };
   for (const w of WALKTHROUGHS) {
-    const recipe = w.bench;
-    const model = recipe.model();
-    const optimizer = recipe.optimizer();
-    const x = tf.randomUniform([2, ...recipe.input], 0, 1, 'float32', 1);
+    const config = w.config();
+    const model = w.buildModel(config);
+    const optimizer = w.optimizer(config);
+    const { steps, featuresPerStep } = w.input(config);
+    const x = tf.randomUniform([2, steps, featuresPerStep], 0, 1, 'float32', 1);
     const y = tf.tensor1d([1, 2], 'int32');
-    await trainStep(model, { x, y }, { optimizer, loss: recipe.loss });
+    await trainStep(model, { x, y }, { optimizer, loss: w.loss });
     dispatches = reads = 0;
     const started = Date.now();
-    await trainStep(model, { x, y }, { optimizer, loss: recipe.loss });
+    await trainStep(model, { x, y }, { optimizer, loss: w.loss });
     const ms = Date.now() - started;
     const step = { dispatches, reads };
     dispatches = 0;
