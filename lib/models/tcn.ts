@@ -421,7 +421,9 @@ abstract class TemporalLayer extends tf.layers.Layer {
         'float32',
         uniform(1 / Math.sqrt(fanIn), this.nextSeed()),
       );
-      g.write(tf.tidy(() => tf.sqrt(tf.sum(tf.square(v.read()), [0, 1]))));
+      const norm = tf.tidy(() => tf.sqrt(tf.sum(tf.square(v.read()), [0, 1])));
+      g.write(norm); // write() copies the value into the variable: the norm itself is ours to dispose
+      norm.dispose();
       return [v, g, b];
     };
     const [v1, g1, b1] = conv('conv1', cin * k, cin);

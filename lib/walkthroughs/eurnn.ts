@@ -1,54 +1,120 @@
 /**
  * The EURNN walkthrough (notebooks/03-eurnn-psmnist.ipynb): torch_eunn's "MNIST Task", an
  * efficient unitary RNN (capacity 2, modReLU, 256 complex units) reading permuted MNIST one pixel
- * per step, trained for 40,000 RMSprop steps on random batches of 100. Registers the CLI
- * walkthrough 'eurnn'.
+ * per step, trained for 40,000 RMSprop steps on random batches of 100, as one object (`eurnn`,
+ * lib/walkthroughs/walkthrough.ts) that the notebook, the CLI and `compare` call.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { positiveInteger } from '../checks';
+import { onGpu } from '../backend-traits';
+import { nonNegativeInteger, positiveInteger, positiveNumber } from '../checks';
 import { SequenceDataset } from '../data/batches';
 import { loadMnist, Mnist, MNIST_PIXELS } from '../data/mnist';
+import { loadPsmnist } from '../data/psmnist';
 import { psmnistPermutation, RandomState } from '../data/random';
 import { inversePermutation, permutePixels, scaleImages } from '../data/transforms';
-import { Figure, lineChart } from '../plot/charts';
+import { getEurnnEngine, getEurnnThreads } from '../kernels/eurnn';
 import { buildEurnnModel } from '../models/eurnn';
+import { ensurePlotlyAsset, Figure, figureBundle, lineChart } from '../plot/charts';
+import { DisplayHandle, newDisplayHandle } from '../plot/display';
+import { Checkpoint, startTraining } from '../train/checkpoint';
 import { losses } from '../train/gradients';
 import { Batch, Callback, evaluate, fit } from '../train/loop';
-import {
-  checkResumeSettings,
-  loadWeightsInto,
-  readTrainingLog,
-  readTrainingState,
-  resumeFrom,
-  resumeLine,
-  saveModel,
-  shippedWeightsDir,
-  TRAINING_LOG,
-} from '../train/saving';
+import { formatDuration } from '../train/progress';
 import { RMSprop } from '../train/rmsprop';
+import { mergeConfig, safeInteger } from './config';
+import { configFingerprint } from './run';
 import type { TrainingLog } from './training-log';
+import type { CommonConfig, EvalResult, TrainOptions, TrainResult, Walkthrough } from './walkthrough';
 
-/** The original notebook's constants. */
-export const EURNN_DEFAULTS = {
-  numLabels: 10,
-  width: 28,
-  height: 28,
-  /** Training steps (num_steps). */
-  numSteps: 40000,
-  testSize: 10000,
-  validSize: 10000,
-  trainSize: 50000,
+/** The walkthrough's settings: the original notebook's constants, with its values. */
+export interface EurnnConfig extends CommonConfig {
+  /** Seed of the initialisers: input weights seed, angles seed + 1, readout seed + 2. Default 0. */
+  seed: number;
+  /**
+   * Seed of the generator that shuffles the 70,000 images and then draws the training batches
+   * (the original uses NumPy's unseeded global one). Default 0.
+   */
+  dataSeed: number;
+  /** Only the first `limit` images of each of the three sets (quick runs). Default all. */
+  limit?: number;
+  /** Training images per step, drawn with replacement (batch_size). Default 100. */
+  batchSize: number;
+  /** RMSprop's learning rate (learning_rate). Default 1e-4. */
+  learningRate: number;
+  /** Training steps (num_steps). Default 40,000. */
+  steps: number;
+  /** Batch size of the validation and test passes (test_batch_size). Default 1,000. */
+  testBatchSize: number;
+  /** Complex components of the hidden state (num_hidden_rnn). Default 256. */
+  hidden: number;
+  /** Layers of 2×2 rotations in the unitary matrix (capacity_rnn). Default 2. */
+  capacity: number;
+  /** Training images: the first of the 70,000 shuffled (train_size). Default 50,000. */
+  trainSize: number;
+  /** Validation images: the next (valid_size). Default 10,000. */
+  validSize: number;
+  /** Test images: the next (test_size). Default 10,000. */
+  testSize: number;
+  /**
+   * Validate (and checkpoint) every this many steps, and before the last. Default one pass over
+   * the training images: trainSize / batchSize = 500 (with `limit`, the limited set's).
+   */
+  validateEvery?: number;
+}
+
+const DEFAULTS: Readonly<EurnnConfig> = Object.freeze({
+  seed: 0,
+  dataSeed: 0,
+  limit: undefined,
   batchSize: 100,
-  /** Batch size of the validation and test passes. */
-  testBatchSize: 1000,
-  /** Inputs per step: one pixel. */
-  numInputs: 1,
-  numHiddenRnn: 256,
-  capacityRnn: 2,
   learningRate: 1e-4,
-} as const;
+  steps: 40000,
+  testBatchSize: 1000,
+  hidden: 256,
+  capacity: 2,
+  trainSize: 50000,
+  validSize: 10000,
+  testSize: 10000,
+  validateEvery: undefined,
+});
+
+/**
+ * The defaults with `overrides`, every field checked; an unknown key is refused, naming it.
+ * @see notebooks/03-eurnn-psmnist.ipynb
+ */
+function config(overrides: Partial<EurnnConfig> = {}): EurnnConfig {
+  const c = mergeConfig('eurnn', DEFAULTS, overrides);
+  const count = (name: string, v: unknown) => safeInteger(name, positiveInteger(name, v));
+  const seed = (name: string, v: unknown) => safeInteger(name, nonNegativeInteger(name, v));
+  return {
+    seed: seed('seed', c.seed),
+    dataSeed: seed('dataSeed', c.dataSeed),
+    limit: c.limit === undefined ? undefined : count('limit', c.limit),
+    batchSize: count('batchSize', c.batchSize),
+    learningRate: positiveNumber('learningRate', c.learningRate),
+    steps: count('steps', c.steps),
+    testBatchSize: count('testBatchSize', c.testBatchSize),
+    hidden: count('hidden', c.hidden),
+    capacity: count('capacity', c.capacity),
+    trainSize: count('trainSize', c.trainSize),
+    validSize: count('validSize', c.validSize),
+    testSize: count('testSize', c.testSize),
+    validateEvery: c.validateEvery === undefined ? undefined : count('validateEvery', c.validateEvery),
+  };
+}
+
+/** The fused kernel's engine: its WGSL version on a GPU backend, else the CPU engine chosen. */
+const eurnnEngine = () => (onGpu() ? 'wgsl' : getEurnnEngine());
+/** Threads of the fused kernel: its own on the CPU, one on a GPU backend. */
+const eurnnThreads = () => (onGpu() ? 1 : getEurnnThreads());
+
+const buildModel = (c: EurnnConfig): tf.LayersModel =>
+  buildEurnnModel({ hiddenSize: c.hidden, capacity: c.capacity, seed: c.seed });
+
+/** PyTorch's RMSprop (α 0.99, ε 1e-8 after the square root), as the original. */
+const optimizer = (c: EurnnConfig): tf.Optimizer => new RMSprop({ learningRate: c.learningRate });
+
+// ---- data ----------------------------------------------------------------------------------------
 
 /** The walkthrough's data: 70,000 images shuffled and split, scaled to [0, 1] and permuted. */
 export interface EurnnData {
@@ -69,42 +135,31 @@ export interface EurnnData {
   rng: RandomState;
 }
 
-/** Options of loadEurnnData. */
-export interface EurnnDataOptions {
-  /** The pixel permutation. Default RandomState(0).shuffle(0…783), the original's perm_idxs. */
-  perm?: Int32Array;
-  /** Seed of the generator that shuffles the 70,000 images. Default 0. */
-  seed?: number;
-  /** Keep only the first `limit` images of each of the three sets (quick runs). Default: all. */
-  limit?: number;
-  /** Already loaded MNIST (skips loading). */
-  mnist?: Mnist;
-}
-
 /**
- * The original's data: the 60,000 training and 10,000 test images stacked, shuffled, split into
- * the first 50,000 (train), the next 10,000 (validation) and the last 10,000 (test); pixels
- * scaled to [0, 1] and permuted with `perm`.
+ * The original's data: the 60,000 training and 10,000 test images stacked, shuffled with
+ * RandomState(dataSeed), split into the first trainSize (train), the next validSize (validation)
+ * and the next testSize (test); pixels scaled to [0, 1] and permuted with the original's perm_idxs,
+ * RandomState(0).shuffle(0…783) (the psMNIST permutation).
  *
  * Porting note: the original shuffles with NumPy's unseeded global generator, so its split (and
- * its batches) change from run to run; here a RandomState(seed) of its own, separate from the
+ * its batches) change from run to run; here a RandomState(dataSeed) of its own, separate from the
  * permutation's, makes them reproducible.
- * @see notebooks/03-eurnn-psmnist.ipynb
  */
-export async function loadEurnnData(options: EurnnDataOptions = {}): Promise<EurnnData> {
-  const seed = options.seed ?? 0;
-  const limit = options.limit;
-  if (limit !== undefined) positiveInteger('limit', limit);
-  const perm = options.perm ?? psmnistPermutation(0);
+async function loadData(c: EurnnConfig, options: { mnist?: Mnist; limit?: number } = {}): Promise<EurnnData> {
+  const limit = options.limit ?? c.limit;
+  const perm = psmnistPermutation(0);
   const revPerm = inversePermutation(perm);
   const mnist = options.mnist ?? (await loadMnist());
   const nTrainFile = mnist.trainLabels.length;
   const total = nTrainFile + mnist.testLabels.length;
-  const rng = new RandomState(seed);
+  const rng = new RandomState(c.dataSeed);
   const order = rng.permutation(total); // np.random.shuffle of the stacked rows
-  const { trainSize, validSize, testSize } = EURNN_DEFAULTS;
-  if (total !== trainSize + validSize + testSize)
-    throw new Error(`expected ${trainSize + validSize + testSize} MNIST images (got ${total})`);
+  const { trainSize, validSize, testSize } = c;
+  if (trainSize + validSize + testSize > total) {
+    throw new Error(
+      `trainSize + validSize + testSize must be at most the ${total} MNIST images (got ${trainSize} + ${validSize} + ${testSize})`,
+    );
+  }
   const take = (start: number, size: number): SequenceDataset => {
     const n = Math.min(size, limit ?? size);
     const bytes = new Uint8Array(n * MNIST_PIXELS);
@@ -135,6 +190,26 @@ export async function loadEurnnData(options: EurnnDataOptions = {}): Promise<Eur
   };
 }
 
+/**
+ * How many of the standard test images the training split holds: the loader shuffles the
+ * 60,000 training and 10,000 test images together with RandomState(dataSeed).permutation(70,000)
+ * and trains on the first trainSize, so about 5/7 of the standard test images are training
+ * images for it.
+ * @see notebooks/06-compare.ipynb
+ */
+export function eurnnTrainedTestImages(
+  mnist: Mnist,
+  c: Pick<EurnnConfig, 'dataSeed' | 'trainSize'> = DEFAULTS,
+): number {
+  const nTrain = mnist.trainLabels.length;
+  const order = new RandomState(c.dataSeed).permutation(nTrain + mnist.testLabels.length);
+  let n = 0;
+  for (let i = 0; i < c.trainSize; i++) if (order[i] >= nTrain) n++;
+  return n;
+}
+
+// ---- training ------------------------------------------------------------------------------------
+
 /** Validation results at the steps where the original measures them. */
 export interface EurnnHistory {
   step: number[];
@@ -142,36 +217,6 @@ export interface EurnnHistory {
   valLoss: number[];
   /** Validation accuracy in % (as the original prints it). */
   valAccuracy: number[];
-}
-
-/** Options of trainEurnn; defaults are the original's. */
-export interface TrainEurnnOptions {
-  /** The data from loadEurnnData; training batches are drawn from its `rng`. Required. */
-  data: EurnnData;
-  /** The model to train. Default buildEurnnModel({ seed }). */
-  model?: tf.LayersModel;
-  /** Default PyTorch's RMSprop with learningRate. */
-  optimizer?: tf.Optimizer;
-  /** Total optimiser steps (num_steps). Default 40,000. */
-  steps?: number;
-  /** Default 100. */
-  batchSize?: number;
-  /** Used when no optimizer is given. Default 1e-4. */
-  learningRate?: number;
-  /** Validate every this many steps (and at the last). Default trainSize / batchSize = 500, one pass. */
-  validateEvery?: number;
-  /** Default 1,000. */
-  validationBatchSize?: number;
-  /** Seed of the model's initialisers when no model is given. Default 0. */
-  seed?: number;
-  /** Save model, optimiser, generator and history here at every validation after the first. */
-  checkpointDir?: string;
-  /** Continue from checkpointDir. Default false. */
-  resume?: boolean;
-  /** Show a progress bar over the steps. Default true. */
-  progress?: boolean;
-  /** Where the "Step n  Valid. Acc. = x" lines go. Default console.log. */
-  log?: (line: string) => void;
 }
 
 /** Time spent, summed over the runs of one training (a resumed run adds to its checkpoint's). */
@@ -186,17 +231,11 @@ export interface EurnnTiming {
   wallSeconds: number;
 }
 
-/** What trainEurnn returns. */
-export interface TrainEurnnResult {
-  model: tf.LayersModel;
-  /** The optimiser (the caller disposes it when done). */
-  optimizer: tf.Optimizer;
-  history: EurnnHistory;
+/** What the EURNN's `train` returns: the contract's result, with the time spent. */
+export interface EurnnTrainResult extends TrainResult<EurnnHistory> {
   /** Steps run by this call (fewer than `steps` when resumed). */
   stepsRun: number;
-  /** Mean milliseconds per training step, validation excluded, over all runs of this training. */
-  msPerStep: number;
-  /** Time spent, over all runs of this training. */
+  /** Time spent over all runs of this training; `msPerStep` is over all of them too. */
   timing: EurnnTiming;
 }
 
@@ -207,114 +246,292 @@ export function formatValidationLine(step: number, accuracyPercent: number): str
 
 /**
  * Trains as the original: each step draws `batchSize` training indices with replacement
- * (`randint(0, train_size, batch_size)`) and takes one RMSprop step on the mean cross-entropy;
- * before step 0, every `validateEvery` steps and before the last step it measures the validation
- * loss and accuracy and prints "Step n  Valid. Acc. = x". With checkpointDir it saves everything
- * needed to resume at each of those validations.
- * @see notebooks/03-eurnn-psmnist.ipynb
+ * (`randint(0, train_size, batch_size)`) from the data's generator and takes one RMSprop step on
+ * the mean cross-entropy; before step 0, every `validateEvery` steps and before the last step it
+ * measures the validation loss and accuracy and prints "Step n  Valid. Acc. = x". With a
+ * checkpoint folder it saves everything needed to resume (the generator, the history and the
+ * time spent included) at each of those validations.
  */
-export async function trainEurnn(options: TrainEurnnOptions): Promise<TrainEurnnResult> {
-  const { data } = options;
-  const steps = positiveInteger('steps', options.steps ?? EURNN_DEFAULTS.numSteps);
-  const batchSize = positiveInteger('batchSize', options.batchSize ?? EURNN_DEFAULTS.batchSize);
-  const validationBatchSize = positiveInteger(
-    'validationBatchSize',
-    options.validationBatchSize ?? EURNN_DEFAULTS.testBatchSize,
-  );
-  const validateEvery = positiveInteger(
-    'validateEvery',
-    options.validateEvery ?? Math.floor(EURNN_DEFAULTS.trainSize / batchSize),
-  );
-  const log = options.log ?? ((line: string) => console.log(line));
-  const model = options.model ?? buildEurnnModel({ seed: options.seed ?? 0 });
-  const optimizer =
-    options.optimizer ?? new RMSprop({ learningRate: options.learningRate ?? EURNN_DEFAULTS.learningRate });
+async function train(c: EurnnConfig, options: TrainOptions<EurnnData> = {}): Promise<EurnnTrainResult> {
+  const data = options.data ?? (await loadData(c));
+  // the original validates (and we checkpoint) after every pass over the training set
+  const validateEvery = c.validateEvery ?? Math.max(1, Math.floor(data.train.size / c.batchSize));
+  const show = options.progress !== false;
+  const model = buildModel(c);
+  const opt = optimizer(c);
   const rng = data.rng;
   const dir = options.checkpointDir;
-  let history: EurnnHistory = { step: [], valLoss: [], valAccuracy: [] };
-  let timing: EurnnTiming = { steps: 0, trainMs: 0, validationMs: 0, wallSeconds: 0 };
-  let initialStep = 0;
+  const fingerprint = configFingerprint(c);
+  try {
+    const start = await startTraining({
+      resume: options.resume,
+      dir,
+      model,
+      optimizer: opt,
+      unit: 'step',
+      total: c.steps,
+      config: fingerprint,
+    });
+    let history: EurnnHistory = { step: [], valLoss: [], valAccuracy: [] };
+    let timing: EurnnTiming = { steps: 0, trainMs: 0, validationMs: 0, wallSeconds: 0 };
+    if (start.state) {
+      const saved = start.state.rng as { key: number[]; pos: number };
+      rng.setState({ key: Uint32Array.from(saved.key), pos: saved.pos });
+      history = start.history as EurnnHistory;
+      timing = (start.state.timing as EurnnTiming) ?? timing;
+    }
 
-  // what decides the result besides the model and optimiser: a checkpoint of another training is refused
-  const settings = {
-    walkthrough: 'eurnn',
-    trainImages: data.train.size,
-    validImages: data.valid.size,
-    batchSize,
-    validateEvery,
-  };
-  if (options.resume) {
-    if (dir) checkResumeSettings(dir, readTrainingState(dir)?.settings as never, settings);
-    const state = await resumeFrom(dir, model, optimizer);
-    const saved = state.rng as { key: number[]; pos: number };
-    rng.setState({ key: Uint32Array.from(saved.key), pos: saved.pos });
-    history = state.history as EurnnHistory;
-    timing = (state.timing as EurnnTiming) ?? timing;
-    initialStep = state.step ?? 0;
-    log(resumeLine(dir!, `step ${initialStep} of ${steps}`));
+    // the timing and history the original keeps, around the shared loop's steps
+    const wallBefore = timing.wallSeconds;
+    let t0 = 0;
+    let validationFrom = 0;
+    let stepFrom = 0;
+    const bookkeeping: Callback = {
+      onTrainBegin() {
+        t0 = validationFrom = Date.now();
+      },
+      onValidationEnd(step, logs) {
+        timing.validationMs += Date.now() - validationFrom;
+        history.step.push(step);
+        history.valLoss.push(logs.val_loss);
+        history.valAccuracy.push(100 * logs.val_accuracy);
+        if (show) console.log(formatValidationLine(step, 100 * logs.val_accuracy));
+      },
+      onBatchBegin() {
+        stepFrom = Date.now();
+      },
+      onBatchEnd() {
+        validationFrom = Date.now();
+        timing.trainMs += validationFrom - stepFrom;
+        timing.steps++;
+      },
+    };
+    const checkpoint = new Checkpoint({
+      dir,
+      every: 'validation',
+      config: fingerprint,
+      history: () => history,
+      extraState: () => ({
+        rng: { key: Array.from(rng.getState().key), pos: rng.getState().pos },
+        timing: { ...timing, wallSeconds: wallBefore + (Date.now() - t0) / 1000 },
+      }),
+    });
+    const callbacks: Callback[] = [bookkeeping, checkpoint];
+    if (options.plot) callbacks.push(redrawEachValidation(() => eurnnHistoryChart(history, { display: false })));
+    // randint(0, train_size, batch_size): indices drawn with replacement from the data's generator
+    const sample = () =>
+      data.train.batches(c.batchSize, { order: rng.randint(0, data.train.size, c.batchSize) }).next().value as Batch;
+    await fit(model, sample, {
+      steps: c.steps,
+      initialStep: start.initial,
+      optimizer: opt,
+      loss: losses.sparseCrossEntropyFromLogits,
+      validation: data.valid,
+      validationBatchSize: c.testBatchSize,
+      validateEvery,
+      callbacks,
+      progress: show ? 'Steps' : false,
+    });
+    timing.wallSeconds = wallBefore + (Date.now() - t0) / 1000;
+    return {
+      model,
+      optimizer: opt,
+      history,
+      stepsRun: Math.max(0, c.steps - start.initial),
+      msPerStep: timing.steps ? timing.trainMs / timing.steps : NaN,
+      threads: eurnnThreads(),
+      timing,
+    };
+  } catch (e) {
+    model.dispose();
+    opt.dispose();
+    throw e;
   }
+}
 
-  // the timing, history and checkpoints the original keeps, around the shared loop's steps
-  const wallBefore = timing.wallSeconds;
-  let t0 = 0;
-  let validationFrom = 0;
-  let stepFrom = 0;
-  const bookkeeping: Callback = {
-    onTrainBegin() {
-      t0 = validationFrom = Date.now();
-    },
-    async onValidationEnd(step, logs) {
-      timing.validationMs += Date.now() - validationFrom;
-      history.step.push(step);
-      history.valLoss.push(logs.val_loss);
-      history.valAccuracy.push(100 * logs.val_accuracy);
-      log(formatValidationLine(step, 100 * logs.val_accuracy));
-      if (dir && step > initialStep) {
-        await saveModel(model, dir, {
-          optimizer,
-          state: {
-            step,
-            settings,
-            rng: { key: Array.from(rng.getState().key), pos: rng.getState().pos },
-            history,
-            timing: { ...timing, wallSeconds: wallBefore + (Date.now() - t0) / 1000 },
-          },
-        });
-      }
-    },
-    onBatchBegin() {
-      stepFrom = Date.now();
-    },
-    onBatchEnd() {
-      validationFrom = Date.now();
-      timing.trainMs += validationFrom - stepFrom;
-      timing.steps++;
-    },
-  };
-  // randint(0, train_size, batch_size): indices drawn with replacement from the data's generator
-  const sample = () =>
-    data.train.batches(batchSize, { order: rng.randint(0, data.train.size, batchSize) }).next().value as Batch;
-  await fit(model, sample, {
-    steps,
-    initialStep,
-    optimizer,
-    loss: losses.sparseCrossEntropyFromLogits,
-    validation: data.valid,
-    validationBatchSize,
-    validateEvery,
-    callbacks: [bookkeeping],
-    progress: options.progress === false ? false : 'Steps',
-  });
-  timing.wallSeconds = wallBefore + (Date.now() - t0) / 1000;
+/** A callback that redraws `chart` in one notebook output after every validation. */
+function redrawEachValidation(chart: () => Figure): Callback {
+  let handle: DisplayHandle | undefined;
   return {
-    model,
-    optimizer,
-    history,
-    stepsRun: Math.max(0, steps - initialStep),
-    msPerStep: timing.steps ? timing.trainMs / timing.steps : NaN,
-    timing,
+    onTrainBegin() {
+      ensurePlotlyAsset();
+      handle = newDisplayHandle();
+    },
+    onValidationEnd() {
+      (handle ??= newDisplayHandle()).show(figureBundle(chart()));
+    },
   };
 }
+
+/** Test accuracy and loss of a trained model on the config's test split, as `eval` prints it. */
+async function evaluateEurnn(
+  model: tf.LayersModel,
+  c: EurnnConfig,
+  options: { data?: EurnnData; progress?: string | false } = {},
+): Promise<EvalResult> {
+  const data = options.data ?? (await loadData(c));
+  const r = await evaluate(model, data.test, { batchSize: c.testBatchSize, progress: options.progress ?? false });
+  return { accuracy: r.accuracy, loss: r.loss, testImages: data.test.size, lines: [] };
+}
+
+// ---- the walkthrough -----------------------------------------------------------------------------
+
+/** What `train eurnn` writes beside the weights (training-log.json). */
+export interface EurnnTrainingLog extends TrainingLog<EurnnHistory> {
+  /** The EURNN kernel's engine ('wasm-simd' or 'js' on the CPU, 'wgsl' on webgpu). */
+  engine: string;
+  validImages: number;
+  steps: number;
+  validationSeconds: number;
+  /** Wall-clock seconds of the training loops, over every run of a resumed training. */
+  totalSeconds: number;
+  timing: EurnnTiming;
+  testLoss: number;
+}
+
+/** The EURNN walkthrough: the contract, with `train`'s result typed. */
+export interface EurnnWalkthrough extends Walkthrough<EurnnConfig, EurnnData, EurnnHistory, EurnnTrainingLog> {
+  train(config: EurnnConfig, options?: TrainOptions<EurnnData>): Promise<EurnnTrainResult>;
+}
+
+const grouped = (n: number) => n.toLocaleString('en-US');
+
+/**
+ * The EURNN walkthrough: config, data, model, training, evaluation and the shipped model, for
+ * the notebook, the CLI (`train eurnn`) and `compare`.
+ * @see notebooks/03-eurnn-psmnist.ipynb
+ */
+export const eurnn: EurnnWalkthrough = {
+  name: 'eurnn',
+  title: 'efficient unitary RNN (capacity 2, modReLU, 256 complex units), permuted pixel MNIST',
+  notebook: 'notebooks/03-eurnn-psmnist.ipynb',
+  defaults: DEFAULTS,
+  config,
+  evalKeys: [],
+
+  input: () => ({
+    task: 'permuted',
+    side: 28,
+    steps: MNIST_PIXELS,
+    featuresPerStep: 1,
+    pixelOrder: 'RandomState(0).permutation(784)',
+    preprocessing: 'pixels / 255',
+  }),
+  buildModel,
+  optimizer,
+  loss: losses.sparseCrossEntropyFromLogits,
+  outputs: 'logits',
+  evalBatchSize: DEFAULTS.testBatchSize,
+  // the fused kernel splits the batch over threads of its own (on the CPU)
+  threads: () => eurnnThreads(),
+  torchPeer: 'eurnn',
+
+  loadData: (c, options = {}) => loadData(c, { mnist: options.mnist }),
+  train,
+  evaluate: evaluateEurnn,
+
+  weightsName: () => 'eurnn',
+  shipped: [
+    {
+      name: 'eurnn',
+      title: "torch_eunn's MNIST task: efficient unitary RNN, 256 complex units",
+      overrides: {},
+      published: { accuracy: '91.31%', source: "torch_eunn's MNIST example (40,000 steps)" },
+      caveats: [], // the overlap with the standard test set needs the data: caveats()
+      color: '#9467bd',
+      curveMetric: 'validation accuracy (its 10,000-image validation split)',
+    },
+  ],
+
+  async run(c, { checkpointDir, resume }) {
+    const data = await loadData(c);
+    console.log(
+      `data: ${data.train.size} training, ${data.valid.size} validation, ${data.test.size} test sequences [784, 1]; ` +
+        `EURNN engine ${eurnnEngine()}, ${eurnnThreads()} threads`,
+    );
+    const r = await train(c, { data, checkpointDir, resume });
+    r.optimizer.dispose();
+    let test: { loss: number; accuracy: number };
+    try {
+      test = await evaluate(r.model, data.test, { batchSize: c.testBatchSize, progress: false });
+    } catch (e) {
+      r.model.dispose();
+      throw e;
+    }
+    const t = r.timing;
+    return {
+      model: r.model,
+      threads: r.threads,
+      // in the order of the logs written before
+      fields: {
+        engine: eurnnEngine(),
+        trainImages: data.train.size,
+        validImages: data.valid.size,
+        testImages: data.test.size,
+        steps: c.steps,
+        msPerStep: r.msPerStep,
+        validationSeconds: t.validationMs / 1000,
+        totalSeconds: t.wallSeconds,
+        timing: t,
+        testAccuracy: test.accuracy,
+        testLoss: test.loss,
+        history: r.history,
+      },
+      lines: [
+        `${t.steps} steps in ${formatDuration(t.wallSeconds)}: ${r.msPerStep.toFixed(1)} ms per training step, ${formatDuration(t.validationMs / 1000)} validating`,
+        `Test Accuracy = ${(100 * test.accuracy).toFixed(2)}`,
+      ],
+    };
+  },
+
+  budget(log) {
+    const steps = log.steps ?? log.timing?.steps ?? 0;
+    const batchSize = DEFAULTS.batchSize;
+    const trainMs = log.timing?.trainMs;
+    return {
+      budget: `${grouped(steps)} steps of ${batchSize}`,
+      budgetNote: 'batches drawn with replacement',
+      epochs: null,
+      steps,
+      batchSize,
+      imagesSeen: steps * batchSize,
+      seconds: trainMs !== undefined ? trainMs / 1000 : (log.totalSeconds ?? NaN),
+      secondsNote:
+        trainMs !== undefined ? 'training steps only (validation excluded)' : 'wall clock, validation included',
+      msPerStep: log.msPerStep ?? NaN,
+      msPerStepNote: 'from the log',
+    };
+  },
+
+  // its log keeps no per-validation clock: the time is the step count times the mean step time
+  learningCurve(log, budget) {
+    const h = log.history ?? { step: [], valLoss: [], valAccuracy: [] };
+    return {
+      metric: 'validation accuracy (its 10,000-image validation split)',
+      images: h.step.map((s) => s * budget.batchSize),
+      seconds: h.step.map((s) => (s * budget.msPerStep) / 1000),
+      accuracy: h.valAccuracy.map((a) => a / 100),
+    };
+  },
+
+  caveats(mnist) {
+    const n = eurnnTrainedTestImages(mnist);
+    return [
+      `its training split holds ${grouped(n)} of the ${grouped(mnist.testLabels.length)} standard test images, so its standard-test figure is not a held-out figure; its own test split is held out`,
+    ];
+  },
+
+  standardTestSet: async (_c, options = {}) => (await loadPsmnist({ mnist: options.mnist, limit: options.limit })).test,
+
+  async ownTestSet(c, options = {}) {
+    return {
+      label: "EURNN's own test split: the last 10,000 of all 70,000 images shuffled together",
+      data: (await loadData(c, options)).test,
+    };
+  },
+};
+
+// ---- the original's chart ------------------------------------------------------------------------
 
 /**
  * The original's "Validation Loss / Accuracy" figure: loss (left axis, from 0.01 to 1.1× its
@@ -346,55 +563,4 @@ export function eurnnHistoryChart(history: EurnnHistory, options: { display?: bo
     y2Range: [m, 100],
     display: options.display,
   });
-}
-
-/** The shipped weights: notebooks/weights/eurnn/. */
-export function eurnnWeightsDir(): string {
-  return shippedWeightsDir('eurnn');
-}
-
-/** What train writes beside the weights (training-log.json). */
-export interface EurnnTrainingLog extends TrainingLog<EurnnHistory> {
-  /** The EURNN kernel's engine ('wasm-simd' or 'js' on the CPU, 'wgsl' on webgpu). */
-  engine: string;
-  validImages: number;
-  steps: number;
-  validationSeconds: number;
-  /** Wall-clock seconds of the training loops, over every run of a resumed training. */
-  totalSeconds: number;
-  timing: EurnnTiming;
-  testLoss: number;
-}
-
-/**
- * Loads trained weights into a new walkthrough model, with the training log saved beside them;
- * a missing folder or file is named.
- * @see notebooks/03-eurnn-psmnist.ipynb
- */
-export function loadEurnnWeights(dir: string = eurnnWeightsDir()): { model: tf.LayersModel; log?: EurnnTrainingLog } {
-  const file = path.join(dir, 'model.json');
-  if (!fs.existsSync(file)) {
-    throw new Error(
-      `no trained EURNN weights: ${file} does not exist (train with 'npm run seqmnist -- train eurnn', or set doTraining = true)`,
-    );
-  }
-  const model = buildEurnnModel();
-  loadWeightsInto(model, dir);
-  const log = fs.existsSync(path.join(dir, TRAINING_LOG)) ? readTrainingLog<EurnnTrainingLog>(dir, 'eurnn') : undefined;
-  return { model, log };
-}
-
-/**
- * Test accuracy in [0, 1] of trained weights (default the shipped ones) on the walkthrough's test
- * split (the first `limit` of it when given).
- * @see notebooks/03-eurnn-psmnist.ipynb
- */
-export async function evaluateEurnn(options: { dir?: string; limit?: number } = {}): Promise<number> {
-  const { model } = loadEurnnWeights(options.dir);
-  try {
-    const data = await loadEurnnData({ limit: options.limit });
-    return (await evaluate(model, data.test, { batchSize: EURNN_DEFAULTS.testBatchSize, progress: false })).accuracy;
-  } finally {
-    model.dispose();
-  }
 }
