@@ -24,6 +24,8 @@ export interface CheckpointOptions {
   config?: Record<string, unknown>;
   /** Seconds of the epochs trained before (a resumed run's). Default none. */
   epochSeconds?: number[];
+  /** Time each epoch to its end, validation included (the LSTMs' logs always have). Default: its training steps only. */
+  timeValidation?: boolean;
   /** More state to save with each checkpoint. */
   extraState?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
   /** More files to save in the same atomic write (their names must not be the saver's own). */
@@ -81,7 +83,8 @@ export class Checkpoint implements Callback {
 
   async onEpochEnd(epoch: number, _logs: Logs, ctx: TrainContext): Promise<void> {
     if (this.options.every === 'validation') return;
-    this.epochSeconds[epoch] = (this.lastBatchEnd - this.epochStart) / 1000;
+    const end = this.options.timeValidation ? Date.now() : this.lastBatchEnd;
+    this.epochSeconds[epoch] = (end - this.epochStart) / 1000;
     await this.save(ctx, { epoch: epoch + 1 });
   }
 
