@@ -22,6 +22,7 @@ import { Callback, evaluate, fit } from '../train/loop';
 import { GradientWorkers, ModelRecipe, trainingThreads } from '../train/parallel';
 import { loadWeightsInto } from '../train/saving';
 import { epochBudget } from './budget';
+import { mergeConfig, safeInteger } from './config';
 import { configFingerprint, loadTrained, meanSeconds } from './run';
 import type { TrainingLog } from './training-log';
 import type {
@@ -101,14 +102,6 @@ export interface LmuWalkthrough extends Walkthrough<LmuConfig, PsmnistData, Hist
 
 /** MNIST's training images: the most that validation may hold out is one fewer. */
 const MNIST_TRAIN_IMAGES = 60000;
-
-/** The integer checks' values must also be exact in a double (what JSON and the CLI carry). */
-function safe(name: string, value: number): number {
-  if (!Number.isSafeInteger(value)) {
-    throw new Error(`${name} must be at most ${Number.MAX_SAFE_INTEGER} (got ${value})`);
-  }
-  return value;
-}
 
 /**
  * Keras's Adam (lr 1e-3, β 0.9 / 0.999, ε 1e-7), what both originals train with.
@@ -202,26 +195,18 @@ function lmuWalkthrough(variant: LmuVariant): LmuWalkthrough {
   });
 
   function config(overrides: Partial<LmuConfig> = {}): LmuConfig {
-    if (overrides === null || typeof overrides !== 'object') {
-      throw new Error(`${v.name}'s config overrides must be an object (got ${JSON.stringify(overrides)})`);
-    }
-    const unknown = Object.keys(overrides).filter((k) => !(k in defaults));
-    if (unknown.length) {
-      throw new Error(
-        `${v.name} has no config key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (it has: ${Object.keys(defaults).join(', ')})`,
-      );
-    }
-    const c = { ...defaults, ...overrides };
+    const c = mergeConfig(v.name, defaults, overrides);
+    const count = (name: string, value: unknown) => safeInteger(name, positiveInteger(name, value));
     const validation =
       variant === 'keras'
         ? positiveInteger('validation', c.validation) // KerasLMU's checkpoint watches val_loss
         : nonNegativeInteger('validation', c.validation);
     return {
-      seed: safe('seed', nonNegativeInteger('seed', c.seed)),
-      limit: c.limit === undefined ? undefined : safe('limit', positiveInteger('limit', c.limit)),
-      batchSize: safe('batchSize', positiveInteger('batchSize', c.batchSize)),
+      seed: safeInteger('seed', nonNegativeInteger('seed', c.seed)),
+      limit: c.limit === undefined ? undefined : count('limit', c.limit),
+      batchSize: count('batchSize', c.batchSize),
       learningRate: positiveNumber('learningRate', c.learningRate),
-      epochs: safe('epochs', positiveInteger('epochs', c.epochs)),
+      epochs: count('epochs', c.epochs),
       clipNorm: c.clipNorm === undefined ? undefined : positiveNumber('clipNorm', c.clipNorm),
       validation: numberInRange('validation', validation, 0, MNIST_TRAIN_IMAGES - 1),
     };
