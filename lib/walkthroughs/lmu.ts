@@ -249,7 +249,7 @@ function lmuWalkthrough(variant: LmuVariant): LmuWalkthrough {
     if (!data || !(data.train instanceof SequenceDataset)) throw new Error('data must come from loadPsmnist()');
     if (variant === 'keras' && !data.validation)
       throw new Error(
-        "the 'keras' walkthrough validates after every epoch: load the data with loadPsmnist({ validation: 10000 })",
+        `${v.name} validates after every epoch: its data needs a validation set (loadPsmnist({ validation: 10000 }), as ${v.name}'s loadData loads it)`,
       );
     const threads = positiveInteger('threads', trainingThreads());
     const fingerprint = configFingerprint(c);
@@ -286,7 +286,7 @@ function lmuWalkthrough(variant: LmuVariant): LmuWalkthrough {
       });
       const callbacks: Callback[] = [...(checkpoint ? [checkpoint] : []), bookkeeping];
       if (options.plot) {
-        // KerasLMU's figure, with its title and ylim; NengoDL's example draws none: its accuracies
+        // KerasLMU's figure, with its title and ylim; NengoDL's example draws none, so here its accuracies
         callbacks.push(
           new HistoryPlot(
             variant === 'keras'
