@@ -2,23 +2,18 @@
  * Backend selection: the fastest tfjs backend that works here, in the order
  * tfjs-node-gpu (`tensorflow`) → `webgpu` → `wasm` → `cpu`, overridable with SEQMNIST_BACKEND or
  * useBackend(). Automatic selection takes webgpu only on a GPU adapter; asked for by name, it takes
- * a software one too (Mesa's llvmpipe in CI). Kernels that a backend lacks are filled in one place,
- * lib/kernels/.
+ * a software one too (Mesa's llvmpipe in CI). On selection, the kernels of lib/kernels/ that the
+ * backend needs (fills for kernels it lacks, the fused kernels) are registered by
+ * lib/kernels/all.ts: a backend set with tf.setBackend() alone has none of them.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as os from 'os';
 import { BACKEND_TRAITS, BackendName, onGpu } from './backend-traits';
 import { requestedBackend } from './settings';
 import { usesGpuDevice } from './tfjs-internals';
-import { registerKernelFills } from './kernels/registry';
+// every kernel of ours (fills for kernels a backend lacks, the fused kernels), registered on selection
+import { registerKernels } from './kernels/all';
 import { adapterLine, mayHaveGpu, registerWebGpu, webGpuAdapter, webGpuFailure } from './webgpu';
-// the fills for kernels wasm lacks register themselves on load (the fused kernels load with their ops)
-import './kernels/unsorted-segment-sum';
-import './kernels/conv2d-backprop-filter';
-// the fused kernels' WGSL versions, registered for webgpu on load: no JS fill runs there
-import './kernels/tanh-rnn-webgpu';
-import './kernels/lstm-webgpu';
-import './kernels/eurnn-webgpu';
 
 /** The backends this project knows, fastest first. */
 export const BACKENDS = Object.keys(BACKEND_TRAITS) as BackendName[];
@@ -111,7 +106,7 @@ async function select(requested?: string): Promise<BackendName> {
   const order: BackendName[] = requested ? [checkName(requested)] : [...BACKENDS];
   for (const name of order) {
     if (await trySetBackend(name, requested !== undefined)) {
-      registerKernelFills(name);
+      registerKernels(name);
       return name;
     }
   }

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../lib/backend';
 import { lstmSequence } from '../lib/kernels/lstm';
-import '../lib/kernels/lstm-webgpu';
 import { seededValues as values } from './helpers/arrays';
 
 /** The largest |actual − expected| relative to max(1, max |expected|). */

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../lib/backend';
 import { linearScan, tanhRnnSequence } from '../lib/kernels/tanh-rnn';
-import '../lib/kernels/tanh-rnn-webgpu';
 import { relativeError } from './helpers/arrays';
 
 interface Case {

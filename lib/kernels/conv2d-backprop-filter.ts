@@ -5,7 +5,7 @@
  * "'Conv2DBackpropFilter' not registered for backend 'wasm'").
  */
 import * as tf from '@tensorflow/tfjs';
-import { defineJsKernel, KernelArray } from './registry';
+import type { JsKernel, KernelArray } from './registry';
 
 /** Attributes tfjs passes to Conv2DBackpropFilter (see tfjs-core's conv2d_backprop_filter). */
 export interface Conv2DBackpropFilterAttrs {
@@ -93,9 +93,10 @@ export function conv2dBackpropFilterJs(x: KernelArray, dy: KernelArray, attrs: C
   return { shape: attrs.filterShape.slice(), dtype: 'float32', values: Float32Array.from(dw) };
 }
 
-defineJsKernel({
+/** The JS fill of Conv2DBackpropFilter, for wasm (registered by lib/kernels/all.ts). */
+export const conv2dBackpropFilterKernel: JsKernel = {
   kernelName: 'Conv2DBackpropFilter',
   backends: ['wasm'],
   inputs: ['x', 'dy'],
   compute: ({ x, dy }, attrs) => conv2dBackpropFilterJs(x, dy, attrs as unknown as Conv2DBackpropFilterAttrs),
-});
+};

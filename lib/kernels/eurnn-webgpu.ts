@@ -32,6 +32,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs';
 import { EURNN_SEQUENCE, EURNN_SEQUENCE_GRAD, eurnnShapes } from './eurnn';
 import { MODRELU_EPS } from './eurnn-wasm';
+import { requireKernel } from './registry';
 import { deviceLimit, disposeIntermediates, maxWorkgroupSize, runWgsl, u32, WgslParam } from './webgpu';
 
 /** Threads per workgroup at most (fewer for small hidden sizes, or where the device allows fewer). */
@@ -590,6 +591,7 @@ export function eurnnStatesWebgpu(
   modBias: tf.Tensor,
 ): { re: tf.Tensor3D; im: tf.Tensor3D } {
   eurnnShapes(x.shape, kernel.shape, bias.shape, angles.shape, modBias.shape);
+  requireKernel(EURNN_STATES);
   const [re, im] = tf.engine().runKernel(EURNN_STATES, { x, kernel, bias, angles, modBias }, {}) as tf.Tensor3D[];
   return { re, im };
 }
@@ -600,12 +602,12 @@ const KERNELS: Array<[string, (backend: KernelBackend, inputs: Inputs) => Tensor
   [EURNN_STATES, (backend, ins) => forward(backend, ins, true)],
 ];
 
-for (const [kernelName, run] of KERNELS) {
-  // the JS fill (lib/kernels/registry.ts) is registered already if webgpu was chosen before this file loaded
-  if (tf.getKernel(kernelName, 'webgpu')) tf.unregisterKernel(kernelName, 'webgpu');
-  tf.registerKernel({
-    kernelName,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend }) => run(backend as KernelBackend, inputs as Inputs),
-  });
-}
+/**
+ * EURNN_SEQUENCE, EURNN_SEQUENCE_GRAD and EURNN_STATES in WGSL for the webgpu backend, registered by
+ * lib/kernels/all.ts when webgpu is selected.
+ */
+export const EURNN_WEBGPU_KERNELS: readonly tf.KernelConfig[] = KERNELS.map(([kernelName, run]) => ({
+  kernelName,
+  backendName: 'webgpu',
+  kernelFunc: ({ inputs, backend }) => run(backend as KernelBackend, inputs as Inputs),
+}));

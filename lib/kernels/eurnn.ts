@@ -24,7 +24,7 @@ import { MessageChannel, MessagePort, Worker, receiveMessageOnPort } from 'worke
 import * as tf from '@tensorflow/tfjs';
 import { positiveInteger } from '../checks';
 import { EngineSwitch, FusedEngine } from './engine';
-import { defineJsKernel, KernelArray } from './registry';
+import { type JsKernel, type KernelArray, requireKernel } from './registry';
 import {
   EurnnBatch,
   EurnnGradSums,
@@ -41,7 +41,10 @@ import {
 export type { EurnnBatch, EurnnGradSums, EurnnShape, EurnnWeights } from './eurnn-wasm';
 export { eurnnWasmAvailable } from './eurnn-wasm';
 
-/** Kernel names (registered for every backend). */
+/**
+ * Kernel names: JS versions for every backend but webgpu (eurnnForwardKernel, eurnnBackwardKernel),
+ * WGSL ones there (lib/kernels/eurnn-webgpu.ts), registered by lib/kernels/all.ts.
+ */
 export const EURNN_SEQUENCE = 'SeqmnistEurnnSequence';
 export const EURNN_SEQUENCE_GRAD = 'SeqmnistEurnnSequenceGrad';
 
@@ -488,7 +491,8 @@ function unpack(inputs: Record<string, KernelArray>): { a: EurnnBatch; w: EurnnW
   };
 }
 
-defineJsKernel({
+/** EURNN_SEQUENCE in JS (the wasm-SIMD or plain JS engine), for every backend that takes JS kernels. */
+export const eurnnForwardKernel: JsKernel = {
   kernelName: EURNN_SEQUENCE,
   backends: '*',
   inputs: ['x', 'kernel', 'bias', 'angles', 'modBias'],
@@ -503,9 +507,10 @@ defineJsKernel({
     }
     return { shape: [a.batch, 2 * n], dtype: 'float32', values: h };
   },
-});
+};
 
-defineJsKernel({
+/** EURNN_SEQUENCE_GRAD in JS: the gradients of x, kernel, bias, angles and modReLU bias. */
+export const eurnnBackwardKernel: JsKernel = {
   kernelName: EURNN_SEQUENCE_GRAD,
   backends: '*',
   inputs: ['x', 'kernel', 'bias', 'angles', 'modBias', 'dy'],
@@ -538,7 +543,7 @@ defineJsKernel({
       out(inputs.modBias.shape, g.modBias),
     ];
   },
-});
+};
 
 const fused = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [x, kernel, bias, angles, modBias, save] = args as [
@@ -589,6 +594,7 @@ export function eurnnSequence(
   modBias: tf.Tensor,
 ): tf.Tensor2D {
   eurnnShapes(x.shape, kernel.shape, bias.shape, angles.shape, modBias.shape);
+  requireKernel(EURNN_SEQUENCE);
   return fused(x, kernel, bias, angles, modBias) as tf.Tensor2D;
 }
 

@@ -1,8 +1,11 @@
 /**
- * The kernels: the registry (lib/kernels/registry.ts), the kernels a backend lacks, and the fused
- * kernels of our own. Loading a kernel file registers its kernels (see registry.ts).
+ * The kernels: the registry's parts (lib/kernels/registry.ts), the kernels a backend lacks, the
+ * fused kernels of our own, and the lists that register them (lib/kernels/all.ts). Re-exports
+ * only: loading this file, or any kernel file, registers nothing; lib/backend.ts registers the
+ * kernels a backend needs when it selects it.
  */
 export * from './registry';
+export * from './all';
 
 // fills for kernels wasm lacks
 export * from './unsorted-segment-sum';

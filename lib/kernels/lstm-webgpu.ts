@@ -247,55 +247,60 @@ function runForward(backend: KernelBackend, name: string, inputs: LstmInputs, ke
   return result;
 }
 
-tf.registerKernel({
-  kernelName: LSTM_SEQUENCE,
-  backendName: 'webgpu',
-  kernelFunc: ({ inputs, backend }) =>
-    runForward(backend as KernelBackend, LSTM_SEQUENCE, inputs as unknown as LstmInputs, false)[0],
-});
-
-tf.registerKernel({
-  kernelName: LSTM_SEQUENCE_GRAD,
-  backendName: 'webgpu',
-  kernelFunc: ({ inputs: named, backend: b }) => {
-    const backend = b as KernelBackend;
-    const inputs = named as unknown as LstmInputs & { dh: TensorInfo };
-    const { batch, steps, features, units } = checkInputs(LSTM_SEQUENCE_GRAD, inputs);
-    const { dh, x, kernel, recurrentKernel } = inputs;
-    if (dh.dtype !== 'float32' || dh.shape.join() !== [batch, steps, units].join()) {
-      throw new Error(
-        `${LSTM_SEQUENCE_GRAD}: dh must be float32 [${batch}, ${steps}, ${units}] (got ${dh.dtype} [${dh.shape}])`,
-      );
-    }
-    const [hPrev, gates, c] = runForward(backend, LSTM_SEQUENCE_GRAD, inputs, true);
-    const [dz] = runWgsl(backend, {
-      name: LSTM_SEQUENCE_GRAD,
-      code: backwardCode(layoutFor(backend, units)),
-      inputs: [
-        { name: 'dh', tensor: dh },
-        { name: 'gates', tensor: gates },
-        { name: 'cell', tensor: c },
-        { name: 'recurrent', tensor: recurrentKernel },
-      ],
-      outputs: [{ name: 'dz', shape: [batch * steps, 4 * units] }],
-      params: [
-        { name: 'steps', type: 'u32', value: steps },
-        { name: 'units', type: 'u32', value: units },
-      ],
-      workgroups: [batch],
-    });
-    const rows = (t: TensorInfo, width: number) =>
-      callKernel(backend, 'Reshape', { x: t }, { shape: [batch * steps, width] });
-    const xRows = rows(x, features);
-    const hRows = rows(hPrev, units);
-    const matMul = (a: TensorInfo, bt: TensorInfo, transposeA: boolean, transposeB: boolean) =>
-      callKernel(backend, 'BatchMatMul', { a, b: bt }, { transposeA, transposeB });
-    const dxRows = matMul(dz, kernel, false, true); // [batch·steps, features]
-    const dx = callKernel(backend, 'Reshape', { x: dxRows }, { shape: [batch, steps, features] });
-    const dKernel = matMul(xRows, dz, true, false);
-    const dRecurrentKernel = matMul(hRows, dz, true, false);
-    const dBias = callKernel(backend, 'Sum', { x: dz }, { axis: [0], keepDims: false });
-    disposeIntermediates(backend, hPrev, gates, c, dz, xRows, hRows, dxRows);
-    return [dx, dKernel, dRecurrentKernel, dBias];
+/**
+ * LSTM_SEQUENCE and LSTM_SEQUENCE_GRAD in WGSL for the webgpu backend, registered by
+ * lib/kernels/all.ts when webgpu is selected.
+ */
+export const LSTM_WEBGPU_KERNELS: readonly tf.KernelConfig[] = [
+  {
+    kernelName: LSTM_SEQUENCE,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend }) =>
+      runForward(backend as KernelBackend, LSTM_SEQUENCE, inputs as unknown as LstmInputs, false)[0],
   },
-});
+  {
+    kernelName: LSTM_SEQUENCE_GRAD,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs: named, backend: b }) => {
+      const backend = b as KernelBackend;
+      const inputs = named as unknown as LstmInputs & { dh: TensorInfo };
+      const { batch, steps, features, units } = checkInputs(LSTM_SEQUENCE_GRAD, inputs);
+      const { dh, x, kernel, recurrentKernel } = inputs;
+      if (dh.dtype !== 'float32' || dh.shape.join() !== [batch, steps, units].join()) {
+        throw new Error(
+          `${LSTM_SEQUENCE_GRAD}: dh must be float32 [${batch}, ${steps}, ${units}] (got ${dh.dtype} [${dh.shape}])`,
+        );
+      }
+      const [hPrev, gates, c] = runForward(backend, LSTM_SEQUENCE_GRAD, inputs, true);
+      const [dz] = runWgsl(backend, {
+        name: LSTM_SEQUENCE_GRAD,
+        code: backwardCode(layoutFor(backend, units)),
+        inputs: [
+          { name: 'dh', tensor: dh },
+          { name: 'gates', tensor: gates },
+          { name: 'cell', tensor: c },
+          { name: 'recurrent', tensor: recurrentKernel },
+        ],
+        outputs: [{ name: 'dz', shape: [batch * steps, 4 * units] }],
+        params: [
+          { name: 'steps', type: 'u32', value: steps },
+          { name: 'units', type: 'u32', value: units },
+        ],
+        workgroups: [batch],
+      });
+      const rows = (t: TensorInfo, width: number) =>
+        callKernel(backend, 'Reshape', { x: t }, { shape: [batch * steps, width] });
+      const xRows = rows(x, features);
+      const hRows = rows(hPrev, units);
+      const matMul = (a: TensorInfo, bt: TensorInfo, transposeA: boolean, transposeB: boolean) =>
+        callKernel(backend, 'BatchMatMul', { a, b: bt }, { transposeA, transposeB });
+      const dxRows = matMul(dz, kernel, false, true); // [batch·steps, features]
+      const dx = callKernel(backend, 'Reshape', { x: dxRows }, { shape: [batch, steps, features] });
+      const dKernel = matMul(xRows, dz, true, false);
+      const dRecurrentKernel = matMul(hRows, dz, true, false);
+      const dBias = callKernel(backend, 'Sum', { x: dz }, { axis: [0], keepDims: false });
+      disposeIntermediates(backend, hPrev, gates, c, dz, xRows, hRows, dxRows);
+      return [dx, dKernel, dRecurrentKernel, dBias];
+    },
+  },
+];

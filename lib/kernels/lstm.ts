@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { EngineSwitch, FusedEngine } from './engine';
-import { defineJsKernel, KernelArray } from './registry';
+import { type JsKernel, type KernelArray, requireKernel } from './registry';
 import {
   type LstmBackwardArrays,
   type LstmBackwardResult,
@@ -26,7 +26,10 @@ import {
 
 export type { LstmBackwardArrays, LstmBackwardResult, LstmForwardArrays } from './lstm-wasm';
 
-/** Kernel names (registered for every backend). */
+/**
+ * Kernel names: JS versions for every backend but webgpu (lstmForwardKernel, lstmBackwardKernel),
+ * WGSL ones there (lib/kernels/lstm-webgpu.ts), registered by lib/kernels/all.ts.
+ */
 export const LSTM_SEQUENCE = 'SeqmnistLstmSequence';
 export const LSTM_SEQUENCE_GRAD = 'SeqmnistLstmSequenceGrad';
 
@@ -206,7 +209,8 @@ function layerArrays(x: KernelArray, w: KernelArray, u: KernelArray, b: KernelAr
 // wasm's makeOutput copies kernel outputs into its heap, so views of our module's memory do there
 const outputsAreCopied = () => tf.getBackend() === 'wasm';
 
-defineJsKernel({
+/** LSTM_SEQUENCE in JS (the wasm-SIMD or plain JS engine), for every backend that takes JS kernels. */
+export const lstmForwardKernel: JsKernel = {
   kernelName: LSTM_SEQUENCE,
   backends: '*',
   inputs: ['x', 'kernel', 'recurrentKernel', 'bias'],
@@ -215,9 +219,10 @@ defineJsKernel({
     const h = useWasm(a.units, a.features) ? lstmWasmForward(a, !outputsAreCopied()) : lstmForwardJs(a);
     return { shape: [a.batch, a.steps, a.units], dtype: 'float32', values: h };
   },
-});
+};
 
-defineJsKernel({
+/** LSTM_SEQUENCE_GRAD in JS: the gradients of x, kernel, recurrent kernel and bias. */
+export const lstmBackwardKernel: JsKernel = {
   kernelName: LSTM_SEQUENCE_GRAD,
   backends: '*',
   inputs: ['dh', 'x', 'kernel', 'recurrentKernel', 'bias'],
@@ -237,7 +242,7 @@ defineJsKernel({
       { shape: bias.shape.slice(), dtype: 'float32', values: r.dBias },
     ];
   },
-});
+};
 
 const fused = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [x, kernel, recurrentKernel, bias, save] = args as [
@@ -287,5 +292,6 @@ export function lstmSequence(
   }
   if (bias.rank !== 1 || bias.shape[0] !== g4)
     throw new Error(`lstmSequence: bias must be [${g4}] (got [${bias.shape}])`);
+  requireKernel(LSTM_SEQUENCE);
   return fused(x, kernel, recurrentKernel, bias) as tf.Tensor3D;
 }

@@ -8,15 +8,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+import { requireKernel } from './registry';
 
-/** Kernel name (the backend's BatchMatMul, registered for every backend). */
+/**
+ * Kernel name: the backend's BatchMatMul under another name, registered with its gradient for
+ * every backend by lib/kernels/all.ts (matMulAliasKernel, MATMUL_GRADIENT).
+ */
 export const MATMUL = 'SeqmnistMatMul';
 
-const BACKENDS = ['cpu', 'wasm', 'tensorflow', 'webgl', 'webgpu'];
-
-for (const backendName of BACKENDS) {
-  if (tf.getKernel(MATMUL, backendName)) continue;
-  tf.registerKernel({
+/** MATMUL for `backendName`: its BatchMatMul, untransposed. */
+export function matMulAliasKernel(backendName: string): tf.KernelConfig {
+  return {
     kernelName: MATMUL,
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) => {
@@ -28,7 +30,7 @@ for (const backendName of BACKENDS) {
         attrs: { ...(attrs as NamedAttrMap), transposeA: false, transposeB: false },
       }) as TensorInfo;
     },
-  });
+  };
 }
 
 /** a·b for a [batch, m, k] and b [batch, k, n] through the renamed kernel. */
@@ -38,7 +40,8 @@ function run(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
 
 const swap = (t: tf.Tensor3D) => tf.transpose(t, [0, 2, 1]) as tf.Tensor3D;
 
-tf.registerGradient({
+/** MATMUL's gradient: transposed operands copied, then plain products. */
+export const MATMUL_GRADIENT: tf.GradConfig = {
   kernelName: MATMUL,
   inputsToSave: ['a', 'b'],
   gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: NamedAttrMap) => {
@@ -51,7 +54,7 @@ tf.registerGradient({
       b: () => (viaDy ? swap(run(swap(d), a)) : run(swap(a), d)),
     };
   },
-});
+};
 
 /**
  * a·b for a [m, k] and b [k, n], differentiable with plain (untransposed) matMuls only. With
@@ -62,6 +65,7 @@ export function matMulFastGrad(a: tf.Tensor2D, b: tf.Tensor2D, options: { bGradV
   if (a.rank !== 2 || b.rank !== 2 || a.shape[1] !== b.shape[0]) {
     throw new Error(`matMulFastGrad: expected [m, k] × [k, n] (got [${a.shape}] × [${b.shape}])`);
   }
+  requireKernel(MATMUL);
   return tf.tidy(() => {
     const a3 = tf.reshape(a, [1, a.shape[0], a.shape[1]]) as tf.Tensor3D;
     const b3 = tf.reshape(b, [1, b.shape[0], b.shape[1]]) as tf.Tensor3D;

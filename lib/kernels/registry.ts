@@ -1,14 +1,13 @@
 /**
- * The kernel registry: kernels a backend lacks (wasm has no UnsortedSegmentSum,
- * Conv2DBackpropFilter, FFT or complex numbers) and the fused kernels this project adds for speed.
- * Each is written once in plain JavaScript over typed arrays, added here by its own file through
- * defineJsKernel, and registered for every backend that lacks it; each is tested against the cpu
- * backend's own kernel or the simple composition of tfjs ops it replaces (test/kernels*.test.ts).
- * The registry lives apart from lib/kernels/index.ts, which only re-exports the kernel files, so
- * that those files import it without an import cycle.
+ * The kernel registry's parts: the JsKernel type (a kernel written once in plain JavaScript over
+ * typed arrays), the wrapper that registers such kernels for a backend that lacks them, and wasm's
+ * sharing Identity. The kernels themselves are values exported by their own files (wasm has no
+ * UnsortedSegmentSum or Conv2DBackpropFilter; the fused kernels are ours), and nothing registers
+ * on load: lib/kernels/all.ts lists them and registers them for a backend when lib/backend.ts
+ * selects it. Each is tested against the cpu backend's own kernel or the simple composition of
+ * tfjs ops it replaces (test/kernels*.test.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { backendTraits } from '../backend-traits';
 import type { DataType, KernelBackend, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import { shareTensorData, writeKernelOutput } from '../tfjs-internals';
 
@@ -41,25 +40,6 @@ function writeArray(backend: KernelBackend, a: KernelArray): TensorInfo {
   return writeKernelOutput(backend, a.shape, a.dtype, a.values);
 }
 
-const kernels: JsKernel[] = [];
-
-/**
- * Adds a JS kernel to the fill list; it is registered for the current backend now (if one is set)
- * and for any backend chosen later by initBackend/useBackend.
- */
-export function defineJsKernel(kernel: JsKernel): void {
-  kernels.push(kernel);
-  const current = tf.engine().backendName;
-  if (current) registerKernelFills(current);
-}
-
-function needs(kernel: JsKernel, backendName: string): boolean {
-  // webgpu gets WGSL versions of its own (lib/kernels/*-webgpu.ts): a JS kernel would read its data back each call
-  if (!backendTraits(backendName).jsFills) return false;
-  if (kernel.backends !== '*' && !kernel.backends.includes(backendName)) return false;
-  return tf.getKernel(kernel.kernelName, backendName) == null;
-}
-
 /**
  * tfjs saves the tensors a gradient needs through `Identity` (a clone per saved tensor), and
  * tfjs-wasm's Identity copies the data: 33 MB per [50, 784, 212] activation saved, ~3 ms each on
@@ -74,7 +54,11 @@ const sharingIdentity: tf.KernelFunc = (args) => {
   return shareTensorData(args.backend as KernelBackend, x);
 };
 
-function shareIdentity(backendName: string): void {
+/**
+ * On wasm, replaces tfjs-wasm's copying Identity with the sharing one (once: safe to call again);
+ * on any other backend, does nothing.
+ */
+export function registerSharingIdentity(backendName: string): void {
   const current = tf.getKernel('Identity', 'wasm');
   if (backendName !== 'wasm' || !current || current.kernelFunc === sharingIdentity) return;
   copyingIdentity = current.kernelFunc;
@@ -83,13 +67,16 @@ function shareIdentity(backendName: string): void {
 }
 
 /**
- * Registers every kernel of the fill list that `backendName` lacks (and, on wasm, the sharing
- * Identity). Called by lib/backend.ts on selection; safe to call again.
+ * Registers for `backendName` each kernel of `kernels` that it needs (its `backends` name it, or
+ * '*') and lacks, wrapped so that it reads its inputs into typed arrays and writes its outputs
+ * back. A kernel the backend has already (its own, or one registered before) is skipped, so this
+ * is safe to call again. Which backends take JS kernels at all is the caller's question
+ * (lib/kernels/all.ts asks lib/backend-traits.ts).
  */
-export function registerKernelFills(backendName: string): void {
-  shareIdentity(backendName);
+export function registerKernelFills(backendName: string, kernels: readonly JsKernel[]): void {
   for (const kernel of kernels) {
-    if (!needs(kernel, backendName)) continue;
+    if (kernel.backends !== '*' && !kernel.backends.includes(backendName)) continue;
+    if (tf.getKernel(kernel.kernelName, backendName) != null) continue;
     tf.registerKernel({
       kernelName: kernel.kernelName,
       backendName,
@@ -107,4 +94,31 @@ export function registerKernelFills(backendName: string): void {
       },
     });
   }
+}
+
+/**
+ * Registers `config` as the kernel for its backend, replacing another one of the same name (a JS
+ * fill, or an older registration); does nothing when it is registered already. For the kernels
+ * that work on a backend's own memory (tfjs-wasm's heap, WebGPU buffers).
+ */
+export function registerOwnKernel(config: tf.KernelConfig): void {
+  const current = tf.getKernel(config.kernelName, config.backendName);
+  if (current?.kernelFunc === config.kernelFunc) return;
+  if (current) tf.unregisterKernel(config.kernelName, config.backendName);
+  tf.registerKernel(config);
+}
+
+/**
+ * Throws unless `kernelName` is registered for the backend in use: our kernels are registered when
+ * lib/backend.ts selects a backend, not when their module loads, so a backend set by
+ * tf.setBackend() alone lacks them. One registry lookup; called by the ops before they run one.
+ */
+export function requireKernel(kernelName: string): void {
+  // no backend yet: tfjs would start its best one at the first op (cpu here), which has none of ours
+  const backendName = tf.getBackend() ?? (tf.engine().backend && tf.getBackend());
+  if (tf.getKernel(kernelName, backendName) != null) return;
+  throw new Error(
+    `kernel ${kernelName} is not registered for backend '${backendName}': ` +
+      'choose the backend with initBackend() or useBackend() (lib/backend.ts)',
+  );
 }

@@ -285,12 +285,12 @@ const KERNELS: Array<[string, (backend: KernelBackend, inputs: Inputs) => Tensor
   [LINEAR_SCAN, scan],
 ];
 
-for (const [kernelName, run] of KERNELS) {
-  // the JS fill (lib/kernels/registry.ts) is registered already if webgpu was chosen before this file loaded
-  if (tf.getKernel(kernelName, 'webgpu')) tf.unregisterKernel(kernelName, 'webgpu');
-  tf.registerKernel({
-    kernelName,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend }) => run(backend as KernelBackend, inputs as Inputs),
-  });
-}
+/**
+ * TANH_RNN, TANH_RNN_GRAD and LINEAR_SCAN in WGSL for the webgpu backend, registered by
+ * lib/kernels/all.ts when webgpu is selected.
+ */
+export const TANH_RNN_WEBGPU_KERNELS: readonly tf.KernelConfig[] = KERNELS.map(([kernelName, run]) => ({
+  kernelName,
+  backendName: 'webgpu',
+  kernelFunc: ({ inputs, backend }) => run(backend as KernelBackend, inputs as Inputs),
+}));

@@ -15,17 +15,22 @@
  * state before each chunk of its convolution) in the same generated code, for data (no gradient).
  *
  * On the wasm backend the kernels work where tfjs keeps the tensors (its WebAssembly memory), so
- * the [100, 784, 212] arrays (66 MB each) are not copied in and out: they are registered for 'wasm'
- * directly rather than through defineJsKernel, which hands kernels copies.
+ * the [100, 784, 212] arrays (66 MB each) are not copied in and out: TANH_RNN_WASM_KERNELS are
+ * registered for 'wasm' as they are rather than as JS kernels (lib/kernels/registry.ts), which are
+ * handed copies. lib/kernels/all.ts lists and registers them all; loading this file registers nothing.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs';
 import { wasmHeap, writeKernelOutput } from '../tfjs-internals';
 import { EngineSwitch, FusedEngine } from './engine';
-import { defineJsKernel, KernelArray } from './registry';
+import { type JsKernel, type KernelArray, requireKernel } from './registry';
 import { BackwardAt, ForwardAt, tanhRnnWasm, tanhRnnWasmAvailable, tanhRnnWasmSupports } from './tanh-rnn-wasm';
 
-/** Kernel names (registered for every backend). */
+/**
+ * Kernel names: JS versions for every backend but webgpu (tanhRnnForwardKernel, tanhRnnBackwardKernel,
+ * linearScanKernel), working in place on wasm (TANH_RNN_WASM_KERNELS), WGSL ones on webgpu
+ * (lib/kernels/tanh-rnn-webgpu.ts), registered by lib/kernels/all.ts.
+ */
 export const TANH_RNN = 'SeqmnistTanhRnn';
 export const TANH_RNN_GRAD = 'SeqmnistTanhRnnGrad';
 export const LINEAR_SCAN = 'SeqmnistLinearScan';
@@ -276,7 +281,8 @@ function backwardCopying(a: TanhRnnArrays, h: Float32Array, dh: Float32Array): T
 const FORWARD_INPUTS = ['p', 'scale', 'x', 'inputKernel', 'bias', 'recurrentKernel'];
 const BACKWARD_INPUTS = ['dh', 'h', 'p', 'scale', 'x', 'inputKernel', 'bias', 'recurrentKernel'];
 
-defineJsKernel({
+/** TANH_RNN in JS: h [batch, steps, units] and the last step's h [batch, units]. */
+export const tanhRnnForwardKernel: JsKernel = {
   kernelName: TANH_RNN,
   backends: '*',
   inputs: FORWARD_INPUTS,
@@ -289,7 +295,7 @@ defineJsKernel({
       { shape: [batch, units], dtype: 'float32', values: lastOf(h, batch, steps, units) },
     ];
   },
-});
+};
 
 function gradientOutputs(g: TanhRnnGradients, batch: number, steps: number, units: number): KernelArray[] {
   return [
@@ -301,7 +307,8 @@ function gradientOutputs(g: TanhRnnGradients, batch: number, steps: number, unit
   ];
 }
 
-defineJsKernel({
+/** TANH_RNN_GRAD in JS: the gradients of p, scale, w, b and U. */
+export const tanhRnnBackwardKernel: JsKernel = {
   kernelName: TANH_RNN_GRAD,
   backends: '*',
   inputs: BACKWARD_INPUTS,
@@ -313,7 +320,7 @@ defineJsKernel({
     const g = useWasm(units) ? backwardCopying(a, h, dh) : tanhRnnBackwardJs(a, h, dh);
     return gradientOutputs(g, batch, steps, units);
   },
-});
+};
 
 /** The states s_t (s_0 = 0, s_{t+1} = g_t + s_t·M) for g [batch, steps, n], M [n, n], in plain JS. */
 export function linearScanJs(g: Float32Array, m: Float32Array, batch: number, steps: number, n: number): Float32Array {
@@ -342,7 +349,8 @@ export function checkScanShapes(g: Shaped, m: Shaped): [number, number, number] 
   return [batch, steps, n];
 }
 
-defineJsKernel({
+/** LINEAR_SCAN in JS: the states s [batch, steps, n]. */
+export const linearScanKernel: JsKernel = {
   kernelName: LINEAR_SCAN,
   backends: '*',
   inputs: ['g', 'm'],
@@ -363,7 +371,7 @@ defineJsKernel({
     }
     return { shape: [batch, steps, n], dtype: 'float32', values: s };
   },
-});
+};
 
 /**
  * The states before each step of the linear recurrence s_{t+1} = g_t + s_t·M, s_0 = 0:
@@ -376,6 +384,7 @@ export function linearScan(g: tf.Tensor3D, m: tf.Tensor2D): tf.Tensor3D {
   const n = g.shape[2];
   if (m.rank !== 2 || m.shape[0] !== n || m.shape[1] !== n)
     throw new Error(`linearScan: m must be [${n}, ${n}] (got [${m.shape}])`);
+  requireKernel(LINEAR_SCAN);
   return tf.engine().runKernel(LINEAR_SCAN, { g, m }, {}) as tf.Tensor3D;
 }
 
@@ -388,9 +397,12 @@ function readAll(be: KernelBackend, inputs: Record<string, TensorInfo>, names: s
   return out;
 }
 
-function registerWasm(): void {
-  if (tf.getKernel(TANH_RNN, 'wasm')) return;
-  tf.registerKernel({
+/**
+ * TANH_RNN and TANH_RNN_GRAD for the wasm backend, reading and writing tfjs-wasm's heap in place
+ * (the JS kernels' path when the heap cannot be reached or the JS engine is chosen).
+ */
+export const TANH_RNN_WASM_KERNELS: readonly tf.KernelConfig[] = [
+  {
     kernelName: TANH_RNN,
     backendName: 'wasm',
     kernelFunc: ({ inputs, backend: kb }) => {
@@ -436,8 +448,8 @@ function registerWasm(): void {
       }
       return [out, outLast];
     },
-  });
-  tf.registerKernel({
+  },
+  {
     kernelName: TANH_RNN_GRAD,
     backendName: 'wasm',
     kernelFunc: ({ inputs, backend: kb }) => {
@@ -502,9 +514,8 @@ function registerWasm(): void {
         writeKernelOutput(backend, o.shape, 'float32', o.values),
       );
     },
-  });
-}
-registerWasm();
+  },
+];
 
 function makeFused(returnSequences: boolean) {
   return tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -579,6 +590,7 @@ export function tanhRnnSequence(
       `tanhRnnSequence: recurrentKernel must be [${units}, ${units}] for ${units} units (got [${recurrentKernel.shape}])`,
     );
   }
+  requireKernel(TANH_RNN);
   return tf.tidy(() => {
     const scale = inputs.scale ?? tf.scalar(1);
     const x = inputs.x ?? tf.zeros([batch, steps, 1]);

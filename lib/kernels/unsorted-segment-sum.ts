@@ -1,10 +1,12 @@
 /**
  * UnsortedSegmentSum for the wasm backend, which lacks it: the gradient of gather (embedding
- * lookups, index permutations) needs it. Tested against the cpu kernel in test/backend.test.ts.
+ * lookups, index permutations) needs it. Registered by lib/kernels/all.ts; tested against the cpu
+ * kernel in test/backend.test.ts.
  */
-import { defineJsKernel } from './registry';
+import type { JsKernel } from './registry';
 
-defineJsKernel({
+/** The JS fill of UnsortedSegmentSum, for wasm. */
+export const unsortedSegmentSumKernel: JsKernel = {
   kernelName: 'UnsortedSegmentSum',
   backends: ['wasm'],
   inputs: ['x', 'segmentIds'],
@@ -22,4 +24,4 @@ defineJsKernel({
     }
     return { shape: [numSegments, ...x.shape.slice(segmentIds.shape.length)], dtype: x.dtype, values: out };
   },
-});
+};

@@ -1,8 +1,9 @@
 /**
  * A gradient worker thread (see parallel.ts): rebuilds the model from its recipe on its own
  * backend, then for each job sets the weights and returns the gradients of its share. It loads
- * only the backend (which registers the kernel fills), gradients.ts and the recipe's module
- * (whose model module registers its custom layers), not the whole library.
+ * only the backend (whose useBackend registers the kernels that backend needs: lib/kernels/all.ts),
+ * gradients.ts and the recipe's module (whose model module registers its custom layers), not the
+ * whole library.
  */
 import { parentPort, workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
