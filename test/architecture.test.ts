@@ -331,9 +331,13 @@ test(
   },
 );
 
-/** The string literals of a source file (template pieces included), comments left out. */
+/**
+ * The string literals of a source file (template pieces included), comments and module specifiers
+ * (a file's name, as in `import … from './tcn'`) left out.
+ */
 function literalsOf(fileName: string, text: string): string[] {
   const source = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+  const specifiers = new Set(importsOf(fileName, text).map((i) => i.specifier));
   const found: string[] = [];
   const visit = (node: ts.Node): void => {
     if (
@@ -342,8 +346,9 @@ function literalsOf(fileName: string, text: string): string[] {
       ts.isTemplateHead(node) ||
       ts.isTemplateMiddle(node) ||
       ts.isTemplateTail(node)
-    )
-      found.push(node.text);
+    ) {
+      if (!(ts.isStringLiteral(node) && specifiers.has(node.text))) found.push(node.text);
+    }
     ts.forEachChild(node, visit);
   };
   visit(source);
