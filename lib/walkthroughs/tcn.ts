@@ -27,7 +27,10 @@ import { configFingerprint } from './run';
 import type { TrainingLog } from './training-log';
 import type { CommonConfig, EvalResult, TrainOptions, TrainResult, Walkthrough } from './walkthrough';
 
-/** The optimisers the original's `--optim` may name (`getattr(optim, args.optim)`) that this port has. */
+/**
+ * The optimisers the original's `--optim` may name (`getattr(optim, args.optim)`) that this port has.
+ * @see notebooks/04-tcn-smnist.ipynb
+ */
 export const TCN_OPTIMIZERS = ['Adam', 'RMSprop', 'SGD'] as const;
 export type TcnOptimizerName = (typeof TCN_OPTIMIZERS)[number];
 
