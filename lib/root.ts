@@ -16,7 +16,8 @@ export function projectRoot(): string {
     const file = path.join(dir, 'package.json');
     if (fs.existsSync(file)) {
       try {
-        if ((JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string }).name === PACKAGE_NAME) return (found = dir);
+        if ((JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string }).name === PACKAGE_NAME)
+          return (found = dir);
       } catch {
         // not ours: a broken package.json above the project is someone else's
       }

@@ -68,11 +68,8 @@ test('bench --torch --device cuda where PyTorch has no CUDA: one line naming the
   const w = getWalkthrough('lstm-row');
   const untimed = {
     ...w,
-    bench: {
-      ...w.bench,
-      model: () => {
-        throw new Error('a step was timed');
-      },
+    buildModel: () => {
+      throw new Error('a step was timed');
     },
   };
   await assert.rejects(

@@ -4,10 +4,14 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { registerModelClasses } from '../lib/models/classes';
 import { useBackend } from '../lib/backend';
 import { eurnnSequence, eurnnWasmAvailable, setEurnnEngine } from '../lib/kernels/eurnn';
 import { EUNN, EURNN, ModReLU, buildEurnnModel, eunnApply, modRelu } from '../lib/models/eurnn';
 import { loadModel, loadWeightsInto, saveModel } from '../lib/train/saving';
+
+// the round trips read models from JSON: the library's classes are registered explicitly
+registerModelClasses();
 
 interface TorchCase {
   hiddenSize: number;

@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { registerModelClasses } from '../lib/models/classes';
 import { useBackend } from '../lib/backend';
 import {
   buildKerasLmuModel,
@@ -17,6 +18,9 @@ import {
   NengoLMU,
 } from '../lib/models/lmu';
 import { loadModel, saveModel } from '../lib/train/saving';
+
+// the round trips read models from JSON: the library's classes are registered explicitly
+registerModelClasses();
 
 interface Fixtures {
   zoh: { order: number; theta: number; A: number[]; B: number[] }[];

@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { registerModelClasses } from '../lib/models/classes';
 import { useBackend } from '../lib/backend';
 import {
   buildStackedLstm,
@@ -13,6 +14,9 @@ import {
   transferLstmWeights,
 } from '../lib/models/lstm';
 import { loadModel, saveModel } from '../lib/train/saving';
+
+// the round trips read models from JSON: the library's classes are registered explicitly
+registerModelClasses();
 
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   assert.equal(a.length, b.length);

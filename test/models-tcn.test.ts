@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { registerModelClasses } from '../lib/models/classes';
 import { useBackend } from '../lib/backend';
 import {
   buildTcnModel,
@@ -17,6 +18,9 @@ import {
 import { losses } from '../lib/train/gradients';
 import { loadModel, saveModel } from '../lib/train/saving';
 import { GradientWorkers } from '../lib/train/parallel';
+
+// the round trips read models from JSON: the library's classes are registered explicitly
+registerModelClasses();
 
 interface TorchFixture {
   config: {

@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { registerModelClasses } from '../lib/models/classes';
 import { useBackend } from '../lib/backend';
 import { loadMnist } from '../lib/data/mnist';
 import { scaleImages } from '../lib/data/transforms';
@@ -15,6 +16,9 @@ import { Batch, Callback, evaluate, fit, trainStep } from '../lib/train/loop';
 import { RMSprop } from '../lib/train/rmsprop';
 import { loadModel, loadOptimizerState, loadWeightsInto, readTrainingState, saveModel } from '../lib/train/saving';
 import { tinyModel } from './helpers/models';
+
+// the round trips read models from JSON: the library's classes are registered explicitly
+registerModelClasses();
 
 async function digits(n: number): Promise<SequenceDataset> {
   const mnist = await loadMnist();

@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { registerModelClasses } from '../lib/models/classes';
 import { useBackend } from '../lib/backend';
 import { loadMnist } from '../lib/data/mnist';
 import { psmnistPermutation } from '../lib/data/random';
@@ -15,6 +16,9 @@ import { ModelCheckpoint } from '../lib/train/callbacks';
 import { TrainContext } from '../lib/train/loop';
 import { kerasLmu, LMU_DEFAULTS, nengoLmu, validationAccuracyAtBestLoss } from '../lib/walkthroughs/lmu';
 import { loadTrained } from '../lib/walkthroughs/run';
+
+// the round trips read models from JSON: the library's classes are registered explicitly
+registerModelClasses();
 
 test.before(async () => {
   process.env.SEQMNIST_THREADS = '1';

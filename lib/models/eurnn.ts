@@ -14,7 +14,6 @@ import { optionalSeed, positiveInteger, positiveNumber } from '../checks';
 import { eurnnSequence, eurnnShapes, eurnnStatesJs } from '../kernels/eurnn';
 import { eurnnStatesWebgpu } from '../kernels/eurnn-webgpu';
 import { InitializerBase } from '../tfjs-internals';
-import { registerSerializable } from './serialization';
 
 const shapeText = (s: readonly (number | null)[]) => `[${s.join(', ')}]`;
 
@@ -242,7 +241,6 @@ export class EUNN extends tf.layers.Layer {
     return { ...super.getConfig(), ...config };
   }
 }
-registerSerializable(EUNN);
 
 /** Options of the ModReLU layer. */
 export interface ModReluArgs extends EunnLayerBaseArgs {
@@ -296,7 +294,6 @@ export class ModReLU extends tf.layers.Layer {
     return { ...super.getConfig(), hiddenSize: this.hiddenSize, biasInit: this.biasInit };
   }
 }
-registerSerializable(ModReLU);
 
 /** What the EURNN layer returns from the last state h_T. */
 export type EurnnOutput = 'real' | 'imag' | 'abs' | 'complex';
@@ -430,7 +427,6 @@ export class EURNN extends tf.layers.Layer {
     return { ...super.getConfig(), ...config };
   }
 }
-registerSerializable(EURNN);
 
 /** Options of buildEurnnModel; defaults are the walkthrough's constants. */
 export interface EurnnModelOptions {
@@ -540,4 +536,3 @@ export class EURNNSteps extends EURNN {
     });
   }
 }
-registerSerializable(EURNNSteps);

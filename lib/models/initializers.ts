@@ -57,10 +57,10 @@ const Orthogonal = tf.initializers.orthogonal({}).constructor as new (args: Orth
 
 /**
  * tfjs's orthogonal initialiser (same draws, serialised as 'Orthogonal') without its "Slowness
- * may result" warning; every other console.warn passes through. Registered under tfjs's class
+ * may result" warning; every other console.warn passes through. Registered (lib/models/classes.ts) under tfjs's class
  * name, so models loaded from JSON (the shipped weights, the training workers' copies) get it too.
  */
-class QuietOrthogonal extends Orthogonal {
+export class QuietOrthogonal extends Orthogonal {
   static className = 'Orthogonal';
 
   apply(...args: Parameters<Initializer['apply']>): tf.Tensor {
@@ -75,9 +75,6 @@ class QuietOrthogonal extends Orthogonal {
     }
   }
 }
-tf.serialization.registerClass(
-  QuietOrthogonal as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>,
-);
 
 /**
  * The orthogonal initialiser (tfjs's, without its warning on large matrices).

@@ -23,7 +23,6 @@ import {
   timeSteps,
 } from './lmu-convolution';
 import { checkDiscretizer, LmuDiscretizer } from './lmu-math';
-import { registerSerializable } from './serialization';
 
 /** Initialisers the LMU layers accept, by tfjs name (Keras: glorot_uniform, orthogonal, ones, …). */
 export const LMU_INITIALIZERS = INITIALIZERS;
@@ -384,4 +383,3 @@ export class LMU extends tf.layers.Layer {
     return new cls({ ...config, hiddenCell });
   }
 }
-registerSerializable(LMU);

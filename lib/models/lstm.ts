@@ -9,7 +9,6 @@ import { optionalSeed, positiveInteger } from '../checks';
 import { lstmSequence } from '../kernels/lstm';
 import { InitializerBase } from '../tfjs-internals';
 import { checkInitializer, Initializer, InitializerName, INITIALIZERS, makeInitializer } from './initializers';
-import { registerSerializable } from './serialization';
 
 /** Initialisers the layer accepts, by tfjs name (Keras: glorot_uniform, orthogonal, zeros, …). */
 export const LSTM_INITIALIZERS = INITIALIZERS;
@@ -151,7 +150,6 @@ export class FusedLSTM extends tf.layers.Layer {
     return { ...super.getConfig(), ...config };
   }
 }
-registerSerializable(FusedLSTM);
 
 /**
  * Keras's unit_forget_bias: the bias initialiser's values with ones in the forget gate's slice.

@@ -16,7 +16,6 @@ import {
   sequenceShape,
 } from './lmu-convolution';
 import { checkDiscretizer, LmuDiscretizer } from './lmu-math';
-import { registerSerializable } from './serialization';
 
 /** Options of the NengoDL-style LMU cell; defaults are NengoDL's example. */
 export interface NengoLmuArgs {
@@ -134,4 +133,3 @@ export class NengoLMU extends tf.layers.Layer {
     return { ...super.getConfig(), ...config };
   }
 }
-registerSerializable(NengoLMU);

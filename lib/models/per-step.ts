@@ -9,6 +9,7 @@
  * model was trained on: the readouts of the LMUs, the EURNN and the TCN never saw an earlier step.
  */
 import * as tf from '@tensorflow/tfjs';
+import { registerModelClasses } from './classes';
 import { EURNN, EURNNSteps } from './eurnn';
 
 type LayerEntry = { className: string; config: tf.serialization.ConfigDict; [key: string]: unknown };
@@ -29,6 +30,7 @@ const STEP_CLASSES: Record<string, string> = { [EURNN.className]: EURNNSteps.cla
 export function perStepModel(trained: tf.LayersModel): tf.LayersModel {
   if (!(trained instanceof tf.LayersModel))
     throw new Error(`perStepModel needs a tf.LayersModel (got ${Object.prototype.toString.call(trained)})`);
+  registerModelClasses(); // the twin is read from a configuration
   const config = trained.getConfig() as tf.serialization.ConfigDict & { layers?: LayerEntry[] };
   const layers = config.layers;
   if (!Array.isArray(layers)) throw new Error(`perStepModel: model ${trained.name} has no layer list in its config`);

@@ -12,7 +12,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { optionalSeed, positiveInteger } from '../checks';
 import { CounterStream } from '../data/random-stream';
-import { registerSerializable } from './serialization';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Kwargs = Record<string, unknown>;
@@ -557,7 +556,6 @@ export class TemporalBlock extends TemporalLayer {
     };
   }
 }
-registerSerializable(TemporalBlock);
 
 /** Options of a TemporalConvNet layer; defaults are the walkthrough's settings. */
 export interface TemporalConvNetArgs extends LayerArgs {
@@ -664,7 +662,6 @@ export class TemporalConvNet extends TemporalLayer {
     };
   }
 }
-registerSerializable(TemporalConvNet);
 
 // ---- the walkthrough's model ---------------------------------------------------------------------
 

@@ -1,9 +1,8 @@
 /**
  * Callbacks of our training loop (lib/train/loop.ts). Keras 2's that tfjs lacks:
  * ReduceLROnPlateau, EarlyStopping (restore_best_weights included) and ModelCheckpoint (save the
- * model, or only when a monitored metric improves); and EpochCheckpoint, the per-epoch timing and
- * resume checkpoint of a long training. (HistoryPlot, which draws the history, is in
- * lib/plot/history.ts.)
+ * model, or only when a monitored metric improves). (Checkpoint, the timing and resume checkpoint
+ * of a long training, is in checkpoint.ts; HistoryPlot, which draws the history, in lib/plot/history.ts.)
  *
  * Porting note: tfjs has no ReduceLROnPlateau, and its earlyStopping cannot restore the best
  * weights; these follow tf.keras 2.11–2.15 (keras/callbacks.py) line by line, messages included.
@@ -470,59 +469,5 @@ export class ModelCheckpoint implements Callback {
     if (!state || typeof state.best !== 'number')
       throw new Error(`resumeFrom needs a saved {best, bestEpoch} state (got ${JSON.stringify(state)})`);
     this.resumed = { best: state.best, bestEpoch: state.bestEpoch };
-  }
-}
-
-/** Options of EpochCheckpoint. */
-export interface EpochCheckpointOptions {
-  /** Folder for model, optimiser and training state after every epoch (replaced each time). Default none: only timing. */
-  dir?: string;
-  /** Seconds of the epochs trained before (a resumed run's). Default none. */
-  epochSeconds?: number[];
-  /** More state to save with each epoch (a ModelCheckpoint's best value, say). */
-  extraState?: () => Record<string, unknown>;
-}
-
-/**
- * The bookkeeping of a resumable training: after every epoch, the seconds its training steps took
- * (validation excluded) and, with a folder, a checkpoint that `train --resume` starts from (model,
- * optimiser, and the state {epoch, history, epochSeconds, …extraState}). Put it after callbacks
- * whose state it saves.
- * @see notebooks/04-tcn-smnist.ipynb
- */
-export class EpochCheckpoint implements Callback {
-  readonly epochSeconds: number[];
-  private stepMs = 0;
-  private steps = 0;
-  private epochStart = 0;
-  private lastBatchEnd = 0;
-
-  constructor(private readonly options: EpochCheckpointOptions = {}) {
-    this.epochSeconds = [...(options.epochSeconds ?? [])];
-  }
-
-  /** Mean milliseconds per training step in this run (NaN before the first). */
-  get msPerStep(): number {
-    return this.steps ? this.stepMs / this.steps : NaN;
-  }
-
-  onEpochBegin(): void {
-    this.epochStart = this.lastBatchEnd = Date.now();
-  }
-
-  onBatchEnd(): void {
-    const now = Date.now();
-    this.stepMs += now - this.lastBatchEnd;
-    this.steps++;
-    this.lastBatchEnd = now;
-  }
-
-  async onEpochEnd(epoch: number, _logs: Logs, ctx: TrainContext): Promise<void> {
-    this.epochSeconds[epoch] = (this.lastBatchEnd - this.epochStart) / 1000;
-    const { dir, extraState } = this.options;
-    if (dir) {
-      const state = { epoch: epoch + 1, history: ctx.history, epochSeconds: this.epochSeconds, ...extraState?.() };
-      await saveModel(ctx.model, dir, { optimizer: ctx.optimizer, state });
-    }
   }
 }

@@ -9,7 +9,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { History } from '../history';
 import type { Callback, Logs, TrainContext } from './loop';
-import { readTrainingState, resumeFrom, resumeLine, saveModel, TrainingState } from './saving';
+import { loadOptimizerState, loadWeightsInto, readTrainingState, saveModel, TrainingState } from './saving';
 
 /** Options of Checkpoint. */
 export interface CheckpointOptions {
@@ -112,6 +112,32 @@ export class Checkpoint implements Callback {
       files: extraFiles ? await extraFiles() : undefined,
     });
   }
+}
+
+/**
+ * Restores a checkpoint written during training (weights, optimiser state) into `model` and
+ * `optimizer`, and returns its training state: what `train --resume` starts from.
+ * @see notebooks/05-lstm-pixel-row.ipynb
+ */
+export async function resumeFrom(
+  dir: string | undefined,
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+): Promise<TrainingState> {
+  if (!dir) throw new Error('resume needs a checkpoint folder');
+  const state = readTrainingState(dir);
+  if (!state) throw new Error(`nothing to resume: ${dir} holds no training state (state.json)`);
+  loadWeightsInto(model, dir);
+  await loadOptimizerState(optimizer, dir);
+  return state;
+}
+
+/**
+ * The first line of a resumed training: it goes back to the last checkpoint, saved after `where`
+ * ('epoch 3 of 5', 'step 1500 of 40000'), and trains anything after it again.
+ */
+export function resumeLine(dir: string, where: string): string {
+  return `resuming from the last checkpoint (${dir}), saved after ${where}: anything trained after it is trained again`;
 }
 
 /** Where a training starts: from scratch, or where its checkpoint left off. */

@@ -108,4 +108,3 @@ export class RMSprop extends tf.Optimizer {
     return new (cls as unknown as new (o: RmspropOptions) => T)(config as unknown as RmspropOptions);
   }
 }
-tf.serialization.registerClass(RMSprop);

@@ -125,12 +125,21 @@ function readWeights(folder: string): { json: ModelJson; specs: tf.io.WeightsMan
 }
 
 /**
- * Loads a whole model saved by saveModel (custom layers must be registered, i.e. the lib imported).
+ * Loads a whole model saved by saveModel (the library's layers must be registered first: registerModelClasses()).
  * @see notebooks/01-keras-lmu-psmnist.ipynb
  */
 export async function loadModel(dir: string): Promise<tf.LayersModel> {
   const { json, specs, data } = readWeights(dir);
-  return tf.loadLayersModel(tf.io.fromMemory(json.modelTopology, specs, data));
+  try {
+    return await tf.loadLayersModel(tf.io.fromMemory(json.modelTopology, specs, data));
+  } catch (e) {
+    const m = /Unknown (layer|initializer): (\w+)/.exec((e as Error).message);
+    if (m)
+      throw new Error(
+        `${dir}: unknown ${m[1]} class ${m[2]}: call registerModelClasses() (lib/models/classes.ts) first`,
+      );
+    throw e;
+  }
 }
 
 const shapeText = (s: number[]) => `[${s.join(', ')}]`;
@@ -198,90 +207,6 @@ export function readTrainingState(folder: string): TrainingState | undefined {
   if (!fs.existsSync(file)) return undefined;
   verifyFolder(dir);
   return readJson<TrainingState>(file, 'training state');
-}
-
-/**
- * Restores a checkpoint written during training (weights, optimiser state) into `model` and
- * `optimizer`, and returns its training state: what `train --resume` starts from.
- * @see notebooks/05-lstm-pixel-row.ipynb
- */
-export async function resumeFrom(
-  dir: string | undefined,
-  model: tf.LayersModel,
-  optimizer: tf.Optimizer,
-): Promise<TrainingState> {
-  if (!dir) throw new Error('resume needs a checkpoint folder');
-  const state = readTrainingState(dir);
-  if (!state) throw new Error(`nothing to resume: ${path.join(dir, STATE_JSON)} not found`);
-  loadWeightsInto(model, dir);
-  await loadOptimizerState(optimizer, dir);
-  return state;
-}
-
-/**
- * The first line of a resumed training: it goes back to the last checkpoint, saved after `where`
- * ('epoch 3 of 5', 'step 1500 of 40000'), and trains anything after it again.
- */
-export function resumeLine(dir: string, where: string): string {
-  return `resuming from the last checkpoint (${dir}), saved after ${where}: anything trained after it is trained again`;
-}
-
-/**
- * Refuses to resume a checkpoint made by another run: `saved` and `current` are the settings that
- * decide the result (walkthrough, seed, data limit, …); a difference names both values. A
- * checkpoint from before these were recorded (no `saved`) is accepted.
- * @see notebooks/04-tcn-smnist.ipynb
- */
-export function checkResumeSettings(
-  dir: string,
-  saved: Record<string, unknown> | undefined,
-  current: Record<string, unknown>,
-): void {
-  if (!saved) return;
-  const text = (v: unknown) => (v === undefined ? 'none' : JSON.stringify(v));
-  const differ = Object.keys({ ...saved, ...current }).filter((k) => text(saved[k]) !== text(current[k]));
-  if (differ.length) {
-    throw new Error(
-      `the checkpoint in ${dir} belongs to another training (${differ.map((k) => `${k} ${text(saved[k])}, not ${text(current[k])}`).join('; ')}): resume with the same settings, or delete it to start again`,
-    );
-  }
-}
-
-/** Where an epoch-counted training starts: from scratch, or where its checkpoint left off. */
-export interface EpochStart {
-  initialEpoch: number;
-  history: History;
-  /** Seconds of the epochs already trained. */
-  epochSeconds: number[];
-  /** The saved training state when resuming (for callbacks' own state). */
-  state?: TrainingState;
-}
-
-/**
- * The start of an epoch-counted training: from scratch, or with `resume` from the checkpoint in
- * `dir` (weights and optimiser restored by resumeFrom; epochs, history and epoch times read back).
- * With `settings`, a checkpoint whose recorded `settings` differ is refused (checkResumeSettings).
- * @see notebooks/04-tcn-smnist.ipynb
- */
-export async function startEpochs(
-  resume: boolean | undefined,
-  dir: string | undefined,
-  model: tf.LayersModel,
-  optimizer: tf.Optimizer,
-  epochs: number,
-  settings?: Record<string, unknown>,
-): Promise<EpochStart> {
-  if (!resume) return { initialEpoch: 0, history: { epoch: [], history: {} }, epochSeconds: [] };
-  if (settings && dir) checkResumeSettings(dir, readTrainingState(dir)?.settings as never, settings);
-  const state = await resumeFrom(dir, model, optimizer);
-  const initialEpoch = state.epoch ?? 0;
-  console.log(resumeLine(dir!, `epoch ${initialEpoch} of ${epochs}`));
-  return {
-    initialEpoch,
-    history: (state.history as History) ?? { epoch: [], history: {} },
-    epochSeconds: (state.epochSeconds as number[]) ?? [],
-    state,
-  };
 }
 
 /**
