@@ -8,7 +8,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import type { History } from '../history';
 import { projectPath } from '../root';
 import { readableFolder, readJson, verifyFolder, writeFolderAtomically } from './folders';
 

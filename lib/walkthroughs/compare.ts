@@ -10,7 +10,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { positiveInteger } from '../checks';
 import type { SequenceDataset } from '../data/batches';
-import { loadMnist, Mnist } from '../data/mnist';
+import { loadMnist } from '../data/mnist';
 import { psmnistPermutation } from '../data/random';
 import { showTable, TableOptions } from '../plot/table';
 import { shippedWeightsDir } from '../train/saving';
