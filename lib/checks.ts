@@ -10,7 +10,8 @@ function show(value: unknown): string {
 
 /** `value` as a positive integer (1, 2, …), else an error naming `name`. */
 export function positiveInteger(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+  // safe: a count beyond 2^53 − 1 is not exact in a double, and no run of ours is that long
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw new Error(`${name} must be a positive integer (got ${show(value)})`);
   }
   return value;
@@ -18,7 +19,7 @@ export function positiveInteger(name: string, value: unknown): number {
 
 /** `value` as a non-negative integer (0, 1, …), else an error naming `name`. */
 export function nonNegativeInteger(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw new Error(`${name} must be a non-negative integer (got ${show(value)})`);
   }
   return value;
@@ -53,4 +54,10 @@ export function oneOf<T extends string>(name: string, value: unknown, allowed: r
     throw new Error(`${name} must be ${expected} (got ${JSON.stringify(value)})`);
   }
   return value as T;
+}
+
+/** `value` as true or false, else an error naming `name`. */
+export function booleanFlag(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new Error(`${name} must be true or false (got ${show(value)})`);
+  return value;
 }

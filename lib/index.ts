@@ -122,9 +122,10 @@ export { formatDuration, ProgressBar } from './train/progress';
 export type { History } from './history';
 
 // ---- plots ---------------------------------------------------------------------------------------
-export { lineChart } from './plot/charts';
+export { lineChart, sliderFigure, showFigure } from './plot/charts';
+export type { Figure } from './plot/charts';
 export { historyChart, HistoryPlot } from './plot/history';
-export { showDigit, showDigits } from './plot/digit';
+export { showDigit, showDigits, digitDataUri } from './plot/digit';
 export { showGraph } from './plot/graph';
 export { showTable } from './plot/table';
-export { showDetails } from './plot/display';
+export { showDetails, displayBundle } from './plot/display';

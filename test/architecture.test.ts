@@ -200,7 +200,7 @@ function layerOf(file: string): string {
 }
 
 /**
- * The import direction (notes/common.md rule 5): each part of lib/ and the parts it may import,
+ * The import direction (../shared/CONVENTIONS.md, "Imports flow one way"; README, Layout): each part of lib/ and the parts it may import,
  * itself included. A file in a part missing here fails until the table names it.
  */
 const mayImport: Record<string, readonly string[]> = {

@@ -15,6 +15,8 @@ import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { CONFIG_FLAGS, FLAGS } from '../lib/cli/args';
+import { TRAINED_MODELS } from '../lib/walkthroughs/registry';
 import { WALL_CLOCK_FIELDS } from '../lib/walkthroughs/run';
 
 const cli = path.resolve(__dirname, '..', 'bin', 'seqmnist.js');
@@ -28,20 +30,25 @@ const env: Record<string, string | undefined> = {
   SEQMNIST_TRAIN: '',
 };
 
+/** The command-line flags that give a config's overrides (the CLI's flag table, in its order). */
+function flagsOf(overrides: Record<string, unknown>): string[] {
+  return CONFIG_FLAGS.flatMap((f) => {
+    const v = overrides[FLAGS[f].config!];
+    return v === undefined || v === false ? [] : v === true ? [`--${f}`] : [`--${f}`, String(v)];
+  });
+}
+
 /**
- * The seven models, each on a configuration that takes seconds, every epoch (or pass) checkpointed;
- * the LMUs on one thread (their worker's start would double the run), the TCN on two (its dropout
- * masks are drawn on both).
+ * Every shipped model of the registry, on its walkthrough's quick configuration (seconds, every
+ * epoch or pass checkpointed) with the overrides it was shipped with; walkthroughs that split a
+ * step over worker threads on two of them (the TCN's dropout masks are drawn on both).
  */
-const CONFIGS: { id: string; args: string[]; kills: number; threads?: number }[] = [
-  { id: 'keras-lmu', args: ['keras-lmu', '--limit', '100', '--epochs', '2'], kills: 3, threads: 1 },
-  { id: 'nengo-lmu', args: ['nengo-lmu', '--limit', '100', '--epochs', '2'], kills: 3, threads: 1 },
-  { id: 'eurnn', args: ['eurnn', '--limit', '300', '--steps', '12'], kills: 4 },
-  { id: 'tcn', args: ['tcn', '--limit', '128', '--epochs', '3'], kills: 3, threads: 2 },
-  { id: 'tcn-permute', args: ['tcn', '--permute', '--limit', '128', '--epochs', '3'], kills: 3, threads: 2 },
-  { id: 'lstm-pixel', args: ['lstm-pixel', '--limit', '600', '--epochs', '3'], kills: 4 },
-  { id: 'lstm-row', args: ['lstm-row', '--limit', '600', '--epochs', '4', '--fresh'], kills: 4 },
-];
+const CONFIGS = TRAINED_MODELS.map((m) => ({
+  id: m.name,
+  args: [m.walkthrough.name, ...flagsOf({ ...m.overrides, ...m.walkthrough.quickConfig })],
+  kills: 3,
+  threads: m.walkthrough.modelRecipe ? 2 : undefined,
+}));
 
 /** mulberry32: the seeded kill moments. */
 function generator(seed: number): () => number {
@@ -164,7 +171,7 @@ const threadsOf = (c: { threads?: number }) =>
 
 const uninterrupted = new Map<string, { out: string; seconds: number }>();
 
-test('two uninterrupted runs of each of the seven models with the same seed give the same bytes', async () => {
+test('two uninterrupted runs of each shipped model with the same seed give the same bytes', async () => {
   for (const c of CONFIGS) {
     const outs = [path.join(work, 'plain-a', c.id), path.join(work, 'plain-b', c.id)];
     const first = await train([...c.args, '--out', outs[0]], threadsOf(c));
@@ -287,8 +294,8 @@ test('bad input: one clear line, a non-zero exit, no good file lost', async () =
   const other = path.join(bad, 'other');
   copy(`${good}-checkpoint`, `${other}-checkpoint`);
   assert.match(
-    fails(['train', 'tcn', '--permute', '--limit', '128', '--epochs', '3', '--out', other, '--resume']),
-    /checkpoint in .*other-checkpoint belongs to another training \(permuted false, not true\)/,
+    fails(['train', ...tcn.args, '--permute', '--out', other, '--resume']),
+    /checkpoint in .*other-checkpoint belongs to another training \(permute false, not true\)/,
   );
   const lstm = path.join(bad, 'lstm-from-tcn');
   copy(`${good}-checkpoint`, `${lstm}-checkpoint`);

@@ -1,6 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { registerModelClasses } from '../lib/models/classes';
 import { quietOrthogonal } from '../lib/models/initializers';
 
 /** console.warn calls made while `fn` runs. */
@@ -33,7 +34,8 @@ test("quietOrthogonal: tfjs's draws, serialised as 'Orthogonal', without the 'Sl
   );
   assert.deepEqual(got, expected);
   assert.equal(quiet.getClassName(), 'Orthogonal');
-  // a layer asking for 'orthogonal' by name (as models loaded from JSON do) gets the quiet one
+  // a layer asking for 'orthogonal' by name (as models loaded from JSON do) gets the quiet one, once registered
+  registerModelClasses();
   const layer = tf.layers.simpleRNN({ units: 60, recurrentInitializer: 'orthogonal' });
   assert.deepEqual(
     warnings(() => layer.apply(tf.input({ shape: [3, 1] }))),

@@ -7,6 +7,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
+import { CONFIG_FLAGS, FLAGS } from '../lib/cli/args';
+import { TRAINED_MODELS } from '../lib/walkthroughs/registry';
 
 const cli = path.join(__dirname, '..', 'bin', 'seqmnist.js');
 const LIMIT = 100;
@@ -24,7 +26,15 @@ function evaluate(args: string[], backend: string): string {
   return line[1];
 }
 
-const MODELS = [['keras-lmu'], ['nengo-lmu'], ['eurnn'], ['tcn'], ['tcn', '--permute'], ['lstm-pixel'], ['lstm-row']];
+/** `eval`'s arguments for each shipped model: its walkthrough and the eval flags its training set (tcn's --permute). */
+const MODELS = TRAINED_MODELS.map((m) => [
+  m.walkthrough.name,
+  ...CONFIG_FLAGS.filter(
+    (f) =>
+      m.walkthrough.evalKeys.includes(FLAGS[f].config!) &&
+      (m.overrides as Record<string, unknown>)[FLAGS[f].config!] === true,
+  ).map((f) => `--${f}`),
+]);
 
 for (const args of MODELS) {
   test(`eval ${args.join(' ')} --limit ${LIMIT}: the same accuracy on webgpu as on wasm`, () => {

@@ -6,6 +6,7 @@
  * LSTM's early-stopping counters and best weights, EURNN's generator); the reader restores the
  * model and optimiser, refuses a checkpoint of another config, and says where it goes back to.
  */
+import * as path from 'path';
 import type * as tf from '@tensorflow/tfjs';
 import type { History } from '../history';
 import type { Callback, Logs, TrainContext } from './loop';
@@ -126,7 +127,7 @@ export async function resumeFrom(
 ): Promise<TrainingState> {
   if (!dir) throw new Error('resume needs a checkpoint folder');
   const state = readTrainingState(dir);
-  if (!state) throw new Error(`nothing to resume: ${dir} holds no training state (state.json)`);
+  if (!state) throw new Error(`nothing to resume: ${path.join(dir, 'state.json')} not found`);
   loadWeightsInto(model, dir);
   await loadOptimizerState(optimizer, dir);
   return state;

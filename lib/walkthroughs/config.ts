@@ -1,7 +1,6 @@
 /**
- * What every walkthrough's `config()` does before checking its fields: merge the overrides into
- * the defaults, refusing keys the config does not have (naming them), and the integer check that
- * JSON and the CLI need on top of lib/checks.ts's (a value must be exact in a double).
+ * What every walkthrough's `config()` does before checking its fields (with lib/checks.ts): merge
+ * the overrides into the defaults, refusing keys the config does not have (naming them).
  */
 
 /**
@@ -20,20 +19,4 @@ export function mergeConfig<C extends object>(walkthrough: string, defaults: C, 
     );
   }
   return { ...defaults, ...overrides };
-}
-
-/**
- * `value`, an integer already checked, if it is exact in a double (at most 2^53 − 1), else an
- * error naming `name`.
- */
-export function safeInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value))
-    throw new Error(`${name} must be at most ${Number.MAX_SAFE_INTEGER} (got ${value})`);
-  return value;
-}
-
-/** `value` as true or false, else an error naming `name`. */
-export function booleanFlag(name: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new Error(`${name} must be true or false (got ${JSON.stringify(value)})`);
-  return value;
 }

@@ -21,7 +21,7 @@ import { losses } from '../train/gradients';
 import { Batch, Callback, evaluate, fit } from '../train/loop';
 import { formatDuration } from '../train/progress';
 import { RMSprop } from '../train/rmsprop';
-import { mergeConfig, safeInteger } from './config';
+import { mergeConfig } from './config';
 import { configFingerprint } from './run';
 import type { TrainingLog } from './training-log';
 import type { CommonConfig, EvalResult, TrainOptions, TrainResult, Walkthrough } from './walkthrough';
@@ -84,8 +84,8 @@ const DEFAULTS: Readonly<EurnnConfig> = Object.freeze({
  */
 function config(overrides: Partial<EurnnConfig> = {}): EurnnConfig {
   const c = mergeConfig('eurnn', DEFAULTS, overrides);
-  const count = (name: string, v: unknown) => safeInteger(name, positiveInteger(name, v));
-  const seed = (name: string, v: unknown) => safeInteger(name, nonNegativeInteger(name, v));
+  const count = positiveInteger;
+  const seed = nonNegativeInteger;
   return {
     seed: seed('seed', c.seed),
     dataSeed: seed('dataSeed', c.dataSeed),
@@ -407,6 +407,7 @@ export const eurnn: EurnnWalkthrough = {
   notebook: 'notebooks/03-eurnn-psmnist.ipynb',
   defaults: DEFAULTS,
   config,
+  quickConfig: { limit: 300, steps: 12 },
   evalKeys: [],
 
   input: () => ({

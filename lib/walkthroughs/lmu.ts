@@ -22,7 +22,7 @@ import { Callback, evaluate, fit } from '../train/loop';
 import { GradientWorkers, ModelRecipe, trainingThreads } from '../train/parallel';
 import { loadWeightsInto } from '../train/saving';
 import { epochBudget } from './budget';
-import { mergeConfig, safeInteger } from './config';
+import { mergeConfig } from './config';
 import { configFingerprint, loadTrained, meanSeconds } from './run';
 import type { TrainingLog } from './training-log';
 import type {
@@ -196,13 +196,13 @@ function lmuWalkthrough(variant: LmuVariant): LmuWalkthrough {
 
   function config(overrides: Partial<LmuConfig> = {}): LmuConfig {
     const c = mergeConfig(v.name, defaults, overrides);
-    const count = (name: string, value: unknown) => safeInteger(name, positiveInteger(name, value));
+    const count = positiveInteger;
     const validation =
       variant === 'keras'
         ? positiveInteger('validation', c.validation) // KerasLMU's checkpoint watches val_loss
         : nonNegativeInteger('validation', c.validation);
     return {
-      seed: safeInteger('seed', nonNegativeInteger('seed', c.seed)),
+      seed: nonNegativeInteger('seed', c.seed),
       limit: c.limit === undefined ? undefined : count('limit', c.limit),
       batchSize: count('batchSize', c.batchSize),
       learningRate: positiveNumber('learningRate', c.learningRate),
@@ -341,6 +341,7 @@ function lmuWalkthrough(variant: LmuVariant): LmuWalkthrough {
     notebook: v.notebook,
     defaults,
     config,
+    quickConfig: { limit: 100, epochs: 2 },
     evalKeys: [],
 
     input: (): InputDescription => ({

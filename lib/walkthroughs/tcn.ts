@@ -5,7 +5,7 @@
  * (`tcn`, lib/walkthroughs/walkthrough.ts) that the notebook, the CLI and `compare` call.
  */
 import * as tf from '@tensorflow/tfjs';
-import { nonNegativeInteger, numberInRange, oneOf, positiveInteger, positiveNumber } from '../checks';
+import { booleanFlag, nonNegativeInteger, numberInRange, oneOf, positiveInteger, positiveNumber } from '../checks';
 import { SequenceDataset } from '../data/batches';
 import { loadMnist, Mnist, MNIST_PIXELS } from '../data/mnist';
 import { psmnistPermutation } from '../data/random';
@@ -22,7 +22,7 @@ import { GradientWorkers, ModelRecipe, trainingThreads } from '../train/parallel
 import { formatDuration, formatMetric, ProgressBar } from '../train/progress';
 import { RMSprop } from '../train/rmsprop';
 import { epochBudget } from './budget';
-import { booleanFlag, mergeConfig, safeInteger } from './config';
+import { mergeConfig } from './config';
 import { configFingerprint } from './run';
 import type { TrainingLog } from './training-log';
 import type { CommonConfig, EvalResult, TrainOptions, TrainResult, Walkthrough } from './walkthrough';
@@ -95,11 +95,11 @@ const TEST_BATCH_SIZE = 500;
  */
 function config(overrides: Partial<TcnConfig> = {}): TcnConfig {
   const c = mergeConfig('tcn', DEFAULTS, overrides);
-  const count = (name: string, v: unknown) => safeInteger(name, positiveInteger(name, v));
+  const count = positiveInteger;
   // the model refuses 1 too; checked here so that a config is refused before anything runs
   if (c.dropout === 1) throw new Error('dropout must be a number in [0, 1) (got 1)');
   return {
-    seed: safeInteger('seed', nonNegativeInteger('seed', c.seed)),
+    seed: nonNegativeInteger('seed', c.seed),
     limit: c.limit === undefined ? undefined : count('limit', c.limit),
     batchSize: count('batchSize', c.batchSize),
     learningRate: positiveNumber('learningRate', c.learningRate),
@@ -325,6 +325,7 @@ export const tcn: TcnWalkthrough = {
   notebook: 'notebooks/04-tcn-smnist.ipynb',
   defaults: DEFAULTS,
   config,
+  quickConfig: { limit: 128, epochs: 3 },
   evalKeys: ['permute'],
 
   input: (c) => ({

@@ -204,6 +204,11 @@ export interface Walkthrough<
   readonly defaults: Readonly<C>;
   /** The defaults with `overrides`, every field checked (an error names the bad value). */
   config(overrides?: Partial<C>): C;
+  /**
+   * A configuration of the real model on a few hundred images that trains in seconds, every epoch
+   * (or pass) checkpointed: what the fault-injection test runs for each shipped model.
+   */
+  readonly quickConfig: Partial<C>;
   /** Config keys `eval` takes besides `limit` (they choose the shipped model, e.g. the TCN's `permute`). */
   readonly evalKeys: readonly (keyof C & string)[];
 
