@@ -9,12 +9,16 @@ import { parentPort, workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../backend';
 import { setRandomStreamPositions } from '../data/random-stream';
+import { setLstmEngine } from '../kernels/lstm';
+import { setTanhRnnEngine } from '../kernels/tanh-rnn';
 import { localGradients, losses } from './gradients';
 import type { WorkerJob, WorkerStart } from './parallel';
 
 async function main(): Promise<void> {
-  const { recipe, backend } = workerData as WorkerStart;
+  const { recipe, backend, engines } = workerData as WorkerStart;
   await useBackend(backend, { quiet: true });
+  setLstmEngine(engines.lstm);
+  setTanhRnnEngine(engines.tanhRnn);
   const builder = ((await import(recipe.module)) as Record<string, unknown>)[recipe.exportName];
   if (typeof builder !== 'function') throw new Error(`${recipe.module} has no function '${recipe.exportName}'`);
   const model = (await builder(...(recipe.args ?? []))) as tf.LayersModel;

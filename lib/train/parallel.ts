@@ -12,6 +12,9 @@ import * as path from 'path';
 import { Worker } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { positiveInteger } from '../checks';
+import { FusedEngine } from '../kernels/engine';
+import { getLstmEngine } from '../kernels/lstm';
+import { getTanhRnnEngine } from '../kernels/tanh-rnn';
 import { requestedThreads } from '../settings';
 import { randomStreamPositions } from '../data/random-stream';
 import { localGradients, lossName, LossFn, LossName, trainableVariables } from './gradients';
@@ -36,6 +39,8 @@ export interface BatchGradients {
 export interface WorkerStart {
   recipe: ModelRecipe;
   backend: string;
+  /** The fused recurrences' engines on the main thread, which a worker takes too (the same maths on every thread). */
+  engines: { lstm: FusedEngine; tanhRnn: FusedEngine };
 }
 
 /** One step's share of the batch, at the main thread's weights, with the loss to take. */
@@ -93,7 +98,11 @@ export class GradientWorkers {
 
   static async start(recipe: ModelRecipe, options: { threads?: number } = {}): Promise<GradientWorkers> {
     const threads = positiveInteger('threads', options.threads ?? os.cpus().length);
-    const workerData: WorkerStart = { recipe, backend: tf.getBackend() };
+    const workerData: WorkerStart = {
+      recipe,
+      backend: tf.getBackend(),
+      engines: { lstm: getLstmEngine(), tanhRnn: getTanhRnnEngine() },
+    };
     const workers: Worker[] = [];
     try {
       for (let i = 1; i < threads; i++) {

@@ -14,7 +14,7 @@ import { loadMnist, Mnist } from '../data/mnist';
 import { AugmentedImageSource, prepareImages, shuffleBufferOrder } from '../data/pipeline';
 import { RandomState } from '../data/random';
 import type { History } from '../history';
-import { buildStackedLstm, buildStackedLstmPerStep, transferLstmWeights } from '../models/lstm';
+import { buildStackedLstm, buildStackedLstmPerStep, StackedLstmOptions, transferLstmWeights } from '../models/lstm';
 import { Figure, figureBundle, lineChart, sliderFigure } from '../plot/charts';
 import { digitDataUri } from '../plot/digit';
 import { newDisplayHandle } from '../plot/display';
@@ -22,6 +22,7 @@ import { EarlyStopping, getLearningRate, ReduceLROnPlateau, setLearningRate } fr
 import { Checkpoint, checkResumeConfig, startTraining } from '../train/checkpoint';
 import { losses } from '../train/gradients';
 import { Callback, evaluate, fit } from '../train/loop';
+import { GradientWorkers, ModelRecipe, trainingThreads } from '../train/parallel';
 import { loadWeightsInto, readTrainingState, TrainingState } from '../train/saving';
 import { epochBudget, OwnBudget } from './budget';
 import { mergeConfig } from './config';
@@ -234,11 +235,25 @@ async function loadLstmData(variant: LstmVariant, config: LstmConfig, mnist?: Mn
 
 // ---- model ---------------------------------------------------------------------------------------
 
+/** The model builder's options for a variant and config. */
+function lstmModelOptions(variant: LstmVariant, config: LstmConfig): StackedLstmOptions {
+  const [steps, features] = LSTM_SEQUENCES[variant];
+  return { steps, features, units: config.units, layers: config.layers, classes: 10, seed: config.seed };
+}
+
 /** The assignment's model for a variant: `layers` stacked LSTMs of `units` and a Dense softmax. */
 function buildLstmModel(variant: LstmVariant, config: LstmConfig, perStep = false): tf.LayersModel {
-  const [steps, features] = LSTM_SEQUENCES[variant];
-  const args = { steps, features, units: config.units, layers: config.layers, classes: 10, seed: config.seed };
+  const args = lstmModelOptions(variant, config);
   return perStep ? buildStackedLstmPerStep(args) : buildStackedLstm(args);
+}
+
+/** How a gradient worker thread rebuilds the variant's model (lib/train/parallel.ts). */
+function lstmModelRecipe(variant: LstmVariant, config: LstmConfig): ModelRecipe {
+  return {
+    module: require.resolve('../models/lstm'),
+    exportName: 'buildStackedLstm',
+    args: [lstmModelOptions(variant, config)],
+  };
 }
 
 // ---- training ------------------------------------------------------------------------------------
@@ -306,7 +321,9 @@ function historyPlot(title: string): Callback {
  * (val_loss, factor 0.2, patience 10, min_lr 1e-4, verbose) and EarlyStopping (val_loss,
  * patience 20, restore best weights, verbose). With a checkpoint folder, saves every epoch (model,
  * optimiser, config, history, and as extra state the learning rate, the callbacks' counters and
- * the best weights) and can resume from it, early-stopping state included.
+ * the best weights) and can resume from it, early-stopping state included. With more than one
+ * thread (trainingThreads) each batch's gradient is split over worker threads: the same update up
+ * to rounding, bit for bit the same from run to run for a given thread count.
  */
 async function trainLstm(
   w: LstmWalkthrough,
@@ -317,6 +334,7 @@ async function trainLstm(
   if (data.variant !== w.variant) throw new Error(`${w.name} trains on ${w.variant} data (got ${data.variant} data)`);
   const show = options.progress !== false;
   const dir = options.checkpointDir;
+  const threads = trainingThreads();
   const model = w.buildModel(config);
   const optimizer = w.optimizer(config);
   const reduceLr = new ReduceLROnPlateau({
@@ -333,6 +351,7 @@ async function trainLstm(
     verbose: show ? 1 : 0,
   });
   const fingerprint = configFingerprint(config);
+  let workers: GradientWorkers | undefined;
   try {
     if (options.resume && dir) {
       const saved = readTrainingState(dir);
@@ -369,7 +388,7 @@ async function trainLstm(
           optimizer,
           history,
           msPerStep: NaN,
-          threads: 1,
+          threads,
           epochSeconds: start.epochSeconds,
           weightsFromEpoch: bestEpoch + 1,
         };
@@ -399,6 +418,7 @@ async function trainLstm(
     // the checkpoint after the callbacks, so that the saved counters include this epoch
     const callbacks: Callback[] = [reduceLr, earlyStop, checkpoint];
     if (options.plot) callbacks.push(historyPlot(w.title));
+    workers = threads > 1 ? await GradientWorkers.start(w.modelRecipe!(config), { threads }) : undefined;
     const result = await fit(model, data.train, {
       epochs: config.epochs,
       batchSize: config.batchSize,
@@ -411,6 +431,7 @@ async function trainLstm(
       history,
       callbacks,
       progress: show ? 'Epoch' : false,
+      workers,
     });
     const weightsFromEpoch =
       earlyStop.stoppedEpoch > 0
@@ -423,7 +444,7 @@ async function trainLstm(
       optimizer,
       history: result,
       msPerStep: checkpoint.msPerStep,
-      threads: 1,
+      threads,
       epochSeconds: checkpoint.epochSeconds,
       weightsFromEpoch,
     };
@@ -433,6 +454,7 @@ async function trainLstm(
     throw e;
   } finally {
     earlyStop.dispose();
+    await workers?.terminate();
   }
 }
 
@@ -469,7 +491,7 @@ async function runLstm(
       ? 'not augmented, shuffled afresh every epoch (--fresh)'
       : 'not augmented';
   console.log(
-    `data: ${data.train.size} training images (${drawn}), ${data.test.size} test images, [${LSTM_SEQUENCES[w.variant].join(', ')}] sequences; seed ${config.seed}`,
+    `data: ${data.train.size} training images (${drawn}), ${data.test.size} test images, [${LSTM_SEQUENCES[w.variant].join(', ')}] sequences; seed ${config.seed}; ${trainingThreads()} thread(s)`,
   );
   const r = await w.train(config, { data, ...options });
   r.optimizer.dispose();
@@ -481,7 +503,7 @@ async function runLstm(
     const best = Math.max(...(r.history.history.val_accuracy ?? [0])).toFixed(4);
     return {
       model: r.model,
-      threads: 1,
+      threads: r.threads,
       fields: {
         seed: config.seed,
         augmentation: config.augment
@@ -600,7 +622,8 @@ function lstmWalkthrough(variant: LstmVariant): LstmWalkthrough {
     loss: losses.sparseCrossEntropy,
     outputs: 'probabilities',
     evalBatchSize: EVAL_BATCH_SIZE,
-    threads: () => 1,
+    modelRecipe: (config) => lstmModelRecipe(variant, config),
+    threads: () => trainingThreads(),
     torchPeer: name,
     loadData: (config, options = {}) => loadLstmData(variant, config, options.mnist),
     train: (config, options) => trainLstm(w, config, options),
