@@ -58,6 +58,6 @@ export function oneOf<T extends string>(name: string, value: unknown, allowed: r
 
 /** `value` as true or false, else an error naming `name`. */
 export function booleanFlag(name: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new Error(`${name} must be true or false (got ${show(value)})`);
+  if (typeof value !== 'boolean') throw new Error(`${name} must be true or false (got ${JSON.stringify(value)})`);
   return value;
 }
