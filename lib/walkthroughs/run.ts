@@ -264,8 +264,8 @@ export async function evaluateTrained<C extends CommonConfig>(
   const config = w.config(options.config);
   const { model } = loadTrained(w, { dir: options.dir, config: options.config });
   try {
-    const data = await w.loadData(config);
-    return await w.evaluate(model, config, { data, progress: options.progress ?? false });
+    // without data, evaluate loads only what it tests on (not an augmented training set)
+    return await w.evaluate(model, config, { progress: options.progress ?? false });
   } finally {
     model.dispose();
   }
