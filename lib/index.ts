@@ -83,6 +83,7 @@ export type { BackendName } from './backend-traits';
 export { quickMode, quickOr, trainingSwitch } from './settings';
 export { getLstmEngine } from './kernels/lstm';
 export { getEurnnEngine, getEurnnThreads } from './kernels/eurnn';
+export { lstmKernelEngine, eurnnKernelEngine } from './kernels/all';
 
 // ---- data ----------------------------------------------------------------------------------------
 export { loadMnist, labelCounts } from './data/mnist';

@@ -17,9 +17,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { backendTraits } from '../backend-traits';
 import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter';
-import { eurnnBackwardKernel, eurnnForwardKernel } from './eurnn';
+import { eurnnBackwardKernel, eurnnForwardKernel, getEurnnEngine } from './eurnn';
 import { EURNN_WEBGPU_KERNELS } from './eurnn-webgpu';
-import { lstmBackwardKernel, lstmForwardKernel } from './lstm';
+import { getLstmEngine, lstmBackwardKernel, lstmForwardKernel } from './lstm';
 import { LSTM_WEBGPU_KERNELS } from './lstm-webgpu';
 import { MATMUL, MATMUL_GRADIENT, matMulAliasKernel } from './matmul';
 import { JsKernel, registerKernelFills, registerOwnKernel, registerSharingIdentity } from './registry';
@@ -66,4 +66,27 @@ export function registerKernels(backendName: string): void {
   if (tf.getGradient(MATMUL) !== MATMUL_GRADIENT) tf.registerGradient(MATMUL_GRADIENT);
   registerSharingIdentity(backendName);
   if (backendTraits(backendName).jsFills) registerKernelFills(backendName, JS_KERNELS);
+}
+
+/** What runs a fused kernel on `backendName`: its WGSL version where one is registered for it, else its engine. */
+function runningKernel(webgpu: readonly tf.KernelConfig[], engine: () => string, backendName: string): string {
+  return webgpu.some((k) => k.backendName === backendName) ? `${backendName} (WGSL)` : engine();
+}
+
+/**
+ * What runs the fused LSTM kernel on `backendName` (default: the backend in use): 'webgpu (WGSL)'
+ * on webgpu, else the JS kernel's engine ('wasm-simd' or 'js', getLstmEngine).
+ * @see notebooks/05-lstm-pixel-row.ipynb
+ */
+export function lstmKernelEngine(backendName: string = tf.getBackend()): string {
+  return runningKernel(LSTM_WEBGPU_KERNELS, getLstmEngine, backendName);
+}
+
+/**
+ * What runs the fused EURNN kernel on `backendName` (default: the backend in use): 'webgpu (WGSL)'
+ * on webgpu, else the JS kernel's engine ('wasm-simd' or 'js', getEurnnEngine).
+ * @see notebooks/03-eurnn-psmnist.ipynb
+ */
+export function eurnnKernelEngine(backendName: string = tf.getBackend()): string {
+  return runningKernel(EURNN_WEBGPU_KERNELS, getEurnnEngine, backendName);
 }
