@@ -2,13 +2,16 @@
  * README's generated blocks and the notebooks' quoted figures against the files they cite
  * (lib/walkthroughs/readme-tables.ts, scripts/readme-tables.js): README must equal what
  * `npm run readme` would write, every notebook figure quoted from a log must be the log's, and a
- * changed number is caught.
+ * changed number is caught. Also the fused-kernel names the notebooks print (lib/kernels/all.ts).
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { eurnnKernelEngine, lstmKernelEngine } from '../lib/kernels/all';
+import { getEurnnEngine } from '../lib/kernels/eurnn';
+import { getLstmEngine } from '../lib/kernels/lstm';
 import {
   fillReadme,
   notebookDifferences,
@@ -70,4 +73,11 @@ test("the notebooks' markdown quotes every logged figure as its file gives it", 
   const q = quotes[0];
   const wrong = [{ ...q, quote: q.quote.replace(/\d/, (d) => String((Number(d) + 1) % 10)) }];
   assert.equal(notebookDifferences(root, wrong).length, 1);
+});
+
+test('the kernel the notebooks print is the one that runs on the backend: WGSL on webgpu, the engine elsewhere', () => {
+  assert.equal(lstmKernelEngine('webgpu'), 'webgpu (WGSL)');
+  assert.equal(eurnnKernelEngine('webgpu'), 'webgpu (WGSL)');
+  assert.equal(lstmKernelEngine('wasm'), getLstmEngine());
+  assert.equal(eurnnKernelEngine('cpu'), getEurnnEngine());
 });
