@@ -121,15 +121,21 @@ test('bench --json prints one JSON array and nothing else, even for walkthroughs
     env: { ...process.env, SEQMNIST_THREADS: '2' },
   });
   assert.equal(r.status, 0, r.stderr);
-  const results = JSON.parse(r.stdout) as { name: string; threads: number; batchSize: number; msPerStep: number }[];
+  const results = JSON.parse(r.stdout) as {
+    name: string;
+    threads: number;
+    batchSize: number;
+    msPerStep: number;
+    peakRssMiB: number;
+  }[];
   assert.deepEqual(
     results.map((x) => [x.name, x.threads, x.batchSize]),
     [
       ['keras-lmu', 2, 100],
-      ['lstm-row', 1, 512],
+      ['lstm-row', 2, 512],
     ],
   );
-  for (const x of results) assert.ok(x.msPerStep > 0);
+  for (const x of results) assert.ok(x.msPerStep > 0 && x.peakRssMiB > 0);
 });
 
 test('a value flag followed by another flag, or a switch given a value, is refused', () => {

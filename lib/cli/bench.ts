@@ -2,15 +2,20 @@
  * `bench`: one training step (forward, backward, update) of every walkthrough at its original
  * batch size, timed the same way for all (median after a warm-up), on the backend chosen as for
  * every command or named by `--backend`, and the PyTorch peers of ../shared/anchors/torch_models.py
- * timed in the same run, on the CPU or (`--device cuda`) on CUDA.
+ * timed in the same run, on the CPU or (`--device cuda`) on CUDA. Beside the time, the peak
+ * resident memory: ours during the timed steps (each walkthrough in a process of its own when more
+ * than one is benched, so that none inherits another's heap), the peer's over its whole process
+ * (one process per peer, measured from outside by /usr/bin/time, since the anchors are not ours).
  */
-import { spawnSync } from 'child_process';
+import { fork, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { deviceDescription, initBackend, useBackend } from '../backend';
 import { projectRoot } from '../root';
 import { trainStep } from '../train/loop';
+import { peakRssMiB, resetPeakRss } from '../train/memory';
 import { GradientWorkers } from '../train/parallel';
 import type { AnyWalkthrough } from '../walkthroughs/run';
 import type { Flags } from './args';
@@ -34,6 +39,11 @@ export interface BenchOptions {
   python?: string;
   /** The peers' timed steps (default: the anchors' own, 3 on the CPU and 20 on CUDA). */
   torchReps?: number;
+  /**
+   * Time each walkthrough in a child process of its own (lib/cli/bench-child.ts), so that its
+   * memory figure holds only its own heap. Default: when more than one walkthrough is benched.
+   */
+  isolate?: boolean;
 }
 
 /** `bench`'s options from its parsed flags; `--device` and `--python` without `--torch` are refused. */
@@ -55,11 +65,28 @@ export interface BenchResult {
   batchSize: number;
   msPerStep: number;
   samplesPerSecond: number;
+  /**
+   * The process's peak resident memory during the timed steps, MiB (worker threads included: they
+   * share the process). On Linux the kernel's high-water mark, reset after the warm-up step.
+   */
+  peakRssMiB: number;
   torchPeer?: string;
   /** Where the peer ran: 'cpu', or e.g. 'cuda (NVIDIA H200)'. */
   torchDevice?: string;
   torchMsPerStep?: number;
   ratioToTorch?: number;
+  /** The peer's process's peak resident memory, MiB (import, warm-up and timed steps; /usr/bin/time's %M). */
+  torchPeakRssMiB?: number;
+  /** peakRssMiB / torchPeakRssMiB. */
+  rssRatioToTorch?: number;
+}
+
+/** What timing one walkthrough's steps gives. */
+export interface StepTimes {
+  /** Milliseconds of each timed step. */
+  times: number[];
+  /** Peak resident memory during the timed steps, MiB (see BenchResult.peakRssMiB). */
+  peakRssMiB: number;
 }
 
 function median(xs: number[]): number {
@@ -70,9 +97,10 @@ function median(xs: number[]): number {
 
 /**
  * Milliseconds of each of `reps` training steps of a walkthrough at its defaults (its model,
- * optimiser, loss, batch size and threads) after one warm-up step, on random data.
+ * optimiser, loss, batch size and threads) after one warm-up step, on random data, and the
+ * process's peak resident memory during them.
  */
-export async function timeSteps(w: AnyWalkthrough, reps: number): Promise<number[]> {
+export async function timeSteps(w: AnyWalkthrough, reps: number): Promise<StepTimes> {
   const config = w.config();
   const threads = w.threads(config);
   const { steps, featuresPerStep } = w.input(config);
@@ -88,8 +116,9 @@ export async function timeSteps(w: AnyWalkthrough, reps: number): Promise<number
       const t0 = process.hrtime.bigint();
       await trainStep(model, { x, y }, { optimizer, loss: w.loss, workers });
       if (i > 0) times.push(Number(process.hrtime.bigint() - t0) / 1e6); // step 0 warms up: compilation, first allocations
+      if (i === 0) resetPeakRss();
     }
-    return times;
+    return { times, peakRssMiB: peakRssMiB() };
   } finally {
     await workers?.terminate();
     tf.dispose([x, y]);
@@ -168,23 +197,78 @@ export function checkTorch(options: TorchOptions = {}): { version: string; devic
   return { version: found.version, device: found.name ? `${device} (${found.name})` : device };
 }
 
-/** Times the PyTorch peers in this same run; ms/step by peer name. */
-export function torchTimes(peers: string[], options: TorchOptions = {}): Map<string, number> {
+/** GNU time, which reports a child's peak resident memory (Debian's `time` package). */
+const GNU_TIME = '/usr/bin/time';
+
+/**
+ * Runs the anchors for `peers`; their ms/step by peer name, and the process's peak resident memory
+ * in MiB where GNU time is installed to measure it (ru_maxrss of the child, from outside).
+ */
+function runAnchors(peers: string[], options: TorchOptions): { times: Map<string, number>; peakRssMiB?: number } {
   const script = anchorsScript();
   const args = [script, ...peers, '--device', torchDevice(options.device ?? 'cpu')];
   if (options.reps !== undefined) args.push('--reps', String(options.reps));
-  const out = spawnSync(options.python ?? DEFAULT_PYTHON, args, { encoding: 'utf8', timeout: limit(options) });
-  if (out.status !== 0) {
-    throw new Error(
-      `PyTorch peers failed (${script}): ${failure(out, options.timeoutMs)} (install with: apt-get install python3-torch python3-scipy)`,
+  const python = options.python ?? DEFAULT_PYTHON;
+  let rssFile: string | undefined;
+  let command = python;
+  if (fs.existsSync(GNU_TIME)) {
+    rssFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'seqmnist-bench-')), 'maxrss');
+    args.unshift('-f', '%M', '-o', rssFile, python);
+    command = GNU_TIME;
+  }
+  try {
+    const out = spawnSync(command, args, { encoding: 'utf8', timeout: limit(options) });
+    if (out.status !== 0) {
+      throw new Error(
+        `PyTorch peers failed (${script}): ${failure(out, options.timeoutMs)} (install with: apt-get install python3-torch python3-scipy)`,
+      );
+    }
+    const times = new Map<string, number>();
+    for (const line of out.stdout.split('\n')) {
+      const m = /^(\S+)\s.*?([\d.]+) ms\/step/.exec(line);
+      if (m) times.set(m[1], Number(m[2]));
+    }
+    const kb =
+      rssFile && fs.existsSync(rssFile) ? Number(fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop()) : NaN;
+    return { times, peakRssMiB: Number.isFinite(kb) && kb > 0 ? kb / 1024 : undefined };
+  } finally {
+    if (rssFile) fs.rmSync(path.dirname(rssFile), { recursive: true, force: true });
+  }
+}
+
+/** Times the PyTorch peers in this same run (in one process); ms/step by peer name. */
+export function torchTimes(peers: string[], options: TorchOptions = {}): Map<string, number> {
+  return runAnchors(peers, options).times;
+}
+
+/**
+ * Times one PyTorch peer in a process of its own: its ms/step, and the process's peak resident
+ * memory in MiB (undefined where /usr/bin/time is missing).
+ */
+export function torchPeer(peer: string, options: TorchOptions = {}): { msPerStep?: number; peakRssMiB?: number } {
+  const r = runAnchors([peer], options);
+  return { msPerStep: r.times.get(peer), peakRssMiB: r.peakRssMiB };
+}
+
+/**
+ * Times one walkthrough in a child process (lib/cli/bench-child.ts) on `backend`, with this
+ * process's environment (SEQMNIST_THREADS and the rest); its output is kept apart from ours.
+ */
+function timeStepsIsolated(w: AnyWalkthrough, reps: number, backend: string): Promise<StepTimes> {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(__dirname, 'bench-child.js'), [w.name, String(reps), backend], { silent: true });
+    let stderr = '';
+    let result: StepTimes | undefined;
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.resume();
+    child.on('message', (m: StepTimes) => (result = m));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      result && code === 0
+        ? resolve(result)
+        : reject(new Error(`bench of ${w.name} failed (exit ${code}): ${stderr.trim().split('\n').pop() ?? ''}`)),
     );
-  }
-  const times = new Map<string, number>();
-  for (const line of out.stdout.split('\n')) {
-    const m = /^(\S+)\s.*?([\d.]+) ms\/step/.exec(line);
-    if (m) times.set(m[1], Number(m[2]));
-  }
-  return times;
+  });
 }
 
 /**
@@ -200,8 +284,10 @@ export async function bench(list: AnyWalkthrough[], options: BenchOptions): Prom
   const torch = options.torch ? { ...options, reps: options.torchReps } : undefined;
   const peersOn = torch && (torch.device ?? 'cpu') !== 'cpu' ? checkTorch(torch).device : (torch?.device ?? 'cpu');
   const results: BenchResult[] = [];
+  const isolate = options.isolate ?? list.length > 1;
   for (const w of list) {
-    const ms = median(await timeSteps(w, options.reps));
+    const steps = isolate ? await timeStepsIsolated(w, options.reps, backend) : await timeSteps(w, options.reps);
+    const ms = median(steps.times);
     const config = w.config();
     const { batchSize } = config;
     const threads = w.threads(config);
@@ -213,19 +299,28 @@ export async function bench(list: AnyWalkthrough[], options: BenchOptions): Prom
       batchSize,
       msPerStep: ms,
       samplesPerSecond: (batchSize * 1000) / ms,
+      peakRssMiB: steps.peakRssMiB,
     });
-    say(`${w.name}: ${ms.toFixed(1)} ms/step (${backend}, ${threads} thread${threads > 1 ? 's' : ''})`);
+    say(
+      `${w.name}: ${ms.toFixed(1)} ms/step (${backend}, ${threads} thread${threads > 1 ? 's' : ''}), peak RSS ${steps.peakRssMiB.toFixed(0)} MiB`,
+    );
   }
   if (torch) {
     const peerOf = new Map(list.map((w) => [w.name, w.torchPeer]));
-    const times = torchTimes([...new Set([...peerOf.values()].filter((p): p is string => !!p))], torch);
+    const peers = new Map<string, ReturnType<typeof torchPeer>>();
+    for (const peer of new Set([...peerOf.values()].filter((p): p is string => !!p)))
+      peers.set(peer, torchPeer(peer, torch));
     for (const r of results) {
       const peer = peerOf.get(r.name);
-      const t = peer ? times.get(peer) : undefined;
-      if (t === undefined) continue;
+      const p = peer ? peers.get(peer) : undefined;
+      if (p?.msPerStep === undefined) continue;
+      const t = p.msPerStep;
       Object.assign(r, { torchPeer: peer, torchDevice: peersOn, torchMsPerStep: t, ratioToTorch: r.msPerStep / t });
+      if (p.peakRssMiB !== undefined)
+        Object.assign(r, { torchPeakRssMiB: p.peakRssMiB, rssRatioToTorch: r.peakRssMiB / p.peakRssMiB });
+      const memory = p.peakRssMiB === undefined ? '' : `, peak RSS ${p.peakRssMiB.toFixed(0)} MiB`;
       say(
-        `${r.name}: PyTorch peer ${peer} ${t.toFixed(1)} ms/step on ${peersOn}; ours/PyTorch = ${r.ratioToTorch!.toFixed(2)}`,
+        `${r.name}: PyTorch peer ${peer} ${t.toFixed(1)} ms/step on ${peersOn}${memory}; ours/PyTorch = ${r.ratioToTorch!.toFixed(2)}`,
       );
     }
   }

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { trainingDevice } from '../backend';
 import { testKeepCheckpoint } from '../settings';
 import { lockFolders } from '../train/lock';
+import { peakRssMiB } from '../train/memory';
 import { readableFolder, recoverFolder } from '../train/folders';
 import {
   loadWeightsInto,
@@ -27,12 +28,13 @@ import { CommonConfig, EvalResult, LENGTH_KEYS, Trained, Walkthrough } from './w
 export type AnyWalkthrough = Walkthrough<any, any, any, any>;
 
 /**
- * The fields of a training log that measure wall-clock time: the only ones in which a training
- * that was killed and resumed differs from one that ran through (the fault-injection test
- * compares everything else byte for byte).
+ * The fields of a training log that measure wall-clock time, and the process's peak memory, which
+ * varies from run to run as well: the only ones in which a training that was killed and resumed
+ * differs from one that ran through (the fault-injection test compares everything else byte for byte).
  */
 export const WALL_CLOCK_FIELDS = [
   'date',
+  'peakRssMiB',
   'wallSecondsThisRun',
   'msPerStep',
   'epochSeconds',
@@ -160,6 +162,7 @@ export async function runTraining<C extends CommonConfig>(
         backend: tf.getBackend(),
         device: trainingDevice(),
         threads: r.threads,
+        peakRssMiB: Math.round(peakRssMiB()),
         tfjs: tf.version_core,
         date: new Date().toISOString(),
         params: r.model.countParams(),

@@ -16,6 +16,8 @@ export interface TrainingLog<H = unknown> {
   backend: string;
   device: string;
   threads: number;
+  /** The process's peak resident memory in MiB when the training ended, worker threads included (absent in older logs). */
+  peakRssMiB?: number;
   /** tfjs's version (absent in logs written before it was recorded). */
   tfjs?: string;
   /** When the training ended, ISO 8601. */
