@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// After `npm install`: register the tslab kernel in a project-local Jupyter path, put plotly.js
-// beside the notebooks and build the lib.
+// After `npm install`: register the tslab kernel and, where the optional `deno` package installed
+// its binary, the Deno kernel in a project-local Jupyter path, put plotly.js beside the notebooks
+// and build the lib.
 // Notebooks import the lib by name: this script links node_modules/seqmnist to the project
 // (tslab cannot import '../lib': tslab issue #63). A "file:." self-dependency would do the same,
 // but npm leaves it out of package-lock.json and `npm ci` then refuses the lock file.
@@ -28,6 +29,46 @@ fs.writeFileSync(
     2,
   ) + '\n',
 );
+// 1b. A Deno kernel spec under .jupyter/kernels/deno, from the binary of the optional `deno`
+// package (the binary itself, not its Node launcher, so the kernel starts without Node in between). What `deno jupyter --install` writes, minus the
+// logos, in the project instead of the user's home. NO_COLOR: Deno's kernel colours the plain-text
+// results of cells with terminal escape codes, which a saved notebook would keep.
+const denoKernelDir = path.join(root, '.jupyter', 'kernels', 'deno');
+const denoBin = denoBinary();
+if (denoBin) {
+  fs.mkdirSync(denoKernelDir, { recursive: true });
+  fs.writeFileSync(
+    path.join(denoKernelDir, 'kernel.json'),
+    JSON.stringify(
+      {
+        argv: [denoBin, 'jupyter', '--kernel', '--conn', '{connection_file}'],
+        display_name: 'Deno',
+        language: 'typescript',
+        env: { NO_COLOR: '1' },
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+} else {
+  fs.rmSync(denoKernelDir, { recursive: true, force: true });
+}
+
+/**
+ * The Deno binary the optional `deno` package installed for this platform, or undefined. Its own
+ * resolver (the one its launcher and install script use: platform, arch, glibc or musl) finds the
+ * platform package's binary; npm 11 may skip the install script that would have run it.
+ */
+function denoBinary() {
+  try {
+    const bin = require(require.resolve('deno/install_api.cjs', { paths: [root] })).runInstall();
+    fs.accessSync(bin, fs.constants.X_OK);
+    return bin;
+  } catch {
+    return undefined;
+  }
+}
+
 // 2. node_modules/seqmnist -> the project, so `import * as sm from 'seqmnist'` resolves in notebooks.
 const link = path.join(root, 'node_modules', 'seqmnist');
 fs.rmSync(link, { recursive: false, force: true });
@@ -46,5 +87,7 @@ execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', pat
   stdio: 'inherit',
 });
 
-console.log(`seqmnist: lib built; tslab kernel registered in ${path.join(root, '.jupyter')}`);
+console.log(
+  `seqmnist: lib built; ${denoBin ? 'tslab and Deno kernels' : 'tslab kernel'} registered in ${path.join(root, '.jupyter')}`,
+);
 console.log(`seqmnist: run JupyterLab with  JUPYTER_PATH=${path.join(root, '.jupyter')} jupyter lab notebooks/`);

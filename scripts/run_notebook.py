@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Executes one notebook headless with the tslab kernel (nbclient) and writes the executed copy.
+"""Executes one notebook headless (nbclient) and writes the executed copy.
 
-usage: run_notebook.py IN.ipynb OUT.ipynb [--timeout SECONDS]
+usage: run_notebook.py IN.ipynb OUT.ipynb [--timeout SECONDS] [--kernel tslab|deno]
+The kernel defaults to tslab, the one the notebooks are saved with; --kernel deno runs the same
+cells under the project's Deno kernel and leaves the saved metadata as it was.
 Exits 1 with the failing cell's error on any error output. The environment (SEQMNIST_QUICK,
 SEQMNIST_TRAIN, JUPYTER_PATH) passes through to the kernel.
 """
@@ -20,13 +22,14 @@ ap = argparse.ArgumentParser()
 ap.add_argument("src")
 ap.add_argument("dst")
 ap.add_argument("--timeout", type=int, default=900)
+ap.add_argument("--kernel", default="tslab", help="kernel spec name in JUPYTER_PATH (default tslab)")
 args = ap.parse_args()
 
 nb = nbformat.read(args.src, as_version=4)
 client = NotebookClient(
     nb,
     timeout=args.timeout,
-    kernel_name="tslab",
+    kernel_name=args.kernel,
     resources={"metadata": {"path": os.path.dirname(os.path.abspath(args.src))}},
 )
 status = 0

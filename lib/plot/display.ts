@@ -1,12 +1,16 @@
 /**
- * Rich display in tslab notebooks, with a plain-text fallback everywhere else.
+ * Rich display in the two Jupyter kernels the notebooks run under, tslab and Deno's, with a
+ * plain-text fallback everywhere else (the CLI, tests, `deno run`).
  *
- * The lib is compiled to dist/ and may be loaded under a different tslab installation than the
- * kernel's, so it never imports tslab: it finds the running kernel's copy through the
- * `globalThis.__tslab__` hook that tslab installs for notebook cells. A multi-MIME bundle goes
- * straight to the kernel's internal `tslab/dist/jupyter.js` writer (tslab's public `display`
- * sends one MIME type per message); without that writer we fall back to the public `display`
- * with the richest single MIME type, and outside a notebook to the text/plain line on stdout.
+ * - Deno's kernel: its public display API, `Deno.jupyter.display(bundle, { raw: true })`, which
+ *   sends a multi-MIME bundle as one output and overwrites an output in place by `display_id`
+ *   (`update: true`). `Deno.jupyter` exists only inside `deno jupyter`: elsewhere reading it throws.
+ * - tslab: the lib is compiled to dist/ and may be loaded under a different tslab installation than
+ *   the kernel's, so it never imports tslab: it finds the running kernel's copy through the
+ *   `globalThis.__tslab__` hook that tslab installs for notebook cells. A multi-MIME bundle goes
+ *   straight to the kernel's internal `tslab/dist/jupyter.js` writer (tslab's public `display`
+ *   sends one MIME type per message); without that writer we fall back to the public `display`
+ *   with the richest single MIME type.
  */
 import { randomBytes } from 'crypto';
 import * as path from 'path';
@@ -66,6 +70,34 @@ function kernelTslab(): TslabPublic | undefined {
   }
 }
 
+/** Deno's display API, the part we use (lib.deno.d.ts, `Deno.jupyter`). */
+interface DenoJupyter {
+  display(obj: unknown, options: { raw?: boolean; update?: boolean; display_id?: string }): Promise<void>;
+}
+
+/** `Deno.jupyter` inside Deno's Jupyter kernel; undefined under Node and in `deno run`. */
+function denoJupyter(): DenoJupyter | undefined {
+  const deno = (globalThis as { Deno?: { jupyter?: DenoJupyter } }).Deno;
+  if (!deno) return undefined;
+  try {
+    // a getter that throws outside `deno jupyter`
+    const jupyter = deno.jupyter;
+    return typeof jupyter?.display === 'function' ? jupyter : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The Jupyter kernel this code runs in: 'deno' (Deno's kernel), 'tslab', or undefined outside a
+ * notebook (the CLI, tests, a terminal REPL).
+ * @see README.md#running-the-notebooks
+ */
+export function notebookKernel(): 'deno' | 'tslab' | undefined {
+  if (denoJupyter()) return 'deno';
+  return inTslab() ? 'tslab' : undefined;
+}
+
 const JUPYTER_MODULE = /[\\/]tslab[\\/]dist[\\/]jupyter\.js$/;
 
 /**
@@ -101,11 +133,15 @@ function jupyterModuleLoaded(): boolean {
 }
 
 /**
- * True inside a tslab Jupyter kernel (a notebook cell, or code it started), false in the CLI,
- * tests and tslab's terminal REPL.
+ * True inside a Jupyter kernel, tslab's or Deno's (a notebook cell, or code it started), false in
+ * the CLI, tests, `deno run` and tslab's terminal REPL.
  * @see notebooks/01-keras-lmu-psmnist.ipynb
  */
 export function inNotebook(): boolean {
+  return notebookKernel() !== undefined;
+}
+
+function inTslab(): boolean {
   const pub = kernelTslab();
   if (!pub) return false;
   if (kernelWriter(pub)) return true;
@@ -147,6 +183,15 @@ function plainText(bundle: MimeBundle): string {
 export function displayBundle(bundle: MimeBundle, opts: DisplayOptions = {}): void {
   checkBundle(bundle);
   if (opts.update && !opts.id) throw new Error(`update needs a display id (got id ${String(opts.id)})`);
+  const deno = denoJupyter();
+  if (deno) {
+    const data: MimeBundle = 'text/plain' in bundle ? bundle : { ...bundle, 'text/plain': plainText(bundle) };
+    // sent before the call returns; the promise only reports a failure, on stdout as the fallback would
+    deno
+      .display(data, { raw: true, update: !!opts.update, ...(opts.id ? { display_id: opts.id } : {}) })
+      .catch(() => console.log(plainText(bundle)));
+    return;
+  }
   const pub = kernelTslab();
   if (pub) {
     const write = kernelWriter(pub);
@@ -197,8 +242,8 @@ export interface DisplayHandle {
 }
 
 /**
- * A handle on one output that later calls overwrite (update_display_data), like tslab's
- * `newDisplay()` but for multi-MIME bundles. Outside a notebook each call prints a line.
+ * A handle on one output that later calls overwrite (update_display_data, in both kernels), like
+ * tslab's `newDisplay()` but for multi-MIME bundles. Outside a notebook each call prints a line.
  * @see notebooks/01-keras-lmu-psmnist.ipynb
  */
 export function newDisplayHandle(): DisplayHandle {
