@@ -13,7 +13,7 @@ import { requestedBackend } from './settings';
 import { usesGpuDevice } from './tfjs-internals';
 // every kernel of ours (fills for kernels a backend lacks, the fused kernels), registered on selection
 import { registerKernels } from './kernels/all';
-import { adapterLine, mayHaveGpu, registerWebGpu, webGpuAdapter, webGpuFailure } from './webgpu';
+import { adapterLine, gpuAbsence, registerWebGpu, webGpuAdapter, webGpuFailure } from './webgpu';
 
 /** The backends this project knows, fastest first. */
 export const BACKENDS = Object.keys(BACKEND_TRAITS) as BackendName[];
@@ -35,9 +35,10 @@ const failures = new Map<BackendName, string>();
 function loadBackendModule(name: BackendName, requested: boolean): boolean {
   try {
     if (name === 'webgpu') {
-      // automatic selection wants a GPU: on Linux, only where a hardware Vulkan driver is declared
-      if (!requested && !mayHaveGpu()) {
-        failures.set(name, 'no hardware Vulkan driver declared');
+      // automatic selection wants a GPU: on Linux, only where a hardware Vulkan driver and a GPU device are present
+      const absent = requested ? undefined : gpuAbsence();
+      if (absent) {
+        failures.set(name, absent);
         return false;
       }
       registerWebGpu(requested);

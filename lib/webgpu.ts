@@ -1,8 +1,15 @@
 /**
- * WebGPU under Node: Google's Dawn (the optional `webgpu` npm package, a prebuilt addon) under
- * tfjs-backend-webgpu. Everything Node needs for it is done here, once:
+ * WebGPU for tfjs-backend-webgpu, from one of two implementations:
  *
- * - Dawn's globals (GPUBufferUsage, GPUBuffer, …) that tfjs-webgpu reads, put on globalThis;
+ * - under Node, Google's Dawn (the optional `webgpu` npm package, a prebuilt addon);
+ * - under Deno (its Jupyter kernel, `deno run`), Deno's own `navigator.gpu`: wgpu, Mozilla's
+ *   implementation, on the platform's native API (Vulkan on Linux, Metal, D3D12), chosen through
+ *   DENO_WEBGPU_BACKEND so that the backend line can name it (wgpu does not say which it took).
+ *
+ * Everything either needs is done here, once:
+ *
+ * - Dawn's globals (GPUBufferUsage, GPUBuffer, …) that tfjs-webgpu reads, put on globalThis (Deno
+ *   has its own);
  * - the adapter: Dawn's native backend first (Vulkan on Linux, Metal on macOS, D3D12 on Windows),
  *   then OpenGL ES in compatibility mode (with EGL_PLATFORM=surfaceless on Linux, so that Mesa
  *   needs no display), the only way Dawn reaches Mesa's llvmpipe;
@@ -15,7 +22,10 @@
  *   computing on; Dawn keeps no handle that stops the process from exiting.
  *
  * A software adapter (llvmpipe, lavapipe, SwiftShader, WARP) is taken only when asked for
- * (SEQMNIST_BACKEND=webgpu or useBackend('webgpu')); automatic selection wants a GPU.
+ * (SEQMNIST_BACKEND=webgpu or useBackend('webgpu')); automatic selection wants a GPU, and is quiet:
+ * on Linux it looks only where a hardware Vulkan driver and a GPU device node are both present, and
+ * it probes with Mesa's lavapipe and device-select layer kept out of the Vulkan loader (both only
+ * print to stderr there: a lost Wayland connection, Dawn's refusal of lavapipe).
  */
 import * as tf from '@tensorflow/tfjs';
 import * as fs from 'fs';
@@ -28,11 +38,16 @@ export interface WebGpuAdapter {
   architecture: string;
   /** the adapter's device or description, e.g. 'NVIDIA H200' or 'llvmpipe (LLVM 15.0.6, 256 bits)' */
   description: string;
-  /** Dawn's native API under WebGPU: 'Vulkan', 'Metal', 'D3D12' or 'OpenGL ES' */
+  /** the WebGPU implementation: Dawn (Node) or wgpu (Deno) */
+  implementation: WebGpuImplementation;
+  /** its native API under WebGPU: 'Vulkan', 'Metal', 'D3D12', 'OpenGL ES' (Dawn) or 'OpenGL' (wgpu) */
   api: string;
   /** a CPU/software adapter rather than a GPU */
   software: boolean;
 }
+
+/** Dawn under Node, wgpu under Deno. */
+export type WebGpuImplementation = 'Dawn' | 'wgpu';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- Dawn's and WebGPU's objects, typed by no package we depend on */
 type Gpu = { requestAdapter(options?: Record<string, unknown>): Promise<any> };
@@ -48,6 +63,36 @@ type WebGpuBackendClass = new (device: any, adapterInfo: any) => any;
 let WebGPUBackend: WebGpuBackendClass | undefined;
 
 const SOFTWARE = /llvmpipe|lavapipe|softpipe|swiftshader|microsoft basic render|\bwarp\b/i;
+
+/** Deno's own navigator.gpu (wgpu); undefined under Node, where navigator.gpu is only ever Dawn's, set by us. */
+function denoGpu(): Gpu | undefined {
+  const g = globalThis as { Deno?: unknown; navigator?: { gpu?: Gpu } };
+  return g.Deno !== undefined && g.navigator?.gpu ? g.navigator.gpu : undefined;
+}
+
+/**
+ * The WebGPU implementation this runtime uses: wgpu under Deno, Dawn under Node.
+ * @see README.md#backends
+ */
+export function webGpuImplementation(): WebGpuImplementation {
+  return (globalThis as { Deno?: unknown }).Deno !== undefined ? 'wgpu' : 'Dawn';
+}
+
+/** DENO_WEBGPU_BACKEND's values (wgpu's backend names) and the API each one names. */
+const WGPU_APIS: Record<string, string> = {
+  vulkan: 'Vulkan',
+  metal: 'Metal',
+  dx12: 'D3D12',
+  gl: 'OpenGL',
+  opengl: 'OpenGL',
+};
+
+/** wgpu's backend: DENO_WEBGPU_BACKEND when set, else the platform's native API. */
+function wgpuBackend(env: NodeJS.ProcessEnv = process.env): { name: string; api: string } {
+  const set = env.DENO_WEBGPU_BACKEND?.trim().toLowerCase();
+  const name = set || (process.platform === 'darwin' ? 'metal' : process.platform === 'win32' ? 'dx12' : 'vulkan');
+  return { name, api: WGPU_APIS[name] ?? name };
+}
 
 /** The Dawn addon of the `webgpu` package for this platform; throws one line when it cannot load. */
 function loadDawn(): Dawn {
@@ -88,31 +133,118 @@ export function hardwareVulkanDrivers(env: NodeJS.ProcessEnv = process.env): str
 }
 
 /**
- * Whether automatic selection should try WebGPU at all: on Linux only where a hardware Vulkan
- * driver is declared (else Dawn would only print its failures and find llvmpipe), elsewhere always.
+ * GPU device nodes a hardware Vulkan driver could open: DRM render nodes (Mesa's and AMD's
+ * drivers), NVIDIA's nodes, WSL's /dev/dxg. Mesa's hardware ICD files come with its Vulkan package
+ * whether or not there is such a GPU, so a declared driver alone says nothing.
  */
-export function mayHaveGpu(): boolean {
-  return process.platform !== 'linux' || hardwareVulkanDrivers().length > 0;
+export function gpuDeviceNodes(dev = '/dev'): string[] {
+  const list = (dir: string, match: RegExp) =>
+    fs.existsSync(dir)
+      ? fs
+          .readdirSync(dir)
+          .filter((f) => match.test(f))
+          .map((f) => path.join(dir, f))
+      : [];
+  return [...list(path.join(dev, 'dri'), /^renderD\d+$/), ...list(dev, /^(nvidia\d+|dxg)$/)];
 }
 
-function describe(adapter: any, api: string): WebGpuAdapter {
+/**
+ * Whether automatic selection should try WebGPU at all: on Linux only where a hardware Vulkan
+ * driver is declared and a GPU device node exists (else the probe would only print its failures
+ * and find a software adapter), elsewhere always. The reason when not, for the error line.
+ */
+export function gpuAbsence(env: NodeJS.ProcessEnv = process.env, dev = '/dev'): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const drivers = hardwareVulkanDrivers(env);
+  if (drivers.length === 0) return 'no hardware Vulkan driver declared';
+  if (gpuDeviceNodes(dev).length === 0) {
+    const names = drivers.map((f) => path.basename(f, '.json')).join(', ');
+    return `Vulkan drivers declared (${names}) but no GPU device (${dev}/dri/renderD*, ${dev}/nvidia*)`;
+  }
+  return undefined;
+}
+
+/** Whether automatic selection should try WebGPU at all (see gpuAbsence). */
+export function mayHaveGpu(): boolean {
+  return gpuAbsence() === undefined;
+}
+
+/**
+ * Runs a probe with environment variables set for the native libraries it loads (the Vulkan loader
+ * reads them when an instance is made), then puts the environment back.
+ */
+async function withEnv<T>(vars: Record<string, string | undefined>, probe: () => Promise<T>): Promise<T> {
+  const saved: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(vars)) {
+    if (v === undefined) continue;
+    saved[k] = process.env[k];
+    process.env[k] = v;
+  }
+  try {
+    return await probe();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+/**
+ * What the Vulkan loader should see while we probe: Mesa's device-select layer off (it only orders
+ * devices, which powerPreference does, and prints Wayland's complaint without a session), unless the
+ * user steers it; for automatic selection, only the hardware drivers, so that a software lavapipe
+ * is never loaded and Dawn does not print why it refuses it.
+ */
+function probeEnv(automatic: boolean): Record<string, string | undefined> {
+  const env = process.env;
+  const vars: Record<string, string | undefined> = {};
+  if (process.platform !== 'linux') return vars;
+  if (!env.MESA_VK_DEVICE_SELECT && env.NODEVICE_SELECT === undefined) vars.NODEVICE_SELECT = '1';
+  if (automatic && !env.VK_DRIVER_FILES && !env.VK_ICD_FILENAMES) {
+    const hardware = hardwareVulkanDrivers(env);
+    if (hardware.length) vars.VK_DRIVER_FILES = hardware.join(':');
+  }
+  return vars;
+}
+
+/** PCI vendor ids (wgpu reports the vendor as a number; Dawn by name) and Mesa's Vulkan id. */
+const VENDORS: Record<number, string> = {
+  0x10de: 'nvidia',
+  0x1002: 'amd',
+  0x8086: 'intel',
+  0x10005: 'mesa',
+  0x13b5: 'arm',
+  0x5143: 'qualcomm',
+  0x106b: 'apple',
+  0x1414: 'microsoft',
+};
+
+function describe(adapter: any, implementation: WebGpuImplementation, api: string): WebGpuAdapter {
   const info = adapter.info ?? {};
   const description = String(info.description || info.device || 'unknown adapter').trim();
   const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`;
+  const vendor = String(info.vendor ?? '');
+  // wgpu's device is a PCI id ('0' on a CPU adapter): not a name to print
+  const device = /^\d*$/.test(String(info.device ?? '')) ? '' : String(info.device);
   return {
-    vendor: String(info.vendor ?? ''),
+    vendor: /^\d+$/.test(vendor) ? (VENDORS[Number(vendor)] ?? `vendor 0x${Number(vendor).toString(16)}`) : vendor,
     architecture: String(info.architecture ?? ''),
-    description:
-      info.device && !String(info.description).includes(info.device) ? `${info.device}, ${description}` : description,
+    description: device && !description.includes(device) ? `${device}, ${description}` : description,
+    implementation,
     api,
     software: info.isFallbackAdapter === true || SOFTWARE.test(text),
   };
 }
 
-/** The adapter line, e.g. 'NVIDIA H200 (nvidia, hopper) through Dawn/Vulkan'. */
+/**
+ * The adapter line, e.g. 'NVIDIA H200 (nvidia, hopper) through Dawn/Vulkan' or
+ * 'llvmpipe (LLVM 15.0.6, 256 bits) (mesa) through wgpu/Vulkan, a software adapter'.
+ */
 export function adapterLine(a: WebGpuAdapter): string {
   const who = [a.vendor, a.architecture].filter(Boolean).join(', ');
-  return `${a.description}${who ? ` (${who})` : ''} through Dawn/${a.api}${a.software ? ', a software adapter' : ''}`;
+  const through = `${a.implementation}/${a.api}`;
+  return `${a.description}${who ? ` (${who})` : ''} through ${through}${a.software ? ', a software adapter' : ''}`;
 }
 
 /** tfjs-webgpu's backend checks that navigator.gpu exists (Node 20 has no navigator, 21+ one without gpu). */
@@ -122,24 +254,55 @@ function setNavigatorGpu(gpu: Gpu): void {
   Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true, writable: true });
 }
 
-/** Finds an adapter: native API first, then OpenGL ES in compatibility mode. Throws naming each try. */
+/**
+ * Finds an adapter. wgpu (Deno): its native API. Dawn (Node): the native API, then, when asked for
+ * by name, OpenGL ES in compatibility mode (the route to llvmpipe; automatic selection would only
+ * refuse what it finds there). Throws naming each try.
+ */
 async function findAdapter(allowSoftware: boolean): Promise<{ adapter: any; described: WebGpuAdapter }> {
-  const d = loadDawn();
-  if (process.platform === 'linux') process.env.EGL_PLATFORM ??= 'surfaceless';
-  const tries: Array<{ api: string; flags: string[]; options: Record<string, unknown> }> = [];
+  const implementation = webGpuImplementation();
+  const tries: Array<{ api: string; gpu: () => Gpu; options: Record<string, unknown>; env: Record<string, string> }> =
+    [];
   const failures: string[] = [];
-  // on Linux without a Vulkan driver, Dawn would only print its failure to find one
-  if (mayHaveGpu()) tries.push({ api: nativeApi(), flags: [], options: { powerPreference: 'high-performance' } });
-  else failures.push('Vulkan: no hardware Vulkan driver declared');
-  if (process.platform !== 'darwin') {
-    tries.push({ api: 'OpenGL ES', flags: ['backend=opengles'], options: { featureLevel: 'compatibility' } });
+  const absent = gpuAbsence();
+  if (implementation === 'wgpu') {
+    const native = denoGpu();
+    if (!native) throw new Error('no WebGPU adapter (this Deno has no navigator.gpu)');
+    const backend = wgpuBackend();
+    tries.push({
+      api: backend.api,
+      gpu: () => native,
+      options: { powerPreference: 'high-performance' },
+      env: { DENO_WEBGPU_BACKEND: backend.name },
+    });
+  } else {
+    const d = loadDawn();
+    if (process.platform === 'linux') process.env.EGL_PLATFORM ??= 'surfaceless';
+    // on Linux without a GPU for a Vulkan driver, Dawn would only print its failure to find one
+    if (!absent) {
+      const api = nativeApi();
+      tries.push({
+        api,
+        gpu: () => (instances[api] ??= d.create([])),
+        options: { powerPreference: 'high-performance' },
+        env: {},
+      });
+    } else failures.push(`${nativeApi()}: ${absent}`);
+    if (process.platform !== 'darwin' && allowSoftware) {
+      tries.push({
+        api: 'OpenGL ES',
+        gpu: () => (instances['OpenGL ES'] ??= d.create(['backend=opengles'])),
+        options: { featureLevel: 'compatibility' },
+        env: {},
+      });
+    }
   }
   for (const t of tries) {
     let adapter: any;
     try {
-      const gpu = (instances[t.api] ??= d.create(t.flags));
-      adapter = await gpu.requestAdapter(t.options);
-      if (adapter) setNavigatorGpu(gpu);
+      const gpu = t.gpu();
+      adapter = await withEnv({ ...probeEnv(!allowSoftware), ...t.env }, () => gpu.requestAdapter(t.options));
+      if (adapter && implementation === 'Dawn') setNavigatorGpu(gpu);
     } catch (e) {
       failures.push(`${t.api}: ${(e as Error).message.split('\n')[0]}`);
       continue;
@@ -148,7 +311,7 @@ async function findAdapter(allowSoftware: boolean): Promise<{ adapter: any; desc
       failures.push(`${t.api}: no adapter`);
       continue;
     }
-    const described = describe(adapter, t.api);
+    const described = describe(adapter, implementation, t.api);
     if (described.software && !allowSoftware) {
       failures.push(`${t.api}: only the software adapter ${described.description}`);
       continue;
@@ -159,17 +322,24 @@ async function findAdapter(allowSoftware: boolean): Promise<{ adapter: any; desc
 }
 
 /**
- * One line for an error Dawn reports: the kernel (the label of the object that failed, e.g. a
- * pipeline our WGSL runner named after its kernel) and the first line of Dawn's message.
+ * One line for an error Dawn or wgpu reports: the kernel (the label of the object that failed, e.g. a
+ * pipeline our WGSL runner named after its kernel) and the first line of the message.
  */
 export function uncapturedErrorLine(message: string): string {
-  const label = /Descriptor "+([^"\]]+)"+\]/.exec(message)?.[1] ?? /\[[A-Za-z]+ "([^"]+)"\]/.exec(message)?.[1];
+  // Dawn: `[ShaderModuleDescriptor ""Name""]` / `[Device "Name"]`; wgpu: `Shader 'Name' parsing error: …`
+  const label =
+    /Descriptor "+([^"\]]+)"+\]/.exec(message)?.[1] ??
+    /\[[A-Za-z]+ "([^"]+)"\]/.exec(message)?.[1] ??
+    /^\s*Shader '([^']+)' /m.exec(message)?.[1];
   const first =
     message
       .split('\n')
       .map((l) => l.trim())
       .find((l) => /error/i.test(l)) ?? message.trim().split('\n')[0];
-  return `WebGPU error${label ? ` in kernel '${label}'` : ''}: ${first.replace(/^Error while parsing WGSL: /, 'WGSL ')}`;
+  const text = first
+    .replace(/^Error while parsing WGSL: /, 'WGSL ')
+    .replace(/^Shader '[^']+' parsing error: /, 'WGSL ');
+  return `WebGPU error${label ? ` in kernel '${label}'` : ''}: ${text}`;
 }
 
 /** Limits the fused kernels want raised to what the adapter offers (WebGPU's defaults are minimums). */
@@ -222,15 +392,16 @@ async function makeBackend(allowSoftware: boolean): Promise<tf.KernelBackend> {
 
 /**
  * Registers the 'webgpu' backend with tfjs (once). With `allowSoftware` false, its factory refuses a
- * software adapter. Throws one line when Dawn cannot load; adapter failures surface from setBackend.
+ * software adapter. Throws one line when Dawn cannot load (Node); adapter failures surface from
+ * setBackend.
  */
 export function registerWebGpu(allowSoftware: boolean): void {
-  loadDawn();
+  if (webGpuImplementation() === 'Dawn') loadDawn();
   // one device per process: re-registering would start a second Dawn device (and crash at exit)
   const started = tf.engine().registry.webgpu != null && adapterInUse != null;
   if (started && (allowSoftware || !adapterInUse!.software)) return;
   if (started) throw new Error(`only the software adapter ${adapterInUse!.description}`);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only with Dawn present; registers its kernels
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only with a WebGPU present; registers its kernels
   WebGPUBackend ??= (require('@tensorflow/tfjs-backend-webgpu') as { WebGPUBackend: WebGpuBackendClass }).WebGPUBackend;
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   deviceError = undefined;

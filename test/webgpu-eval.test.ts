@@ -1,7 +1,8 @@
 /**
  * Every shipped model evaluates on the webgpu backend (here Mesa's llvmpipe) to the same test
  * accuracy as on wasm, through the CLI as a user runs it, on the first 100 test images (on
- * llvmpipe a keras-lmu evaluation takes ~0.8 s per image).
+ * llvmpipe a keras-lmu evaluation takes ~0.8 s per image). Under Node the CLI runs on Dawn; run
+ * under Deno (test/deno.test.ts) it runs the CLI with `deno run -A`, on wgpu.
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,10 +12,12 @@ import { CONFIG_FLAGS, FLAGS } from '../lib/cli/args';
 import { TRAINED_MODELS } from '../lib/walkthroughs/registry';
 
 const cli = path.join(__dirname, '..', 'bin', 'seqmnist.js');
+/** The CLI as this runtime runs it: `node seqmnist.js`, or `deno run -A seqmnist.js` under Deno. */
+const runCli = 'Deno' in globalThis ? ['run', '-A', cli] : [cli];
 const LIMIT = 100;
 
 function evaluate(args: string[], backend: string): string {
-  const r = spawnSync(process.execPath, [cli, 'eval', ...args, '--limit', String(LIMIT)], {
+  const r = spawnSync(process.execPath, [...runCli, 'eval', ...args, '--limit', String(LIMIT)], {
     encoding: 'utf8',
     env: { ...process.env, SEQMNIST_BACKEND: backend },
     timeout: 600_000,

@@ -1,5 +1,6 @@
 /**
- * The webgpu backend (lib/webgpu.ts): here Mesa's llvmpipe through Dawn's OpenGL ES, which
+ * The webgpu backend (lib/webgpu.ts): here Mesa's llvmpipe through Dawn's OpenGL ES under Node, and
+ * lavapipe through wgpu's Vulkan under Deno (test/deno.test.ts runs this file there), which
  * `useBackend('webgpu')` accepts and automatic selection does not. Each walkthrough's training step
  * runs on it with a handful of GPU→CPU reads; errors surface as one line.
  */
@@ -9,18 +10,29 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs';
 import { deviceDescription, useBackend } from '../lib/backend';
-import { hardwareVulkanDrivers, uncapturedErrorLine, webGpuAdapter } from '../lib/webgpu';
+import * as fs from 'fs';
+import * as os from 'os';
+import {
+  adapterLine,
+  gpuAbsence,
+  hardwareVulkanDrivers,
+  uncapturedErrorLine,
+  webGpuAdapter,
+  webGpuImplementation,
+} from '../lib/webgpu';
 import { runWgsl } from '../lib/kernels/webgpu';
 import { trainStep } from '../lib/train/loop';
 import { WALKTHROUGHS } from '../lib/walkthroughs/registry';
 
 const cli = path.join(__dirname, '..', 'bin', 'seqmnist.js');
 
-test('useBackend("webgpu") takes the software adapter it is given here and names it and Dawn\'s API', async () => {
+test('useBackend("webgpu") takes the software adapter it is given here and names it, the implementation and its API', async () => {
   assert.equal(await useBackend('webgpu', { quiet: true }), 'webgpu');
   const a = webGpuAdapter()!;
   assert.ok(a, 'adapter described');
-  assert.match(deviceDescription('webgpu'), / through Dawn\/(Vulkan|Metal|D3D12|OpenGL ES)/);
+  // this file runs under Node (Dawn) and, through test/deno.test.ts, under Deno (wgpu)
+  assert.equal(a.implementation, webGpuImplementation());
+  assert.match(deviceDescription('webgpu'), / through (Dawn|wgpu)\/(Vulkan|Metal|D3D12|OpenGL ES|OpenGL)/);
   if (/llvmpipe/.test(a.description)) assert.equal(a.software, true);
   const x = tf.tensor2d([
     [1, 2],
@@ -43,6 +55,45 @@ test('automatic selection counts only hardware Vulkan drivers, not lavapipe or S
   );
 });
 
+test('automatic selection wants a GPU device beside a hardware Vulkan driver (Mesa installs its ICD files without one)', () => {
+  if (process.platform !== 'linux') return;
+  const dev = fs.mkdtempSync(path.join(os.tmpdir(), 'seqmnist-dev-'));
+  try {
+    const env = { VK_DRIVER_FILES: '/usr/share/vulkan/icd.d/intel_icd.x86_64.json' };
+    assert.equal(
+      gpuAbsence(env, dev),
+      `Vulkan drivers declared (intel_icd.x86_64) but no GPU device (${dev}/dri/renderD*, ${dev}/nvidia*)`,
+    );
+    assert.equal(
+      gpuAbsence({ VK_DRIVER_FILES: '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json' }, dev),
+      'no hardware Vulkan driver declared',
+    );
+    fs.writeFileSync(path.join(dev, 'nvidia0'), '');
+    assert.equal(gpuAbsence(env, dev), undefined);
+  } finally {
+    fs.rmSync(dev, { recursive: true, force: true });
+  }
+});
+
+test("the adapter line names the implementation and its API; wgpu's numeric vendor is named", () => {
+  const base = { architecture: '', description: 'llvmpipe (LLVM 15.0.6, 256 bits)', software: true };
+  assert.equal(
+    adapterLine({ ...base, vendor: 'mesa', implementation: 'wgpu', api: 'Vulkan' }),
+    'llvmpipe (LLVM 15.0.6, 256 bits) (mesa) through wgpu/Vulkan, a software adapter',
+  );
+  assert.equal(
+    adapterLine({
+      vendor: 'nvidia',
+      architecture: 'hopper',
+      description: 'NVIDIA H200',
+      software: false,
+      implementation: 'Dawn',
+      api: 'Vulkan',
+    }),
+    'NVIDIA H200 (nvidia, hopper) through Dawn/Vulkan',
+  );
+});
+
 test("Dawn's error messages become one line naming the kernel", () => {
   const message = [
     "Error while parsing WGSL: :3:9 error: unresolved value 'nope'",
@@ -55,12 +106,24 @@ test("Dawn's error messages become one line naming the kernel", () => {
     "WebGPU error in kernel 'SeqmnistLstm': WGSL :3:9 error: unresolved value 'nope'",
   );
   assert.equal(uncapturedErrorLine('Out of memory'), 'WebGPU error: Out of memory');
+  assert.equal(
+    uncapturedErrorLine("\nShader 'K1' parsing error: no definition in scope for identifier: `nope`\n  ┌─ wgsl:1:49\n"),
+    "WebGPU error in kernel 'K1': WGSL no definition in scope for identifier: `nope`",
+  );
 });
 
 test('SEQMNIST_BACKEND=webgpu without an adapter: one line naming what was tried, non-zero exit, no hang', () => {
-  // EGL on X11 with no display: Dawn's OpenGL ES finds no adapter, as on a machine without one
-  const env = { ...process.env, SEQMNIST_BACKEND: 'webgpu', EGL_PLATFORM: 'x11', DISPLAY: '', VK_DRIVER_FILES: '' };
-  const r = spawnSync(process.execPath, [cli, 'eval', 'tcn', '--limit', '10'], {
+  // no Vulkan driver, and EGL on X11 with no display: Dawn's OpenGL ES finds no adapter, nor does wgpu's
+  // Vulkan, as on a machine without one
+  const env = {
+    ...process.env,
+    SEQMNIST_BACKEND: 'webgpu',
+    EGL_PLATFORM: 'x11',
+    DISPLAY: '',
+    VK_DRIVER_FILES: '/nonexistent/none.json',
+  };
+  const wgpu = webGpuImplementation() === 'wgpu';
+  const r = spawnSync(process.execPath, [...(wgpu ? ['run', '-A'] : []), cli, 'eval', 'tcn', '--limit', '10'], {
     encoding: 'utf8',
     env,
     timeout: 60_000,
@@ -70,7 +133,9 @@ test('SEQMNIST_BACKEND=webgpu without an adapter: one line naming what was tried
   assert.equal(ours.length, 1, r.stderr);
   assert.match(
     ours[0],
-    /^seqmnist: backend 'webgpu' could not be initialised here: no WebGPU adapter \(tried .*OpenGL ES: no adapter\)/,
+    wgpu
+      ? /^seqmnist: backend 'webgpu' could not be initialised here: no WebGPU adapter \(tried Vulkan: no adapter\)/
+      : /^seqmnist: backend 'webgpu' could not be initialised here: no WebGPU adapter \(tried .*OpenGL ES: no adapter\)/,
   );
 });
 
@@ -124,5 +189,9 @@ test('a WGSL compile error surfaces at the next read as an error naming the kern
       })[0],
   });
   const y = tf.engine().runKernel('TestBrokenWgsl', { x: tf.ones([4]) }, {}) as tf.Tensor;
-  await assert.rejects(y.data(), /WebGPU error in kernel 'TestBrokenWgsl': WGSL .*unresolved value 'nope'/);
+  // Dawn's words, then wgpu's
+  await assert.rejects(
+    y.data(),
+    /WebGPU error in kernel 'TestBrokenWgsl': WGSL .*(unresolved value 'nope'|no definition in scope for identifier: `nope`)/,
+  );
 });
