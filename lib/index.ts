@@ -129,4 +129,4 @@ export { historyChart, HistoryPlot } from './plot/history';
 export { showDigit, showDigits, digitDataUri } from './plot/digit';
 export { showGraph } from './plot/graph';
 export { showTable } from './plot/table';
-export { showDetails, displayBundle } from './plot/display';
+export { showDetails, displayBundle, notebookKernel } from './plot/display';

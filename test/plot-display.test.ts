@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { displayBundle, inNotebook, newDisplayHandle, showDetails } from '../lib/plot/display';
+import { displayBundle, inNotebook, newDisplayHandle, notebookKernel, showDetails } from '../lib/plot/display';
 import { captureStdout, installFakeKernel } from './helpers/fake-kernel';
 
 test('outside tslab: not a notebook, bundles print their text/plain line', () => {
@@ -111,4 +111,52 @@ test('showDetails folds a long text under its summary in a notebook, prints both
     's\nt\n',
   );
   assert.throws(() => showDetails('s', 3 as unknown as string), /must be strings \(got string and number\)/);
+});
+
+test("in Deno's kernel: bundles go through Deno.jupyter.display, raw, updated in place by display id", async () => {
+  const calls: Array<{ obj: unknown; options: Record<string, unknown> }> = [];
+  const g = globalThis as { Deno?: unknown };
+  const had = 'Deno' in g;
+  g.Deno = {
+    jupyter: {
+      display: (obj: unknown, options: Record<string, unknown>) => {
+        calls.push({ obj, options });
+        return Promise.resolve();
+      },
+    },
+  };
+  try {
+    assert.equal(notebookKernel(), 'deno');
+    assert.equal(inNotebook(), true);
+    displayBundle({ 'text/html': '<b>x</b>' });
+    const handle = newDisplayHandle();
+    handle.show({ 'text/plain': 'first' });
+    handle.show({ 'text/plain': 'second' });
+    assert.deepEqual(calls, [
+      { obj: { 'text/html': '<b>x</b>', 'text/plain': '<text/html>' }, options: { raw: true, update: false } },
+      { obj: { 'text/plain': 'first' }, options: { raw: true, update: false, display_id: handle.id } },
+      { obj: { 'text/plain': 'second' }, options: { raw: true, update: true, display_id: handle.id } },
+    ]);
+  } finally {
+    if (!had) delete g.Deno;
+  }
+  assert.equal(notebookKernel(), undefined);
+});
+
+test('under `deno run` (Deno.jupyter throws outside its kernel): not a notebook', () => {
+  const g = globalThis as { Deno?: unknown };
+  g.Deno = {
+    get jupyter() {
+      throw new Error('Deno.jupyter is only available in `deno jupyter` subcommand');
+    },
+  };
+  try {
+    assert.equal(notebookKernel(), undefined);
+    assert.equal(
+      captureStdout(() => displayBundle({ 'text/plain': 'x' })),
+      'x\n',
+    );
+  } finally {
+    delete g.Deno;
+  }
 });
