@@ -6,7 +6,10 @@
  * kernel, then fail on any error or stderr output, a cell that did not run, a chart that did not
  * draw, a PNG that did not load, a slider that does not change its figure when moved, or a
  * notebook over 1 MB once saved. Once more with training on (SEQMNIST_TRAIN=1): every progress bar
- * appears and finishes. The notebooks run from copies in .tmp/browser-notebooks/ (the server's
+ * appears and finishes. Once more under the Deno kernel, training on, every notebook: the same
+ * checks (charts drawn from the same saved sizes, bars finished), from copies whose saved kernelspec
+ * names Deno's kernel, as a user who picks it saves them. The notebooks run from copies in
+ * .tmp/browser-notebooks/ (the server's
  * root is the project, so the copies find the lib, the weights and plotly.js); a full-page
  * screenshot of each lands in .tmp/screenshots/. Without Jupyter, Chromium or playwright-core
  * this fails, naming what to install; it is never skipped.
@@ -72,6 +75,8 @@ function missingTools(): string | undefined {
   }
   if (!fs.existsSync(path.join(root, '.jupyter', 'kernels', 'tslab', 'kernel.json')))
     missing.push('the tslab kernel spec in .jupyter/ (npm install registers it)');
+  if (!fs.existsSync(path.join(root, '.jupyter', 'kernels', 'deno', 'kernel.json')))
+    missing.push('the Deno kernel spec in .jupyter/ (npm install registers it with the optional package deno)');
   return missing.length ? `missing ${missing.join(', ')}: see .ci/run` : undefined;
 }
 
@@ -275,7 +280,7 @@ async function runNotebook(browser: Browser, server: Server, file: string, shot:
       (window as any).Jupyter.notebook.session.delete(),
     );
     const full: PageReport = { ...report, kernel: opened.kernel, dirtyOnOpen: opened.dirty };
-    return { report: full, sliderFailures, pageErrors, savedBytes: fs.statSync(file).size };
+    return { report: full, sliderFailures, pageErrors, savedBytes: fs.statSync(file).size, file };
   } finally {
     await page.close();
   }
@@ -314,8 +319,11 @@ async function moveSliders(page: Page): Promise<string[]> {
   return failures;
 }
 
-/** Copies of the notebooks, fresh for each run, that the test may run and save. */
-function copies(tag: string): string[] {
+/** The kernelspec a notebook saved under Deno's kernel carries (what `deno jupyter --install` names it). */
+const DENO_KERNELSPEC = { display_name: 'Deno', language: 'typescript', name: 'deno' };
+
+/** Copies of the notebooks, fresh for each run, that the test may run and save; under `deno`, saved for that kernel. */
+function copies(tag: string, kernel: 'tslab' | 'deno' = 'tslab'): string[] {
   const dir = path.join(root, '.tmp', 'browser-notebooks', tag);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
@@ -324,7 +332,12 @@ function copies(tag: string): string[] {
     .filter((f) => f.endsWith('.ipynb'))
     .sort()
     .map((f) => {
-      fs.copyFileSync(path.join(root, 'notebooks', f), path.join(dir, f));
+      if (kernel === 'tslab') fs.copyFileSync(path.join(root, 'notebooks', f), path.join(dir, f));
+      else {
+        const nb = JSON.parse(fs.readFileSync(path.join(root, 'notebooks', f), 'utf8'));
+        nb.metadata.kernelspec = DENO_KERNELSPEC;
+        fs.writeFileSync(path.join(dir, f), JSON.stringify(nb, null, 1) + '\n');
+      }
       return path.join(dir, f);
     });
 }
@@ -360,16 +373,24 @@ async function withBrowser(env: Record<string, string>, fn: (browser: Browser, s
   }
 }
 
-function check(name: string, result: Awaited<ReturnType<typeof runNotebook>>, training: boolean): void {
+function check(
+  name: string,
+  result: Awaited<ReturnType<typeof runNotebook>>,
+  training: boolean,
+  kernel: 'tslab' | 'deno',
+): void {
   const { report, sliderFailures, pageErrors, savedBytes } = result;
   const problems: string[] = [];
+  const expected =
+    kernel === 'tslab' ? { name: 'tslab', displayName: 'TypeScript' } : { name: 'deno', displayName: 'Deno' };
   if (
-    report.kernel.name !== 'tslab' ||
-    report.kernel.displayName !== 'TypeScript' ||
+    report.kernel.name !== expected.name ||
+    report.kernel.displayName !== expected.displayName ||
     report.kernel.language !== 'typescript'
   )
-    problems.push(`kernel is not tslab's TypeScript: ${JSON.stringify(report.kernel)}`);
-  if (report.dirtyOnOpen) problems.push('the notebook was marked modified on open');
+    problems.push(`kernel is not ${expected.displayName}'s: ${JSON.stringify(report.kernel)}`);
+  // the committed notebooks are tslab's: only they must open unmodified (Deno's kernel reports its own language_info)
+  if (report.dirtyOnOpen && kernel === 'tslab') problems.push('the notebook was marked modified on open');
   if (report.notRun.length) problems.push(`cells that did not run: ${report.notRun.join(', ')}`);
   problems.push(...report.errors);
   report.charts.forEach((c, i) => {
@@ -384,7 +405,7 @@ function check(name: string, result: Awaited<ReturnType<typeof runNotebook>>, tr
   if (savedBytes > maxBytes)
     problems.push(`saved after Run All it is ${savedBytes} bytes (over ${maxBytes / 2 ** 20} MB)`);
   if (training) {
-    if (report.progress.length === 0) problems.push('no progress bar appeared');
+    if (report.progress.length === 0 && hasTrainingSwitch(result.file)) problems.push('no progress bar appeared');
     report.progress.forEach((p, i) => {
       if (p.value === null || p.value !== p.max)
         problems.push(`progress bar ${i} did not finish (${p.value} of ${p.max})`);
@@ -394,24 +415,31 @@ function check(name: string, result: Awaited<ReturnType<typeof runNotebook>>, tr
   assert.deepEqual(problems, [], `${name}: ${summary}`);
 }
 
-for (const [mode, env] of [
-  ['quick', { SEQMNIST_TRAIN: '0' }],
-  ['training', { SEQMNIST_TRAIN: '1' }],
+for (const [mode, env, kernel] of [
+  ['quick', { SEQMNIST_TRAIN: '0' }, 'tslab'],
+  ['training', { SEQMNIST_TRAIN: '1' }, 'tslab'],
+  // under Deno, every notebook once, with training on where it has the switch
+  ['deno', { SEQMNIST_TRAIN: '1' }, 'deno'],
 ] as const) {
   test(`every notebook runs in Jupyter's web UI in Chromium (${mode} mode)`, { timeout: 1_200_000 }, async (t) => {
     const missing = missingTools();
     assert.equal(missing, undefined, missing);
-    const files = copies(mode).filter((f) => mode === 'quick' || hasTrainingSwitch(f));
+    const files = copies(mode, kernel).filter((f) => mode !== 'training' || hasTrainingSwitch(f));
     assert.ok(files.length > 0, 'no notebooks');
     await withBrowser(env, async (browser, server) => {
       for (const file of files) {
         const name = path.basename(file, '.ipynb');
         await t.test(name, async () => {
-          const shot = path.join(root, '.tmp', 'screenshots', `${name}${mode === 'quick' ? '' : '.train'}.png`);
+          const shot = path.join(
+            root,
+            '.tmp',
+            'screenshots',
+            `${name}${mode === 'quick' ? '' : `.${mode === 'training' ? 'train' : mode}`}.png`,
+          );
           const started = Date.now();
           const result = await runNotebook(browser, server, file, shot);
           t.diagnostic(`${name}: ${((Date.now() - started) / 1000).toFixed(0)} s`);
-          check(name, result, mode === 'training');
+          check(name, result, mode !== 'quick', kernel);
         });
       }
     });
