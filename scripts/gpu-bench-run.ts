@@ -15,7 +15,8 @@
  * GPU_BENCH_REPS (timed steps, default 5), GPU_BENCH_MODELS (walkthroughs, default all),
  * GPU_BENCH_ALLOW_SOFTWARE=1 (bench on a software adapter such as llvmpipe, for testing the script),
  * GPU_BENCH_BACKEND (the tfjs backend to bench, default webgpu; another tests the script's other steps quickly),
- * GPU_BENCH_COMMAND (the command line to record).
+ * GPU_BENCH_COMMAND (the command line to record), GPU_BENCH_DENO (a Deno binary: each walkthrough is
+ * then benched a second time under Deno, on its own WebGPU, wgpu, beside Dawn's figure).
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -36,8 +37,14 @@ interface GpuBenchResult extends Partial<BenchResult> {
   status: 'ok' | 'timeout' | 'failed' | 'skipped';
   error?: string;
   torchError?: string;
-  /** Wall-clock seconds of its child process. */
+  /** Wall-clock seconds of its child processes. */
   seconds?: number;
+  /** The same step under Deno, on wgpu (GPU_BENCH_DENO): ms per step, or what became of it. */
+  wgpuMsPerStep?: number;
+  wgpuStatus?: 'ok' | 'timeout' | 'failed' | 'skipped';
+  wgpuError?: string;
+  /** wgpuMsPerStep / torchMsPerStep. */
+  wgpuRatioToTorch?: number;
 }
 
 /** The record gpu-bench.json holds. */
@@ -50,6 +57,9 @@ interface GpuBenchRecord {
   /** The tfjs backend benched (webgpu) and its adapter line. */
   backend: string;
   adapter: string | null;
+  /** The adapter line under Deno (wgpu), and Deno's version; null without GPU_BENCH_DENO. */
+  wgpuAdapter: string | null;
+  deno: string | null;
   node: string;
   tfjs: string;
   torch: string | null;
@@ -134,12 +144,16 @@ async function gpuBench(out: string): Promise<void> {
   fs.mkdirSync(out, { recursive: true });
   const log = path.join(out, 'bench.log');
   const self = [__filename];
+  const deno = backend === 'webgpu' ? process.env.GPU_BENCH_DENO || undefined : undefined;
+  const underDeno = ['run', '-A', __filename];
   const record: GpuBenchRecord = {
     date: new Date().toISOString(),
     machine: '',
     ...systemInfo(path.join(out, 'system.log')),
     backend,
     adapter: null,
+    wgpuAdapter: null,
+    deno: null,
     node: process.version,
     tfjs: tf.version.tfjs,
     torch: null,
@@ -161,6 +175,7 @@ async function gpuBench(out: string): Promise<void> {
         : backend === 'webgpu'
           ? 'no WebGPU adapter'
           : `backend ${backend}`,
+      ...(deno ? [record.wgpuAdapter ? `wgpu: ${record.wgpuAdapter}` : 'no wgpu adapter'] : []),
       record.torch ? `PyTorch ${record.torch} on ${record.torchDevice}` : 'no PyTorch',
     ].join('; ');
     writeFileAtomically(path.join(out, 'gpu-bench.json'), JSON.stringify(record, null, 2) + '\n');
@@ -182,6 +197,23 @@ async function gpuBench(out: string): Promise<void> {
       }
     } else {
       record.errors.push(`webgpu: ${probe.timedOut ? 'the adapter did not start in time' : lastLine(probe.stderr)}`);
+    }
+  }
+  let wgpuUsable = deno !== undefined;
+  if (deno) {
+    const version = runLogged(log, deno, ['--version'], 30e3);
+    record.deno = version.ok ? version.stdout.split('\n')[0].trim() : null;
+    const probe = runLogged(log, deno, [...underDeno, 'gpu-bench-adapter'], Math.min(90e3, left() / 4));
+    wgpuUsable = probe.ok;
+    if (probe.ok) {
+      const a = JSON.parse(lastLine(probe.stdout)) as { adapter: string; software: boolean };
+      record.wgpuAdapter = a.adapter;
+      if (a.software && !allowSoftware) {
+        wgpuUsable = false;
+        record.errors.push(`wgpu: only a software adapter (${a.adapter})`);
+      }
+    } else {
+      record.errors.push(`wgpu: ${probe.timedOut ? 'the adapter did not start in time' : lastLine(probe.stderr)}`);
     }
   }
   let torchOk = true;
@@ -214,7 +246,8 @@ async function gpuBench(out: string): Promise<void> {
       for (const withTorch of peerWanted(peer) ? [true, false] : [false]) {
         const args = ['bench', w.name, '--backend', backend, '--reps', String(reps), '--json'];
         if (withTorch) args.push('--torch', '--device', device, '--python', python);
-        const limit = Math.min(share - (r.seconds ?? 0) * 1000, left());
+        // with Deno, Dawn's run leaves half of the share for wgpu's
+        const limit = Math.min((deno ? share / 2 : share) - (r.seconds ?? 0) * 1000, left());
         const child = runLogged(log, process.execPath, [...self, ...args], limit);
         r.seconds = (r.seconds ?? 0) + child.seconds;
         if (child.ok) {
@@ -230,6 +263,24 @@ async function gpuBench(out: string): Promise<void> {
         failedPeers.add(peer!);
       }
     } else r.error = `no usable ${backend} backend`;
+    if (deno) {
+      const limit = Math.min(share - (r.seconds ?? 0) * 1000, left());
+      r.wgpuStatus = 'skipped';
+      if (!wgpuUsable) r.wgpuError = 'no usable wgpu adapter';
+      else if (limit < 5e3) r.wgpuError = 'no time left';
+      else {
+        const args = ['bench', w.name, '--backend', backend, '--reps', String(reps), '--json'];
+        const child = runLogged(log, deno, [...underDeno, ...args], limit);
+        r.seconds = (r.seconds ?? 0) + child.seconds;
+        if (child.ok) {
+          r.wgpuMsPerStep = (JSON.parse(child.stdout) as BenchResult[])[0].msPerStep;
+          r.wgpuStatus = 'ok';
+        } else {
+          r.wgpuStatus = child.timedOut ? 'timeout' : 'failed';
+          r.wgpuError = child.timedOut ? `killed after ${Math.round(limit / 1000)} s` : lastLine(child.stderr);
+        }
+      }
+    }
     // the peer alone, where the combined run did not time it
     if (peerWanted(peer) && left() > 10e3) {
       try {
@@ -244,6 +295,7 @@ async function gpuBench(out: string): Promise<void> {
       const t = peerTimes.get(peer)!;
       Object.assign(r, { torchPeer: peer, torchDevice: record.torchDevice, torchMsPerStep: t });
       if (r.msPerStep !== undefined) r.ratioToTorch = r.msPerStep / t;
+      if (r.wgpuMsPerStep !== undefined) r.wgpuRatioToTorch = r.wgpuMsPerStep / t;
     }
     save();
   }
@@ -254,7 +306,13 @@ async function gpuBench(out: string): Promise<void> {
         const ours = r.msPerStep !== undefined ? `${r.msPerStep.toFixed(1)} ms/step` : `${r.status} (${r.error})`;
         const peer = r.torchMsPerStep !== undefined ? `, PyTorch ${r.torchMsPerStep.toFixed(1)} ms/step` : '';
         const ratio = r.ratioToTorch !== undefined ? `, ratio ${r.ratioToTorch.toFixed(2)}` : '';
-        return `${r.name}: ${backend} ${ours}${peer}${ratio}`;
+        const wgpu =
+          r.wgpuMsPerStep !== undefined
+            ? `; wgpu ${r.wgpuMsPerStep.toFixed(1)} ms/step`
+            : r.wgpuStatus
+              ? `; wgpu ${r.wgpuStatus} (${r.wgpuError})`
+              : '';
+        return `${r.name}: ${backend} ${ours}${peer}${ratio}${wgpu}`;
       })
       .join('\n'),
   );

@@ -4,9 +4,10 @@
 # driver) but no Node.js and no network, in under 8 minutes.
 #
 #   scripts/gpu-bench.sh prepare    here, with npm and the network: builds dist-gpu-bench/ (git-ignored,
-#                                   at most 64 MiB): a Node binary, the Dawn addon, one esbuild bundle of
-#                                   the lib and CLI (scripts/gpu-bench-run.ts), the PyTorch anchors and the
-#                                   Vulkan loader's .debs
+#                                   at most 64 MiB): a Node binary, the Dawn addon, the Deno binary (the
+#                                   optional deno package's; each walkthrough is also benched under Deno,
+#                                   on wgpu), one esbuild bundle of the lib and CLI (scripts/gpu-bench-run.ts),
+#                                   the PyTorch anchors and the Vulkan loader's .debs
 #   scripts/gpu-bench.sh run OUTDIR there, from the repository root with dist-gpu-bench/ beside it:
 #                                   unpacks to /tmp, brings up the Vulkan loader, records nvidia-smi and
 #                                   vulkaninfo, benches, and writes OUTDIR/gpu-bench.json with the logs
@@ -16,7 +17,7 @@
 # records that `compare` reads, benchmarks/DATE*.json).
 # Testing the run here (CPU only): GPU_BENCH_ALLOW_SOFTWARE=1 GPU_BENCH_TORCH_DEVICE=cpu GPU_BENCH_REPS=1
 # scripts/gpu-bench.sh run /tmp/gb-out (also GPU_BENCH_MODELS='tcn lstm-row' for fewer walkthroughs,
-# GPU_BENCH_BUDGET_S for the total seconds, default 440).
+# GPU_BENCH_BUDGET_S for the total seconds, default 440; GPU_BENCH_WGPU=0 leaves Deno's wgpu out).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -54,6 +55,19 @@ prepare() {
     mv "$DIST/dawn.node.xz.tmp" "$DIST/dawn.node.xz"
   fi
 
+  # 2b. Deno (the optional deno package's binary for this platform), for the wgpu figure; xz -9e saves
+  #     a few MiB over -6 (the 64 MiB limit)
+  local deno
+  deno=$(node -e "try{console.log(require('deno/install_api.cjs').runInstall())}catch{}" 2>/dev/null || true)
+  if [ -z "$deno" ] || [ ! -x "$deno" ]; then
+    echo "no Deno binary (the optional deno package): the bench will have no wgpu figure"
+    rm -f "$DIST/deno.xz"
+  elif [ ! -f "$DIST/deno.xz" ] || [ "$deno" -nt "$DIST/deno.xz" ]; then
+    echo "compressing Deno $("$deno" --version | head -1 | cut -d' ' -f2) (a minute or two)"
+    xz -T0 -9e -c "$deno" >"$DIST/deno.xz.tmp"
+    mv "$DIST/deno.xz.tmp" "$DIST/deno.xz"
+  fi
+
   # 3. the lib and CLI in one file, app/bin/seqmnist.js; tfjs-node-gpu (libtensorflow) and tfjs-backend-wasm
   #    (its .wasm files) stay out. The worker threads' model modules, which the walkthroughs name with
   #    require.resolve('../models/X') at load time, are stubs: a GPU step runs on one thread.
@@ -69,6 +83,8 @@ prepare() {
   done
   cp "$ROOT/../shared/anchors/torch_models.py" "$ROOT/../shared/anchors/README.md" "$app/bin/anchors/"
   cp "$ROOT/node_modules/webgpu/package.json" "$ROOT/node_modules/webgpu/LICENSE.md" "$app/node_modules/webgpu/"
+  # Deno reads a .js file as an ES module unless its package.json says CommonJS
+  echo '{ "type": "commonjs" }' >"$app/package.json"
   (cd "$ROOT" && git rev-parse HEAD && git status --short) >"$app/SOURCE" 2>/dev/null || true
   tar -czf "$DIST/app.tar.gz" -C "$stage" app
 
@@ -155,7 +171,12 @@ run() {
   chmod +x "$work/node"
   tar -xzf "$DIST/app.tar.gz" -C "$work"
   unxz_to "$DIST/dawn.node.xz" "$work/app/node_modules/webgpu/dist/linux-x64/dawn.node"
-  echo "unpacked in $(($(date +%s) - t0)) s: $("$work/node" --version), Python $PYTHON"
+  if [ -f "$DIST/deno.xz" ] && [ "${GPU_BENCH_WGPU:-1}" != 0 ]; then
+    unxz_to "$DIST/deno.xz" "$work/deno"
+    chmod +x "$work/deno"
+    export GPU_BENCH_DENO=$work/deno
+  fi
+  echo "unpacked in $(($(date +%s) - t0)) s: $("$work/node" --version), ${GPU_BENCH_DENO:+$("$work/deno" --version | head -1), }Python $PYTHON"
 
   vulkan_loader
   export GPU_BENCH_DEADLINE=$((t0 + budget)) GPU_BENCH_PYTHON=$PYTHON
