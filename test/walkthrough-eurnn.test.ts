@@ -16,6 +16,7 @@ import {
 } from '../lib/walkthroughs/eurnn';
 import { getWalkthrough } from '../lib/walkthroughs/registry';
 import { loadTrained, runTraining } from '../lib/walkthroughs/run';
+import { LOG_HEAD, logged } from './helpers/console';
 
 const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, '../../test/fixtures/eurnn-torch.json'), 'utf8')) as {
   permutation: number[];
@@ -24,19 +25,6 @@ const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, '../../test/fixt
 
 let mnist: Mnist | undefined;
 const getMnist = async () => (mnist ??= await loadMnist());
-
-/** Runs fn with console.log captured (progress bars still go to stdout); returns the lines it printed. */
-async function logged(fn: () => Promise<void>): Promise<string[]> {
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...a: unknown[]) => void lines.push(a.join(' '));
-  try {
-    await fn();
-  } finally {
-    console.log = log;
-  }
-  return lines;
-}
 
 test("the config: the original's constants as defaults, every field checked, unknown keys refused", () => {
   const c = eurnn.config();
@@ -221,14 +209,7 @@ test('a training run writes the log in the order of the earlier logs, and the or
     assert.match(lines[lines.length - 1], /^Test Accuracy = \d+\.\d\d$/);
     const log = JSON.parse(fs.readFileSync(path.join(out, 'training-log.json'), 'utf8'));
     assert.deepEqual(Object.keys(log), [
-      'walkthrough',
-      'command',
-      'backend',
-      'device',
-      'threads',
-      'tfjs',
-      'date',
-      'params',
+      ...LOG_HEAD,
       'engine',
       'trainImages',
       'validImages',

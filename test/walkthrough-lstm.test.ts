@@ -21,23 +21,13 @@ import {
   perStepPredictions,
 } from '../lib/walkthroughs/lstm';
 import { configFingerprint, loadTrained, runTraining } from '../lib/walkthroughs/run';
+import { LOG_HEAD, quietly } from './helpers/console';
 
 let mnist: Mnist;
 test.before(async () => {
   await useBackend('wasm', { quiet: true });
   mnist = await loadMnist({ source: 'mnist' });
 });
-
-/** Runs `f` with console.log silenced. */
-async function quietly<T>(f: () => Promise<T>): Promise<T> {
-  const log = console.log;
-  console.log = () => {};
-  try {
-    return await f();
-  } finally {
-    console.log = log;
-  }
-}
 
 test("config: the assignment's settings by default, the CLI's keys, every field checked, unknown keys named", () => {
   const c = lstmPixel.config();
@@ -265,14 +255,7 @@ test('runTraining: the log in the order it always had, a run resumed after early
       runTraining(lstmPixel, overrides, { out: path.join(dir, 'a'), command: 'test' }),
     )) as LstmTrainingLog;
     assert.deepEqual(Object.keys(log), [
-      'walkthrough',
-      'command',
-      'backend',
-      'device',
-      'threads',
-      'tfjs',
-      'date',
-      'params',
+      ...LOG_HEAD,
       'seed',
       'augmentation',
       'trainImages',

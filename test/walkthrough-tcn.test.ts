@@ -10,38 +10,10 @@ import { psmnistPermutation } from '../lib/data/random';
 import { getWalkthrough } from '../lib/walkthroughs/registry';
 import { loadTrained, runTraining } from '../lib/walkthroughs/run';
 import { tcn, TcnConfig, tcnHistoryChart, tcnProgress } from '../lib/walkthroughs/tcn';
+import { LOG_HEAD, captured, logged } from './helpers/console';
 
 // one thread: the same steps on any machine (worker threads are tested in parallel.test.ts)
 process.env.SEQMNIST_THREADS = '1';
-
-/** Runs fn with process.stdout.write and console.log captured; returns what they printed. */
-async function captured(fn: () => Promise<void> | void): Promise<string> {
-  const out: string[] = [];
-  const write = process.stdout.write;
-  const log = console.log;
-  process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  console.log = (...a: unknown[]) => void out.push(a.join(' ') + '\n');
-  try {
-    await fn();
-  } finally {
-    process.stdout.write = write;
-    console.log = log;
-  }
-  return out.join('');
-}
-
-/** Runs fn with console.log captured (progress bars still go to stdout); returns the lines it printed. */
-async function logged(fn: () => Promise<void>): Promise<string[]> {
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...a: unknown[]) => void lines.push(a.join(' '));
-  try {
-    await fn();
-  } finally {
-    console.log = log;
-  }
-  return lines;
-}
 
 /** A small TCN (8 levels of 4 channels) on a few images: the walkthrough's code, seconds to train. */
 const small = (overrides: Partial<TcnConfig> = {}) => tcn.config({ nhid: 4, seed: 2, limit: 256, ...overrides });
@@ -230,14 +202,7 @@ test('a training run writes the log in the order of the earlier logs, and the or
     assert.match(lines[lines.length - 1], /^\d+ ms per training step, .* per epoch \(training only\)$/);
     const log = JSON.parse(fs.readFileSync(path.join(out, 'training-log.json'), 'utf8'));
     assert.deepEqual(Object.keys(log), [
-      'walkthrough',
-      'command',
-      'backend',
-      'device',
-      'threads',
-      'tfjs',
-      'date',
-      'params',
+      ...LOG_HEAD,
       'seed',
       'permute',
       'trainImages',
