@@ -118,7 +118,7 @@ test('config() checks every field, naming the bad value, and refuses unknown key
   for (const [overrides, message] of [
     [{ epochs: 0 }, /epochs must be a positive integer \(got 0\)/],
     [{ epochs: 1.5 }, /epochs must be a positive integer \(got 1.5\)/],
-    [{ epochs: 2 ** 60 }, /epochs must be a positive integer \(got 1152921504606846976\)/],
+    [{ epochs: 2 ** 60 }, /epochs must be a positive integer \(got 1152921504606847000\)/],
     [{ limit: -1 }, /limit must be a positive integer \(got -1\)/],
     [{ seed: -1 }, /seed must be a non-negative integer \(got -1\)/],
     [{ batchSize: 0 }, /batchSize must be a positive integer \(got 0\)/],

@@ -23,6 +23,9 @@ import {
 import { configFingerprint, loadTrained, runTraining } from '../lib/walkthroughs/run';
 import { LOG_HEAD, quietly } from './helpers/console';
 
+// one thread: the figures below are the single-thread path's (data-parallel runs are the fault-injection test's)
+process.env.SEQMNIST_THREADS = '1';
+
 let mnist: Mnist;
 test.before(async () => {
   await useBackend('wasm', { quiet: true });
