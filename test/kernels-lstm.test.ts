@@ -4,6 +4,9 @@ import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../lib/backend';
 import {
   getLstmEngine,
+  LSTM_SEQUENCE,
+  LSTM_SEQUENCE_GRAD,
+  LSTM_SEQUENCE_GRAD_KEPT,
   LstmEngine,
   lstmBackwardJs,
   lstmForwardJs,
@@ -139,6 +142,47 @@ test('the fused kernel runs on wasm too, equal to cpu (forward and gradients)', 
   const cpu = await run('cpu');
   const wasm = await run('wasm');
   ['h', 'dx', 'dW', 'dU', 'db'].forEach((name, i) => assertClose(wasm[i], cpu[i], 1e-6, name));
+  await useBackend('cpu', { quiet: true });
+});
+
+test('the gradient from the kept gates and cell states is bit for bit the one recomputing the forward (cpu, wasm; both engines)', async () => {
+  for (const backend of ['cpu', 'wasm']) {
+    await useBackend(backend, { quiet: true });
+    for (const engine of ['wasm-simd', 'js'] as const) {
+      setLstmEngine(engine);
+      const [batch, steps, features, units] = [3, 7, 2, 8];
+      const x = tf.tensor3d(values(batch * steps * features, 31), [batch, steps, features]);
+      const kernel = tf.tensor2d(values(features * 4 * units, 32, 0.6), [features, 4 * units]);
+      const recurrentKernel = tf.tensor2d(values(units * 4 * units, 33, 0.6), [units, 4 * units]);
+      const bias = tf.tensor1d(values(4 * units, 34, 0.5));
+      const dh = tf.tensor3d(values(batch * steps * units, 35), [batch, steps, units]);
+      const run = (name: string, inputs: Record<string, tf.Tensor>, attrs = {}) =>
+        tf.engine().runKernel(name, inputs as tf.NamedTensorMap, attrs) as tf.Tensor | tf.Tensor[];
+      const plain = run(LSTM_SEQUENCE, { x, kernel, recurrentKernel, bias }) as tf.Tensor;
+      const [h, gates, cell] = run(LSTM_SEQUENCE, { x, kernel, recurrentKernel, bias }, { keep: true }) as tf.Tensor[];
+      assert.deepEqual(
+        [gates.shape, cell.shape],
+        [
+          [batch, steps, 4 * units],
+          [batch, steps, units],
+        ],
+      );
+      const what = `${backend}, ${engine}`;
+      assert.deepEqual(await h.data(), await plain.data(), `h, ${what}`);
+      const recomputed = run(LSTM_SEQUENCE_GRAD, { dh, x, kernel, recurrentKernel, bias }) as tf.Tensor[];
+      const fromKept = run(LSTM_SEQUENCE_GRAD_KEPT, { dh, x, kernel, recurrentKernel, h, gates, cell }) as tf.Tensor[];
+      for (let i = 0; i < 4; i++) {
+        assert.deepEqual(fromKept[i].shape, recomputed[i].shape);
+        assert.deepEqual(
+          await fromKept[i].data(),
+          await recomputed[i].data(),
+          `${['dx', 'dW', 'dU', 'db'][i]}, ${what}`,
+        );
+      }
+      tf.dispose([x, kernel, recurrentKernel, bias, dh, plain, h, gates, cell, ...recomputed, ...fromKept]);
+    }
+  }
+  setLstmEngine('wasm-simd');
   await useBackend('cpu', { quiet: true });
 });
 

@@ -8,7 +8,8 @@
  *   every backend whose traits take JS kernels (backendTraits(name).jsFills: not webgpu), each only
  *   where the backend lacks it: wasm's missing UnsortedSegmentSum and Conv2DBackpropFilter, and the
  *   fused kernels of our own (LSTM, EURNN, tanh RNN, linear scan).
- * - WASM_KERNELS: fused kernels working in tfjs-wasm's heap in place, before the JS versions.
+ * - WASM_KERNELS: fused kernels working in tfjs-wasm's heap in place (the tanh RNN) or reading
+ *   their inputs there (the LSTM), before the JS versions.
  * - WEBGPU_KERNELS: the fused kernels in WGSL, for webgpu.
  * - matMulAliasKernel(name) and MATMUL_GRADIENT: tfjs's BatchMatMul under another name, for every
  *   backend, with a gradient that multiplies untransposed operands (lib/kernels/matmul.ts).
@@ -19,7 +20,13 @@ import { backendTraits } from '../backend-traits';
 import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter';
 import { eurnnBackwardKernel, eurnnForwardKernel, getEurnnEngine } from './eurnn';
 import { EURNN_WEBGPU_KERNELS } from './eurnn-webgpu';
-import { getLstmEngine, lstmBackwardKernel, lstmForwardKernel } from './lstm';
+import {
+  getLstmEngine,
+  LSTM_WASM_KERNELS,
+  lstmBackwardKeptKernel,
+  lstmBackwardKernel,
+  lstmForwardKernel,
+} from './lstm';
 import { LSTM_WEBGPU_KERNELS } from './lstm-webgpu';
 import { MATMUL, MATMUL_GRADIENT, matMulAliasKernel } from './matmul';
 import { JsKernel, registerKernelFills, registerOwnKernel, registerSharingIdentity } from './registry';
@@ -35,6 +42,7 @@ export const JS_KERNELS: readonly JsKernel[] = [
   // fused kernels of our own
   lstmForwardKernel,
   lstmBackwardKernel,
+  lstmBackwardKeptKernel,
   eurnnForwardKernel,
   eurnnBackwardKernel,
   tanhRnnForwardKernel,
@@ -43,7 +51,7 @@ export const JS_KERNELS: readonly JsKernel[] = [
 ];
 
 /** Kernels for the wasm backend that work in its heap, in place of the JS versions. */
-export const WASM_KERNELS: readonly tf.KernelConfig[] = [...TANH_RNN_WASM_KERNELS];
+export const WASM_KERNELS: readonly tf.KernelConfig[] = [...TANH_RNN_WASM_KERNELS, ...LSTM_WASM_KERNELS];
 
 /** The fused kernels in WGSL, for the webgpu backend (no JS kernel runs there). */
 export const WEBGPU_KERNELS: readonly tf.KernelConfig[] = [

@@ -2,8 +2,13 @@
  * The fused LSTM layer in WebAssembly SIMD, generated at run time for one (units, features) pair
  * and unrolled over both (units a multiple of 4 up to 32; other sizes use the JS version in
  * lstm.ts). Same arithmetic as lstmForwardJs/lstmBackwardJs, in float32 with four lanes and
- * Cephes-style exp/tanh (≈1e-7 absolute error). Work goes one sample at a time: the sample's
- * gates and cell states (steps × 5·units floats) stay in a scratch area in the cache.
+ * Cephes-style exp/tanh (≈1e-7 absolute error). Work goes one sample at a time. The forward can
+ * keep every step's activated gates and cell state (batch × steps × 5·units floats) for the
+ * backward, which then reads them instead of running the sample's forward again; without them
+ * (or for inference) a sample's gates and cell states (steps × 5·units floats) go to a scratch
+ * area that stays in the cache. The module works in a memory of its own (lstmWasmForward,
+ * lstmWasmBackward: arrays copied in and out) or in tfjs-wasm's heap, on tensors in place
+ * (lstmWasmForwardAt, lstmWasmBackwardAt: lib/kernels/lstm.ts's LSTM_WASM_KERNELS).
  */
 import { assembleModule, emitSigmoid, emitTanh, FunctionBuilder, I32, V128, wasmSimdAvailable } from './wasm-asm';
 
@@ -23,10 +28,40 @@ export interface LstmForwardArrays {
   units: number;
 }
 
-/** The backward pass's inputs: the forward's and dL/dh for every step. */
-export interface LstmBackwardArrays extends LstmForwardArrays {
+/** What the forward pass keeps for the backward: every step's activated gates and cell state. */
+export interface LstmStates {
+  /** [batch, steps, 4·units] activated gates i, f, g, o. */
+  gates: Float32Array;
+  /** [batch, steps, units] cell states c_t. */
+  cell: Float32Array;
+}
+
+/** The forward pass's outputs when it keeps its states: h and the states. */
+export interface LstmForwardResult extends LstmStates {
+  /** [batch, steps, units] hidden states. */
+  h: Float32Array;
+}
+
+/**
+ * The backward pass's inputs: the forward's and dL/dh for every step, and optionally what the
+ * forward kept (h, gates and cell, all three): without them each sample's forward is recomputed.
+ */
+export interface LstmBackwardArrays extends LstmForwardArrays, Partial<LstmForwardResult> {
   /** [batch, steps, units] gradient of the loss with respect to h_t. */
   dh: Float32Array;
+}
+
+/** The kept h, gates and cell of `a` (checked for size), or undefined when it has none. */
+export function keptStates(a: LstmBackwardArrays): LstmForwardResult | undefined {
+  const { h, gates, cell, batch, steps, units } = a;
+  if (h === undefined && gates === undefined && cell === undefined) return undefined;
+  const cells = batch * steps * units;
+  if (h?.length !== cells || gates?.length !== 4 * cells || cell?.length !== cells) {
+    throw new Error(
+      `LSTM backward: the kept h, gates and cell must be [${batch}, ${steps}, ${units}], [${batch}, ${steps}, ${4 * units}] and [${batch}, ${steps}, ${units}] (got ${h?.length}, ${gates?.length}, ${cell?.length} floats)`,
+    );
+  }
+  return { h, gates, cell };
 }
 
 /** Gradients of the loss with respect to the layer's inputs and weights. */
@@ -140,8 +175,8 @@ function buildForward(n: number, features: number): FunctionBuilder {
 }
 
 /**
- * backward(x, dh, w, u, ut, h, gates, c, dz, dx, dw, du, db, steps) for ONE sample, after
- * forward() has filled h, gates and c: the per-step pointers (x, dh, h, gates, c, dx) point at the
+ * backward(x, dh, w, u, ut, h, gates, c, dz, dx, dw, du, db, steps) for ONE sample, from the h,
+ * gates and c that forward() filled (kept, or recomputed just before): the per-step pointers (x, dh, h, gates, c, dx) point at the
  * sample's LAST step and walk backwards. `ut` is Uᵀ [4n, n]; `dz` is scratch of 4n floats; dw, du
  * and db are accumulated into.
  */
@@ -309,7 +344,9 @@ interface LstmModule {
 }
 
 let memory: WebAssembly.Memory | undefined;
-const modules = new Map<string, LstmModule>();
+/** The compiled modules by (units, features), and their instances by the memory they work in. */
+const compiled = new Map<string, WebAssembly.Module>();
+const instances = new WeakMap<WebAssembly.Memory, Map<string, LstmModule>>();
 let available: boolean | undefined;
 
 /** True when WebAssembly SIMD works here. */
@@ -317,15 +354,19 @@ export function lstmWasmAvailable(): boolean {
   return (available ??= wasmSimdAvailable());
 }
 
-function moduleFor(units: number, features: number): LstmModule {
+function moduleFor(units: number, features: number, mem: WebAssembly.Memory): LstmModule {
   const key = `${units}x${features}`;
-  let m = modules.get(key);
+  let byKey = instances.get(mem);
+  if (!byKey) instances.set(mem, (byKey = new Map()));
+  let m = byKey.get(key);
   if (!m) {
-    memory ??= new WebAssembly.Memory({ initial: 1 });
-    const bytes = assembleModule([buildForward(units, features), buildBackward(units, features)]);
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-    m = instance.exports as unknown as LstmModule;
-    modules.set(key, m);
+    let module = compiled.get(key);
+    if (!module) {
+      module = new WebAssembly.Module(assembleModule([buildForward(units, features), buildBackward(units, features)]));
+      compiled.set(key, module);
+    }
+    m = new WebAssembly.Instance(module, { env: { memory: mem } }).exports as unknown as LstmModule;
+    byKey.set(key, m);
   }
   return m;
 }
@@ -343,13 +384,160 @@ function layout(sizes: number[]): { offsets: number[]; buffer: ArrayBuffer } {
   return { offsets, buffer: memory!.buffer };
 }
 
-function check(units: number, features: number): LstmModule {
+function check(units: number, features: number, mem?: WebAssembly.Memory): LstmModule {
   if (!lstmWasmSupports(units, features)) {
     throw new Error(
       `the WebAssembly LSTM needs units a multiple of 4 up to 32 and 1–64 features (got ${units} units, ${features} features)`,
     );
   }
-  return moduleFor(units, features);
+  return moduleFor(units, features, mem ?? (memory ??= new WebAssembly.Memory({ initial: 1 })));
+}
+
+/** A layer's sizes. */
+export type LstmDims = Pick<LstmForwardArrays, 'batch' | 'steps' | 'features' | 'units'>;
+
+/**
+ * Byte addresses of the forward pass's arrays in a memory: x, kernel, recurrentKernel, bias as in
+ * LstmForwardArrays, h [batch, steps, units], and gates and cell: [batch, steps, ·] when kept, else
+ * one sample's scratch ([steps, ·]).
+ */
+export interface LstmForwardAt {
+  x: number;
+  kernel: number;
+  recurrentKernel: number;
+  bias: number;
+  h: number;
+  gates: number;
+  cell: number;
+}
+
+/**
+ * Byte addresses of the backward pass's arrays: the forward's (h, gates and cell [batch, steps, ·]
+ * when kept, else one sample's scratch that the forward is recomputed into), dh, dx [batch, steps,
+ * features], and scratch: ut (4·units × units floats), dz (4·units) and grads ((features + units
+ * + 1) × 4·units).
+ */
+export interface LstmBackwardAt extends LstmForwardAt {
+  dh: number;
+  dx: number;
+  ut: number;
+  dz: number;
+  grads: number;
+}
+
+function forwardAt(m: LstmModule, d: LstmDims, at: LstmForwardAt, keep: boolean): void {
+  const { batch, steps, features, units: n } = d;
+  for (let b = 0; b < batch; b++) {
+    const s = keep ? b : 0;
+    m.forward(
+      at.x + 4 * features * steps * b,
+      at.kernel,
+      at.recurrentKernel,
+      at.bias,
+      at.h + 4 * n * steps * b,
+      at.gates + 16 * n * steps * s,
+      at.cell + 4 * n * steps * s,
+      steps,
+    );
+  }
+}
+
+/** The gradients of the weights; dx is written at `at.dx`. */
+function backwardAt(
+  m: LstmModule,
+  mem: WebAssembly.Memory,
+  d: LstmDims,
+  at: LstmBackwardAt,
+  kept: boolean,
+): Omit<LstmBackwardResult, 'dx'> {
+  const { batch, steps, features, units: n } = d;
+  const g4 = 4 * n;
+  const u = new Float32Array(mem.buffer, at.recurrentKernel, n * g4);
+  const ut = new Float32Array(mem.buffer, at.ut, g4 * n);
+  for (let k = 0; k < n; k++) for (let j = 0; j < g4; j++) ut[j * n + k] = u[k * g4 + j];
+  // per-sample sums (float32, ≤ steps terms) are added up across samples in float64
+  const grads = new Float32Array(mem.buffer, at.grads, (features + n + 1) * g4);
+  const total = new Float64Array(grads.length);
+  const last = 4 * (steps - 1);
+  for (let b = 0; b < batch; b++) {
+    const xb = at.x + 4 * features * steps * b;
+    const s = kept ? b : 0;
+    const [hb, gb, cb] = [at.h + 4 * n * steps * s, at.gates + 4 * g4 * steps * s, at.cell + 4 * n * steps * s];
+    if (!kept) m.forward(xb, at.kernel, at.recurrentKernel, at.bias, hb, gb, cb, steps);
+    grads.fill(0);
+    m.backward(
+      xb + features * last,
+      at.dh + 4 * n * steps * b + n * last,
+      at.kernel,
+      at.recurrentKernel,
+      at.ut,
+      hb + n * last,
+      gb + g4 * last,
+      cb + n * last,
+      at.dz,
+      at.dx + 4 * features * steps * b + features * last,
+      at.grads,
+      at.grads + 4 * features * g4,
+      at.grads + 4 * (features + n) * g4,
+      steps,
+    );
+    for (let i = 0; i < grads.length; i++) total[i] += grads[i];
+  }
+  return {
+    dKernel: Float32Array.from(total.subarray(0, features * g4)),
+    dRecurrentKernel: Float32Array.from(total.subarray(features * g4, (features + n) * g4)),
+    dBias: Float32Array.from(total.subarray((features + n) * g4)),
+  };
+}
+
+/**
+ * The forward pass in `mem` (tfjs-wasm's heap), on arrays already there: see LstmForwardAt. With
+ * `keep`, gates and cell are kept for every sample.
+ */
+export function lstmWasmForwardAt(mem: WebAssembly.Memory, d: LstmDims, at: LstmForwardAt, keep: boolean): void {
+  forwardAt(check(d.units, d.features, mem), d, at, keep);
+}
+
+/** Floats of scratch lstmWasmBackwardAt needs beyond its arrays: ut, dz, grads, and without kept states a sample's h, gates and cell. */
+export function lstmWasmBackwardScratch(d: LstmDims, kept: boolean): number {
+  const g4 = 4 * d.units;
+  return g4 * d.units + g4 + (d.features + d.units + 1) * g4 + (kept ? 0 : 6 * d.units * d.steps);
+}
+
+/**
+ * Backpropagation through time in `mem` (tfjs-wasm's heap), on arrays already there (see
+ * LstmBackwardAt): from the kept states, or recomputing each sample's forward into scratch.
+ * Writes dx; returns the weights' gradients.
+ */
+export function lstmWasmBackwardAt(
+  mem: WebAssembly.Memory,
+  d: LstmDims,
+  at: LstmBackwardAt,
+  kept: boolean,
+): Omit<LstmBackwardResult, 'dx'> {
+  return backwardAt(check(d.units, d.features, mem), mem, d, at, kept);
+}
+
+function forwardIn(a: LstmForwardArrays, keep: boolean): { h: Float32Array; gates: Float32Array; cell: Float32Array } {
+  const { batch, steps, units: n, features } = a;
+  const m = check(n, features);
+  const g4 = 4 * n;
+  const cells = batch * steps;
+  const kept = keep ? batch : 1; // samples whose gates and cell states are kept (else one scratch)
+  const sizes = [features * g4, n * g4, g4, features * cells, n * cells, g4 * steps * kept, n * steps * kept];
+  const { offsets, buffer } = layout(sizes);
+  const [wAt, uAt, bAt, xAt, hAt, gAt, cAt] = offsets;
+  new Float32Array(buffer, wAt, features * g4).set(a.kernel);
+  new Float32Array(buffer, uAt, n * g4).set(a.recurrentKernel);
+  new Float32Array(buffer, bAt, g4).set(a.bias);
+  new Float32Array(buffer, xAt, features * cells).set(a.x);
+  const at = { x: xAt, kernel: wAt, recurrentKernel: uAt, bias: bAt, h: hAt, gates: gAt, cell: cAt };
+  forwardAt(m, a, at, keep);
+  return {
+    h: new Float32Array(buffer, hAt, sizes[4]),
+    gates: new Float32Array(buffer, gAt, sizes[5]),
+    cell: new Float32Array(buffer, cAt, sizes[6]),
+  };
 }
 
 /**
@@ -357,28 +545,31 @@ function check(units: number, features: number): LstmModule {
  * result is a view of the module's memory, valid until the next call.
  */
 export function lstmWasmForward(a: LstmForwardArrays, copy = true): Float32Array {
-  const { batch, steps, units: n, features } = a;
-  const m = check(n, features);
-  const g4 = 4 * n;
-  const cells = batch * steps;
-  const { offsets, buffer } = layout([features * g4, n * g4, g4, features * cells, n * cells, g4 * steps, n * steps]);
-  const [wAt, uAt, bAt, xAt, hAt, gAt, cAt] = offsets;
-  new Float32Array(buffer, wAt, features * g4).set(a.kernel);
-  new Float32Array(buffer, uAt, n * g4).set(a.recurrentKernel);
-  new Float32Array(buffer, bAt, g4).set(a.bias);
-  new Float32Array(buffer, xAt, features * cells).set(a.x);
-  for (let b = 0; b < batch; b++)
-    m.forward(xAt + 4 * features * steps * b, wAt, uAt, bAt, hAt + 4 * n * steps * b, gAt, cAt, steps);
-  const h = new Float32Array(buffer, hAt, n * cells);
+  const { h } = forwardIn(a, false);
   return copy ? h.slice() : h;
 }
 
-/** Backpropagation through time (see lstmBackwardJs). With `copy` false, dx is a view (see lstmWasmForward). */
+/**
+ * The forward pass keeping its states for lstmWasmBackward: h, gates and cell (see
+ * LstmForwardResult). With `copy` false they are views of the module's memory, valid until the next call.
+ */
+export function lstmWasmForwardKeeping(a: LstmForwardArrays, copy = true): LstmForwardResult {
+  const r = forwardIn(a, true);
+  return copy ? { h: r.h.slice(), gates: r.gates.slice(), cell: r.cell.slice() } : r;
+}
+
+/**
+ * Backpropagation through time (see lstmBackwardJs), from the states the forward kept when `a` has
+ * them, else recomputing each sample's forward first. With `copy` false, dx is a view (see
+ * lstmWasmForward).
+ */
 export function lstmWasmBackward(a: LstmBackwardArrays, copy = true): LstmBackwardResult {
   const { batch, steps, units: n, features } = a;
   const m = check(n, features);
+  const kept = keptStates(a);
   const g4 = 4 * n;
   const cells = batch * steps;
+  const per = kept ? cells : steps; // floats per unit of h, gates and cell: all samples', or one's scratch
   const sizes = [
     features * g4,
     n * g4,
@@ -387,54 +578,39 @@ export function lstmWasmBackward(a: LstmBackwardArrays, copy = true): LstmBackwa
     features * cells,
     n * cells,
     features * cells,
-    n * steps,
-    g4 * steps,
-    n * steps,
+    n * per,
+    g4 * per,
+    n * per,
     g4,
-    features * g4,
-    n * g4,
-    g4,
+    (features + n + 1) * g4,
   ];
   const { offsets, buffer } = layout(sizes);
-  const [wAt, uAt, utAt, bAt, xAt, dhAt, dxAt, hAt, gAt, cAt, dzAt, dwAt, duAt, dbAt] = offsets;
+  const [wAt, uAt, utAt, bAt, xAt, dhAt, dxAt, hAt, gAt, cAt, dzAt, gradsAt] = offsets;
   new Float32Array(buffer, wAt, features * g4).set(a.kernel);
   new Float32Array(buffer, uAt, n * g4).set(a.recurrentKernel);
-  const ut = new Float32Array(buffer, utAt, g4 * n);
-  for (let k = 0; k < n; k++) for (let j = 0; j < g4; j++) ut[j * n + k] = a.recurrentKernel[k * g4 + j];
   new Float32Array(buffer, bAt, g4).set(a.bias);
   new Float32Array(buffer, xAt, features * cells).set(a.x);
   new Float32Array(buffer, dhAt, n * cells).set(a.dh);
-  // per-sample sums (float32, ≤ steps terms) are added up across samples in float64
-  const grads = new Float32Array(buffer, dwAt, (features + n + 1) * g4);
-  const total = new Float64Array(grads.length);
-  const last = 4 * (steps - 1);
-  for (let b = 0; b < batch; b++) {
-    const xb = xAt + 4 * features * steps * b;
-    m.forward(xb, wAt, uAt, bAt, hAt, gAt, cAt, steps);
-    grads.fill(0);
-    m.backward(
-      xb + features * last,
-      dhAt + 4 * n * steps * b + n * last,
-      wAt,
-      uAt,
-      utAt,
-      hAt + n * last,
-      gAt + g4 * last,
-      cAt + n * last,
-      dzAt,
-      dxAt + 4 * features * steps * b + features * last,
-      dwAt,
-      duAt,
-      dbAt,
-      steps,
-    );
-    for (let i = 0; i < grads.length; i++) total[i] += grads[i];
+  if (kept) {
+    new Float32Array(buffer, hAt, n * cells).set(kept.h);
+    new Float32Array(buffer, gAt, g4 * cells).set(kept.gates);
+    new Float32Array(buffer, cAt, n * cells).set(kept.cell);
   }
-  const dx = new Float32Array(buffer, dxAt, features * cells);
-  return {
-    dx: copy ? dx.slice() : dx,
-    dKernel: Float32Array.from(total.subarray(0, features * g4)),
-    dRecurrentKernel: Float32Array.from(total.subarray(features * g4, (features + n) * g4)),
-    dBias: Float32Array.from(total.subarray((features + n) * g4)),
+  const at = {
+    x: xAt,
+    kernel: wAt,
+    recurrentKernel: uAt,
+    bias: bAt,
+    h: hAt,
+    gates: gAt,
+    cell: cAt,
+    dh: dhAt,
+    dx: dxAt,
+    ut: utAt,
+    dz: dzAt,
+    grads: gradsAt,
   };
+  const grads = backwardAt(m, memory!, a, at, kept !== undefined);
+  const dx = new Float32Array(buffer, dxAt, features * cells);
+  return { dx: copy ? dx.slice() : dx, ...grads };
 }

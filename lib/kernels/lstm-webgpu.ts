@@ -6,17 +6,20 @@
  * threads over the 4·units gate columns (each adds the bias and h_{t-1}·U to its column and
  * activates it), then over the units (the cell update), two barriers per step.
  *
- * Backward: the same forward again, keeping the activated gates, c and h_{t-1} of every step; one
- * dispatch runs backpropagation through time backwards over the steps (threads over the gate
- * columns for dz, then over the units for dh_{t-1} = U·dz), writing dz [batch, steps, 4·units];
- * the gradients are then parallel reductions by tfjs's kernels: dx = dz·Wᵀ, dW = xᵀ·dz,
- * dU = h_{t-1}ᵀ·dz, db = Σ dz. 8 to 10 dispatches in all, whatever the number of steps.
+ * With attr `keep` (while a gradient is recorded) the recurrence also writes every step's activated
+ * gates and c, kept for LSTM_SEQUENCE_GRAD_KEPT; LSTM_SEQUENCE_GRAD runs that forward again first.
+ *
+ * Backward: one dispatch runs backpropagation through time backwards over the steps (threads over
+ * the gate columns for dz, then over the units for dh_{t-1} = U·dz and h_{t-1}), writing dz
+ * [batch, steps, 4·units] and h_{t-1}; the gradients are then parallel reductions by tfjs's
+ * kernels: dx = dz·Wᵀ, dW = xᵀ·dz, dU = h_{t-1}ᵀ·dz, db = Σ dz. 6 to 8 dispatches from kept
+ * states, 8 to 10 recomputing the forward, whatever the number of steps.
  *
  * Gates and activations as in lstm.ts: columns [i, f, c, o], sigmoid gates, tanh candidate and output.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs';
-import { LSTM_SEQUENCE, LSTM_SEQUENCE_GRAD } from './lstm';
+import { LSTM_SEQUENCE, LSTM_SEQUENCE_GRAD, LSTM_SEQUENCE_GRAD_KEPT } from './lstm';
 import { callKernel, disposeIntermediates, maxWorkgroupSize, runWgsl } from './webgpu';
 
 /** Workgroup size and workgroup-array capacity (in units) of the recurrence kernels for `units`. */
@@ -53,9 +56,8 @@ fn tanh_(x: f32) -> f32 {
 }`;
 
 /**
- * The forward recurrence over xw = x·W [batch·steps, 4·units]: h [batch, steps, units], or with
- * `keep` the backward pass's inputs instead: hPrev (h_{t-1}, zero at t = 0), gates (activated)
- * and c, each [batch, steps, ·].
+ * The forward recurrence over xw = x·W [batch·steps, 4·units]: h [batch, steps, units], and with
+ * `keep` the backward pass's inputs too: gates (activated) and c, each [batch, steps, ·].
  */
 function forwardCode({ threads, capacity }: Layout, keep: boolean): string {
   return `
@@ -73,7 +75,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let first = wid.x * steps; // the sample's first row of [batch·steps, ·]
   for (var k = lid.x; k < n; k += WG) {
     hs[k] = 0.0;
-    cs[k] = 0.0;${keep ? '\n    hPrev[first * n + k] = 0.0;' : ''}
+    cs[k] = 0.0;
   }
   workgroupBarrier();
   for (var t = 0u; t < steps; t++) {
@@ -91,23 +93,15 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       let c = zs[n + k] * cs[k] + zs[k] * zs[2u * n + k];
       let hk = zs[3u * n + k] * tanh_(c);
       cs[k] = c;
-      hs[k] = hk;${
-        keep
-          ? `
-      cell[row * n + k] = c;
-      if (t + 1u < steps) {
-        hPrev[(row + 1u) * n + k] = hk;
-      }`
-          : `
-      h[row * n + k] = hk;`
-      }
+      hs[k] = hk;
+      h[row * n + k] = hk;${keep ? '\n      cell[row * n + k] = c;' : ''}
     }
     workgroupBarrier();
   }
 }`;
 }
 
-/** Backpropagation through time from the kept gates and c: dz [batch·steps, 4·units]. */
+/** Backpropagation through time from the kept h, gates and c: dz [batch·steps, 4·units] and hPrev (h_{t-1}, 0 at t = 0). */
 function backwardCode({ threads, capacity }: Layout): string {
   return `
 const WG: u32 = ${threads}u;
@@ -166,8 +160,13 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       dz[g + j] = d;
     }
     workgroupBarrier();
-    // dc_{t-1} = dc_t·f and dh_{t-1} = U·dz for each unit
+    // dc_{t-1} = dc_t·f and dh_{t-1} = U·dz for each unit, and h_{t-1} for dU
     for (var k = lid.x; k < n; k += WG) {
+      var hp = 0.0;
+      if (t > 0u) {
+        hp = h[(row - 1u) * n + k];
+      }
+      hPrev[row * n + k] = hp;
       dcNext[k] = dct[k] * gates[g + n + k];
       var sum = 0.0;
       for (var j = 0u; j < g4; j++) {
@@ -221,13 +220,8 @@ function runForward(backend: KernelBackend, name: string, inputs: LstmInputs, ke
   const layout = layoutFor(backend, units);
   const xw = inputProjection(backend, inputs.x, inputs.kernel);
   const perStep = (width: number) => ({ shape: [batch, steps, width] });
-  const outputs = keep
-    ? [
-        { name: 'hPrev', ...perStep(units) },
-        { name: 'gates', ...perStep(4 * units) },
-        { name: 'cell', ...perStep(units) },
-      ]
-    : [{ name: 'h', ...perStep(units) }];
+  const outputs = [{ name: 'h', ...perStep(units) }];
+  if (keep) outputs.push({ name: 'gates', ...perStep(4 * units) }, { name: 'cell', ...perStep(units) });
   const result = runWgsl(backend, {
     name,
     code: forwardCode(layout, keep),
@@ -247,16 +241,66 @@ function runForward(backend: KernelBackend, name: string, inputs: LstmInputs, ke
   return result;
 }
 
+function checkDh(name: string, dh: TensorInfo, batch: number, steps: number, units: number): void {
+  if (dh.dtype !== 'float32' || dh.shape.join() !== [batch, steps, units].join()) {
+    throw new Error(`${name}: dh must be float32 [${batch}, ${steps}, ${units}] (got ${dh.dtype} [${dh.shape}])`);
+  }
+}
+
+/** The four gradients from dh and the forward's h, gates and c (see backwardCode). */
+function runBackward(
+  backend: KernelBackend,
+  name: string,
+  inputs: Omit<LstmInputs, 'bias'> & { dh: TensorInfo },
+  [h, gates, c]: TensorInfo[],
+): TensorInfo[] {
+  const { dh, x, kernel, recurrentKernel } = inputs;
+  const [batch, steps, features] = x.shape;
+  const units = recurrentKernel.shape[0];
+  const [dz, hPrev] = runWgsl(backend, {
+    name,
+    code: backwardCode(layoutFor(backend, units)),
+    inputs: [
+      { name: 'dh', tensor: dh },
+      { name: 'h', tensor: h },
+      { name: 'gates', tensor: gates },
+      { name: 'cell', tensor: c },
+      { name: 'recurrent', tensor: recurrentKernel },
+    ],
+    outputs: [
+      { name: 'dz', shape: [batch * steps, 4 * units] },
+      { name: 'hPrev', shape: [batch * steps, units] },
+    ],
+    params: [
+      { name: 'steps', type: 'u32', value: steps },
+      { name: 'units', type: 'u32', value: units },
+    ],
+    workgroups: [batch],
+  });
+  const xRows = callKernel(backend, 'Reshape', { x }, { shape: [batch * steps, features] });
+  const matMul = (a: TensorInfo, bt: TensorInfo, transposeA: boolean, transposeB: boolean) =>
+    callKernel(backend, 'BatchMatMul', { a, b: bt }, { transposeA, transposeB });
+  const dxRows = matMul(dz, kernel, false, true); // [batch·steps, features]
+  const dx = callKernel(backend, 'Reshape', { x: dxRows }, { shape: [batch, steps, features] });
+  const dKernel = matMul(xRows, dz, true, false);
+  const dRecurrentKernel = matMul(hPrev, dz, true, false);
+  const dBias = callKernel(backend, 'Sum', { x: dz }, { axis: [0], keepDims: false });
+  disposeIntermediates(backend, dz, hPrev, xRows, dxRows);
+  return [dx, dKernel, dRecurrentKernel, dBias];
+}
+
 /**
- * LSTM_SEQUENCE and LSTM_SEQUENCE_GRAD in WGSL for the webgpu backend, registered by
- * lib/kernels/all.ts when webgpu is selected.
+ * LSTM_SEQUENCE, LSTM_SEQUENCE_GRAD and LSTM_SEQUENCE_GRAD_KEPT in WGSL for the webgpu backend,
+ * registered by lib/kernels/all.ts when webgpu is selected.
  */
 export const LSTM_WEBGPU_KERNELS: readonly tf.KernelConfig[] = [
   {
     kernelName: LSTM_SEQUENCE,
     backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend }) =>
-      runForward(backend as KernelBackend, LSTM_SEQUENCE, inputs as unknown as LstmInputs, false)[0],
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const out = runForward(backend as KernelBackend, LSTM_SEQUENCE, inputs as unknown as LstmInputs, !!attrs?.keep);
+      return attrs?.keep ? out : out[0];
+    },
   },
   {
     kernelName: LSTM_SEQUENCE_GRAD,
@@ -264,43 +308,38 @@ export const LSTM_WEBGPU_KERNELS: readonly tf.KernelConfig[] = [
     kernelFunc: ({ inputs: named, backend: b }) => {
       const backend = b as KernelBackend;
       const inputs = named as unknown as LstmInputs & { dh: TensorInfo };
-      const { batch, steps, features, units } = checkInputs(LSTM_SEQUENCE_GRAD, inputs);
-      const { dh, x, kernel, recurrentKernel } = inputs;
-      if (dh.dtype !== 'float32' || dh.shape.join() !== [batch, steps, units].join()) {
-        throw new Error(
-          `${LSTM_SEQUENCE_GRAD}: dh must be float32 [${batch}, ${steps}, ${units}] (got ${dh.dtype} [${dh.shape}])`,
-        );
+      const { batch, steps, units } = checkInputs(LSTM_SEQUENCE_GRAD, inputs);
+      checkDh(LSTM_SEQUENCE_GRAD, inputs.dh, batch, steps, units);
+      const kept = runForward(backend, LSTM_SEQUENCE_GRAD, inputs, true);
+      const grads = runBackward(backend, LSTM_SEQUENCE_GRAD, inputs, kept);
+      disposeIntermediates(backend, ...kept);
+      return grads;
+    },
+  },
+  {
+    kernelName: LSTM_SEQUENCE_GRAD_KEPT,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs: named, backend: b }) => {
+      const backend = b as KernelBackend;
+      const inputs = named as unknown as Omit<LstmInputs, 'bias'> & Record<'dh' | 'h' | 'gates' | 'cell', TensorInfo>;
+      const { x, kernel, recurrentKernel } = inputs;
+      const units = recurrentKernel.shape[0];
+      const bias = { dataId: {}, shape: [4 * units], dtype: 'float32' as const }; // only its shape is checked
+      const { batch, steps } = checkInputs(LSTM_SEQUENCE_GRAD_KEPT, { x, kernel, recurrentKernel, bias });
+      checkDh(LSTM_SEQUENCE_GRAD_KEPT, inputs.dh, batch, steps, units);
+      for (const [name, width] of [
+        ['h', units],
+        ['gates', 4 * units],
+        ['cell', units],
+      ] as const) {
+        const t = inputs[name];
+        if (t.dtype !== 'float32' || t.shape.join() !== [batch, steps, width].join()) {
+          throw new Error(
+            `${LSTM_SEQUENCE_GRAD_KEPT}: ${name} must be float32 [${batch}, ${steps}, ${width}] (got ${t.dtype} [${t.shape}])`,
+          );
+        }
       }
-      const [hPrev, gates, c] = runForward(backend, LSTM_SEQUENCE_GRAD, inputs, true);
-      const [dz] = runWgsl(backend, {
-        name: LSTM_SEQUENCE_GRAD,
-        code: backwardCode(layoutFor(backend, units)),
-        inputs: [
-          { name: 'dh', tensor: dh },
-          { name: 'gates', tensor: gates },
-          { name: 'cell', tensor: c },
-          { name: 'recurrent', tensor: recurrentKernel },
-        ],
-        outputs: [{ name: 'dz', shape: [batch * steps, 4 * units] }],
-        params: [
-          { name: 'steps', type: 'u32', value: steps },
-          { name: 'units', type: 'u32', value: units },
-        ],
-        workgroups: [batch],
-      });
-      const rows = (t: TensorInfo, width: number) =>
-        callKernel(backend, 'Reshape', { x: t }, { shape: [batch * steps, width] });
-      const xRows = rows(x, features);
-      const hRows = rows(hPrev, units);
-      const matMul = (a: TensorInfo, bt: TensorInfo, transposeA: boolean, transposeB: boolean) =>
-        callKernel(backend, 'BatchMatMul', { a, b: bt }, { transposeA, transposeB });
-      const dxRows = matMul(dz, kernel, false, true); // [batch·steps, features]
-      const dx = callKernel(backend, 'Reshape', { x: dxRows }, { shape: [batch, steps, features] });
-      const dKernel = matMul(xRows, dz, true, false);
-      const dRecurrentKernel = matMul(hRows, dz, true, false);
-      const dBias = callKernel(backend, 'Sum', { x: dz }, { axis: [0], keepDims: false });
-      disposeIntermediates(backend, hPrev, gates, c, dz, xRows, hRows, dxRows);
-      return [dx, dKernel, dRecurrentKernel, dBias];
+      return runBackward(backend, LSTM_SEQUENCE_GRAD_KEPT, inputs, [inputs.h, inputs.gates, inputs.cell]);
     },
   },
 ];
