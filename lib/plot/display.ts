@@ -75,9 +75,6 @@ interface DenoJupyter {
   display(obj: unknown, options: { raw?: boolean; update?: boolean; display_id?: string }): Promise<void>;
 }
 
-/** The display calls sent to Deno's kernel so far, in order. */
-let denoQueue: Promise<void> = Promise.resolve();
-
 /** `Deno.jupyter` inside Deno's Jupyter kernel; undefined under Node and in `deno run`. */
 function denoJupyter(): DenoJupyter | undefined {
   const deno = (globalThis as { Deno?: { jupyter?: DenoJupyter } }).Deno;
@@ -189,10 +186,10 @@ export function displayBundle(bundle: MimeBundle, opts: DisplayOptions = {}): vo
   const deno = denoJupyter();
   if (deno) {
     const data: MimeBundle = 'text/plain' in bundle ? bundle : { ...bundle, 'text/plain': plainText(bundle) };
-    // one call after the other: Deno's display is asynchronous, and a progress bar's last update
-    // must not overtake the one before it (a failure prints the text, as the fallback would)
-    const options = { raw: true, update: !!opts.update, ...(opts.id ? { display_id: opts.id } : {}) };
-    denoQueue = denoQueue.then(() => deno.display(data, options)).catch(() => console.log(plainText(bundle)));
+    // sent before the call returns; the promise only reports a failure, on stdout as the fallback would
+    deno
+      .display(data, { raw: true, update: !!opts.update, ...(opts.id ? { display_id: opts.id } : {}) })
+      .catch(() => console.log(plainText(bundle)));
     return;
   }
   const pub = kernelTslab();
