@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CounterStream } from '../lib/data/random-stream';
 import { lockFileOf, lockFolders } from '../lib/train/lock';
 import { writeFileAtomically } from '../lib/files';
-import { readableFolder, recoverFolder, verifyFolder } from '../lib/train/folders';
+import { readableFolder, recoverFolder, verifyFolder, writeManifest } from '../lib/train/folders';
 import { loadOptimizerState, saveModel } from '../lib/train/saving';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'seqmnist-recovery-'));
@@ -147,4 +147,25 @@ test('a folder lock refuses a second writer naming it, and a dead process’s lo
   assert.equal(JSON.parse(fs.readFileSync(lockFileOf(d), 'utf8')).pid, process.pid);
   taken.release();
   fs.rmSync(root, { recursive: true, force: true });
+});
+
+test('writeManifest pins a folder saved without one; every shipped weights folder carries a manifest that verifies', () => {
+  const root = tmp();
+  const d = path.join(root, 'old');
+  fs.mkdirSync(d);
+  fs.writeFileSync(path.join(d, 'weights.bin'), Buffer.from([1, 2, 3, 4]));
+  fs.writeFileSync(path.join(d, 'model.json'), '{}');
+  verifyFolder(d); // no manifest: read as before
+  writeManifest(d);
+  verifyFolder(d);
+  fs.writeFileSync(path.join(d, 'weights.bin'), Buffer.from([1, 2, 3, 5]));
+  assert.throws(() => verifyFolder(d), /weights\.bin is corrupted/);
+  fs.rmSync(root, { recursive: true, force: true });
+  const shipped = path.resolve(__dirname, '..', '..', 'notebooks', 'weights');
+  for (const name of fs.readdirSync(shipped)) {
+    const dir = path.join(shipped, name);
+    if (!fs.statSync(dir).isDirectory()) continue;
+    assert.ok(fs.existsSync(path.join(dir, 'manifest.json')), `${name} has no manifest.json`);
+    verifyFolder(dir);
+  }
 });

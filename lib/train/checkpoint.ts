@@ -57,11 +57,6 @@ export class Checkpoint implements Callback {
     return this.steps ? this.stepMs / this.steps : NaN;
   }
 
-  /** Training steps timed in this run. */
-  get stepsTimed(): number {
-    return this.steps;
-  }
-
   onTrainBegin(): void {
     this.lastBatchEnd = Date.now();
   }

@@ -58,7 +58,7 @@ function manifestText(dir: string): string {
 /**
  * Writes the manifest of a folder's files as they are (for folders saved before manifests
  * existed, the shipped weights among them), so that reading it checks every byte from then on.
- * @see test/saving-recovery.test.ts
+ * @see test/saving-recovery.test.ts (the shipped weights were pinned this way)
  */
 export function writeManifest(dir: string): void {
   writeFileAtomically(path.join(dir, MANIFEST_JSON), manifestText(dir));
