@@ -194,7 +194,16 @@ function layerOf(file: string): string {
   if (parts.length > 2) return parts[1];
   const name = parts[1].replace(/\.ts$/, '');
   if (name === 'webgpu') return 'backend'; // Dawn's setup, a part of backend selection
-  return ['backend-traits', 'checks', 'files', 'history', 'root', 'settings', 'tfjs-internals'].includes(name)
+  return [
+    'backend-traits',
+    'checks',
+    'files',
+    'history',
+    'own-gradients',
+    'root',
+    'settings',
+    'tfjs-internals',
+  ].includes(name)
     ? 'base'
     : name;
 }

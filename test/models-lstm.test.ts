@@ -13,6 +13,12 @@ import {
   fusedLstm,
   transferLstmWeights,
 } from '../lib/models/lstm';
+import { stackedLstmGradientArrays } from '../lib/models/lstm-gradients';
+import { loadMnist } from '../lib/data/mnist';
+import { scaleImages } from '../lib/data/transforms';
+import { setLstmEngine } from '../lib/kernels/lstm';
+import { ownGradientsOf } from '../lib/own-gradients';
+import { localGradients, losses, tapeGradients } from '../lib/train/gradients';
 import { loadModel, saveModel } from '../lib/train/saving';
 
 // the round trips read models from JSON: the library's classes are registered explicitly
@@ -177,4 +183,78 @@ test('FusedLSTM is registered for deserialisation under its class name', () => {
   assert.equal(FusedLSTM.className, 'FusedLSTM');
   const layer = tf.layers.Layer.fromConfig(FusedLSTM, { units: 4, returnSequences: true } as never) as FusedLSTM;
   assert.equal(layer.units, 4);
+});
+
+test("the classifier's own gradient equals the tape's (row and pixel; wasm-simd, JS engine, cpu) and steps aside where it does not apply", async () => {
+  const mnist = await loadMnist();
+  const n = 37;
+  const labels = tf.tensor1d(Int32Array.from(mnist.trainLabels.subarray(0, n)), 'int32');
+  const images = scaleImages(mnist.trainImages.subarray(0, n * 784));
+  try {
+    for (const backend of ['wasm', 'cpu']) {
+      await useBackend(backend, { quiet: true });
+      for (const engine of ['wasm-simd', 'js'] as const) {
+        setLstmEngine(engine);
+        for (const [steps, features] of [
+          [14, 14],
+          [196, 1],
+        ]) {
+          // 14×14 by averaging 2×2 blocks, as the walkthroughs' images (a stand-in: any real strokes do)
+          const small = new Float32Array(n * 196);
+          for (let i = 0; i < small.length; i++) {
+            const [b, r, c] = [Math.floor(i / 196), Math.floor((i % 196) / 14), i % 14];
+            const at = (dr: number, dc: number) => images[b * 784 + (2 * r + dr) * 28 + 2 * c + dc];
+            small[i] = (at(0, 0) + at(0, 1) + at(1, 0) + at(1, 1)) / 4;
+          }
+          const x = tf.tensor3d(small, [n, steps, features]);
+          const model = buildStackedLstm({ steps, features, seed: 3 });
+          // away from the initial weights, so that every gate is exercised
+          model.weights.forEach((w, i) =>
+            tf.tidy(() => void w.write(tf.add(w.read(), tf.randomNormal(w.shape as number[], 0, 0.3, 'float32', i)))),
+          );
+          const own = await localGradients(model, x, labels, losses.sparseCrossEntropy);
+          const tape = await tapeGradients(model, x, labels, losses.sparseCrossEntropy);
+          const where = `${backend}, ${engine}, ${steps}×${features}`;
+          assert.ok(Math.abs(own.value - tape.value) < 1e-6, `${where}: loss ${own.value} vs ${tape.value}`);
+          assert.equal(own.correct, tape.correct, where);
+          own.grads.forEach((g, j) => {
+            assert.deepEqual(g.shape, tape.grads[j].shape);
+            const d = maxDiff(g.dataSync(), tape.grads[j].dataSync());
+            assert.ok(d < 1e-6, `${where}, weight ${j}: max difference ${d}`);
+          });
+          // another loss, or a frozen layer: the model's gradient steps aside and the tape runs
+          const ownGradients = ownGradientsOf(model)!;
+          assert.equal(ownGradients(x, labels, 'nll'), undefined);
+          model.getLayer('lstm').trainable = false;
+          assert.equal(ownGradients(x, labels, 'sparseCrossEntropy'), undefined);
+          tf.dispose([x, ...own.grads, ...tape.grads]);
+          model.dispose();
+        }
+      }
+    }
+    assert.throws(
+      () =>
+        stackedLstmGradientArrays(
+          {
+            lstm: [
+              {
+                kernel: new Float32Array(32),
+                recurrentKernel: new Float32Array(256),
+                bias: new Float32Array(32),
+                units: 8,
+              },
+            ],
+            dense: { kernel: new Float32Array(80), bias: new Float32Array(10), classes: 10 },
+          },
+          new Float32Array(14),
+          [1, 14, 1],
+          Int32Array.of(10),
+        ),
+      /labels must be integers in \[0, 10\) \(got 10\)/,
+    );
+  } finally {
+    setLstmEngine('wasm-simd');
+    labels.dispose();
+    await useBackend('cpu', { quiet: true });
+  }
 });

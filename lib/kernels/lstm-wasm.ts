@@ -323,6 +323,32 @@ function buildBackward(n: number, features: number): FunctionBuilder {
   return f;
 }
 
+/**
+ * accumulate(src, total, vectors): total (float64) += src (float32), four floats a turn, and src ← 0:
+ * a sample's gradient sums added up across samples in float64, as lstmBackwardJs does, without
+ * a JS loop over (features + units + 1) × 4·units floats per sample (a sixth of lstm-row's step).
+ */
+function buildAccumulate(): FunctionBuilder {
+  const f = new FunctionBuilder('accumulate', 3);
+  const [SRC, TOTAL, VECTORS] = range(3);
+  f.loop(() => {
+    for (const half of [0, 1]) {
+      f.get(TOTAL)
+        .get(TOTAL)
+        .load(16 * half)
+        .get(SRC)
+        .loadPairSplat(8 * half)
+        .promoteLow()
+        .f64x2Add()
+        .store(16 * half);
+    }
+    f.get(SRC).f32x4(0).store(0);
+    f.addTo(SRC, 16).addTo(TOTAL, 32).addTo(VECTORS, -1);
+    f.get(VECTORS).i32(0).i32GtS().brIf(0);
+  });
+  return f;
+}
+
 interface LstmModule {
   forward(x: number, w: number, u: number, bias: number, h: number, gates: number, c: number, steps: number): void;
   backward(
@@ -341,6 +367,7 @@ interface LstmModule {
     db: number,
     steps: number,
   ): void;
+  accumulate(src: number, total: number, vectors: number): void;
 }
 
 let memory: WebAssembly.Memory | undefined;
@@ -362,7 +389,9 @@ function moduleFor(units: number, features: number, mem: WebAssembly.Memory): Ls
   if (!m) {
     let module = compiled.get(key);
     if (!module) {
-      module = new WebAssembly.Module(assembleModule([buildForward(units, features), buildBackward(units, features)]));
+      module = new WebAssembly.Module(
+        assembleModule([buildForward(units, features), buildBackward(units, features), buildAccumulate()]),
+      );
       compiled.set(key, module);
     }
     m = new WebAssembly.Instance(module, { env: { memory: mem } }).exports as unknown as LstmModule;
@@ -371,17 +400,17 @@ function moduleFor(units: number, features: number, mem: WebAssembly.Memory): Ls
   return m;
 }
 
-/** Lays out float arrays in the shared memory, 16-byte aligned after 64 bytes of slack. */
-function layout(sizes: number[]): { offsets: number[]; buffer: ArrayBuffer } {
+/** Lays out float arrays in `mem` (default: the shared memory), 16-byte aligned after 64 bytes of slack. */
+function layout(sizes: number[], mem: WebAssembly.Memory = memory!): { offsets: number[]; buffer: ArrayBuffer } {
   const offsets: number[] = [];
   let at = 64;
   for (const size of sizes) {
     offsets.push(at);
     at += Math.ceil((4 * size) / 16) * 16;
   }
-  const needed = Math.ceil(at / 65536) - memory!.buffer.byteLength / 65536;
-  if (needed > 0) memory!.grow(needed);
-  return { offsets, buffer: memory!.buffer };
+  const needed = Math.ceil(at / 65536) - mem.buffer.byteLength / 65536;
+  if (needed > 0) mem.grow(needed);
+  return { offsets, buffer: mem.buffer };
 }
 
 function check(units: number, features: number, mem?: WebAssembly.Memory): LstmModule {
@@ -414,8 +443,8 @@ export interface LstmForwardAt {
 /**
  * Byte addresses of the backward pass's arrays: the forward's (h, gates and cell [batch, steps, ·]
  * when kept, else one sample's scratch that the forward is recomputed into), dh, dx [batch, steps,
- * features], and scratch: ut (4·units × units floats), dz (4·units) and grads ((features + units
- * + 1) × 4·units).
+ * features], and scratch: ut (4·units × units floats), dz (4·units), grads ((features + units
+ * + 1) × 4·units) and total (as many float64, 8-byte aligned).
  */
 export interface LstmBackwardAt extends LstmForwardAt {
   dh: number;
@@ -423,6 +452,7 @@ export interface LstmBackwardAt extends LstmForwardAt {
   ut: number;
   dz: number;
   grads: number;
+  total: number;
 }
 
 function forwardAt(m: LstmModule, d: LstmDims, at: LstmForwardAt, keep: boolean): void {
@@ -456,15 +486,15 @@ function backwardAt(
   const ut = new Float32Array(mem.buffer, at.ut, g4 * n);
   for (let k = 0; k < n; k++) for (let j = 0; j < g4; j++) ut[j * n + k] = u[k * g4 + j];
   // per-sample sums (float32, ≤ steps terms) are added up across samples in float64
-  const grads = new Float32Array(mem.buffer, at.grads, (features + n + 1) * g4);
-  const total = new Float64Array(grads.length);
+  const size = (features + n + 1) * g4;
+  new Float32Array(mem.buffer, at.grads, size).fill(0);
+  const total = new Float64Array(mem.buffer, at.total, size).fill(0);
   const last = 4 * (steps - 1);
   for (let b = 0; b < batch; b++) {
     const xb = at.x + 4 * features * steps * b;
     const s = kept ? b : 0;
     const [hb, gb, cb] = [at.h + 4 * n * steps * s, at.gates + 4 * g4 * steps * s, at.cell + 4 * n * steps * s];
     if (!kept) m.forward(xb, at.kernel, at.recurrentKernel, at.bias, hb, gb, cb, steps);
-    grads.fill(0);
     m.backward(
       xb + features * last,
       at.dh + 4 * n * steps * b + n * last,
@@ -481,7 +511,7 @@ function backwardAt(
       at.grads + 4 * (features + n) * g4,
       steps,
     );
-    for (let i = 0; i < grads.length; i++) total[i] += grads[i];
+    m.accumulate(at.grads, at.total, size / 4);
   }
   return {
     dKernel: Float32Array.from(total.subarray(0, features * g4)),
@@ -498,10 +528,13 @@ export function lstmWasmForwardAt(mem: WebAssembly.Memory, d: LstmDims, at: Lstm
   forwardAt(check(d.units, d.features, mem), d, at, keep);
 }
 
-/** Floats of scratch lstmWasmBackwardAt needs beyond its arrays: ut, dz, grads, and without kept states a sample's h, gates and cell. */
+/**
+ * Floats of scratch lstmWasmBackwardAt needs beyond its arrays: ut, dz, grads, total (float64:
+ * two floats each), and without kept states a sample's h, gates and cell.
+ */
 export function lstmWasmBackwardScratch(d: LstmDims, kept: boolean): number {
   const g4 = 4 * d.units;
-  return g4 * d.units + g4 + (d.features + d.units + 1) * g4 + (kept ? 0 : 6 * d.units * d.steps);
+  return g4 * d.units + g4 + 3 * (d.features + d.units + 1) * g4 + (kept ? 0 : 6 * d.units * d.steps);
 }
 
 /**
@@ -583,9 +616,10 @@ export function lstmWasmBackward(a: LstmBackwardArrays, copy = true): LstmBackwa
     n * per,
     g4,
     (features + n + 1) * g4,
+    2 * (features + n + 1) * g4,
   ];
   const { offsets, buffer } = layout(sizes);
-  const [wAt, uAt, utAt, bAt, xAt, dhAt, dxAt, hAt, gAt, cAt, dzAt, gradsAt] = offsets;
+  const [wAt, uAt, utAt, bAt, xAt, dhAt, dxAt, hAt, gAt, cAt, dzAt, gradsAt, totalAt] = offsets;
   new Float32Array(buffer, wAt, features * g4).set(a.kernel);
   new Float32Array(buffer, uAt, n * g4).set(a.recurrentKernel);
   new Float32Array(buffer, bAt, g4).set(a.bias);
@@ -609,8 +643,93 @@ export function lstmWasmBackward(a: LstmBackwardArrays, copy = true): LstmBackwa
     ut: utAt,
     dz: dzAt,
     grads: gradsAt,
+    total: totalAt,
   };
   const grads = backwardAt(m, memory!, a, at, kept !== undefined);
   const dx = new Float32Array(buffer, dxAt, features * cells);
   return { dx: copy ? dx.slice() : dx, ...grads };
+}
+
+/** One layer's weights in a stack (LstmForwardArrays' kernel, recurrent kernel, bias and units). */
+export type LstmLayerWeights = Pick<LstmForwardArrays, 'kernel' | 'recurrentKernel' | 'bias' | 'units'>;
+
+/**
+ * A stack of LSTM layers run forward over a batch, its states kept for `backward`: `h` is the top
+ * layer's hidden states [batch, steps, units]; `backward(dh)` takes dL/dh of the top layer and
+ * returns each layer's weight gradients, bottom first.
+ */
+export interface LstmStackPass {
+  h: Float32Array;
+  backward(dh: Float32Array): Omit<LstmBackwardResult, 'dx'>[];
+}
+
+let stackMemory: WebAssembly.Memory | undefined;
+
+/**
+ * lstmWasmForwardKeeping and lstmWasmBackward for stacked layers, with every array in one memory
+ * of the stack's own: each layer reads the hidden states of the one below where they are and the
+ * backward passes dx down in place, so nothing is copied between the layers (lstm-pixel keeps
+ * 16 MB of states per layer). `h` is a view of that memory, valid until the next stack's forward.
+ */
+export function lstmWasmStack(
+  layers: LstmLayerWeights[],
+  x: Float32Array,
+  batch: number,
+  steps: number,
+  features: number,
+): LstmStackPass {
+  const mem = (stackMemory ??= new WebAssembly.Memory({ initial: 1 }));
+  const dims: LstmDims[] = layers.map((l, i) => ({
+    batch,
+    steps,
+    features: i ? layers[i - 1].units : features,
+    units: l.units,
+  }));
+  const modules = dims.map((d) => check(d.units, d.features, mem));
+  const cells = batch * steps;
+  const widest = Math.max(...dims.map((d) => Math.max(d.features, d.units)));
+  const scratch = Math.max(...dims.map((d) => lstmWasmBackwardScratch(d, true)));
+  const sizes = [features * cells, widest * cells, widest * cells, scratch];
+  for (const d of dims) {
+    const g4 = 4 * d.units;
+    sizes.push(d.features * g4, d.units * g4, g4, d.units * cells, g4 * cells, d.units * cells);
+  }
+  const { offsets, buffer } = layout(sizes, mem);
+  const [xAt, dhAt, dxAt, scratchAt] = offsets;
+  const at = dims.map((d, i): LstmForwardAt => {
+    const [kernel, recurrentKernel, bias, h, gates, cell] = offsets.slice(4 + 6 * i, 10 + 6 * i);
+    return { x: i ? 0 : xAt, kernel, recurrentKernel, bias, h, gates, cell };
+  });
+  at.forEach((a, i) => (a.x = i ? at[i - 1].h : xAt));
+  new Float32Array(buffer, xAt, x.length).set(x);
+  layers.forEach((l, i) => {
+    new Float32Array(buffer, at[i].kernel, l.kernel.length).set(l.kernel);
+    new Float32Array(buffer, at[i].recurrentKernel, l.recurrentKernel.length).set(l.recurrentKernel);
+    new Float32Array(buffer, at[i].bias, l.bias.length).set(l.bias);
+  });
+  dims.forEach((d, i) => forwardAt(modules[i], d, at[i], true));
+  const top = dims[dims.length - 1];
+  return {
+    h: new Float32Array(buffer, at[at.length - 1].h, top.units * cells),
+    backward(dh: Float32Array): Omit<LstmBackwardResult, 'dx'>[] {
+      if (dh.length !== top.units * cells) {
+        throw new Error(`LSTM stack backward: dh must be [${batch}, ${steps}, ${top.units}] (got ${dh.length} floats)`);
+      }
+      let [from, to] = [dhAt, dxAt];
+      new Float32Array(mem.buffer, from, dh.length).set(dh);
+      const out: Omit<LstmBackwardResult, 'dx'>[] = [];
+      for (let i = dims.length - 1; i >= 0; i--) {
+        const g4 = 4 * dims[i].units;
+        const ut = scratchAt;
+        const dz = ut + 4 * g4 * dims[i].units;
+        // the bias enters only a recomputed forward: the kept gates have it already
+        const grads = dz + 4 * g4;
+        const total = grads + 4 * (dims[i].features + dims[i].units + 1) * g4;
+        const where = { ...at[i], bias: 0, dh: from, dx: to, ut, dz, grads, total };
+        out.unshift(backwardAt(modules[i], mem, dims[i], where, true));
+        [from, to] = [to, from];
+      }
+      return out;
+    },
+  };
 }

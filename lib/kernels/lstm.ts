@@ -32,10 +32,20 @@ import {
   lstmWasmForward,
   lstmWasmForwardAt,
   lstmWasmForwardKeeping,
+  lstmWasmStack,
   lstmWasmSupports,
+  type LstmLayerWeights,
+  type LstmStackPass,
 } from './lstm-wasm';
 
-export type { LstmBackwardArrays, LstmBackwardResult, LstmForwardArrays, LstmForwardResult } from './lstm-wasm';
+export type {
+  LstmBackwardArrays,
+  LstmBackwardResult,
+  LstmForwardArrays,
+  LstmForwardResult,
+  LstmLayerWeights,
+  LstmStackPass,
+} from './lstm-wasm';
 
 /**
  * Kernel names: JS versions for every backend but webgpu (lstmForwardKernel, lstmBackwardKernel,
@@ -248,6 +258,51 @@ function layerArrays(x: KernelArray, w: KernelArray, u: KernelArray, b: KernelAr
   };
 }
 
+/**
+ * The forward pass on arrays keeping its states, by the engine in use (wasm-SIMD where it takes
+ * the sizes, else JS). With `copy` false the wasm engine's arrays are views of its memory, valid
+ * until its next call.
+ */
+export function lstmForwardKeeping(a: LstmForwardArrays, copy = true): LstmForwardResult {
+  return useWasm(a.units, a.features) ? lstmWasmForwardKeeping(a, copy) : lstmForwardKeepingJs(a);
+}
+
+/** Backpropagation through time on arrays, by the engine in use (see lstmForwardKeeping). */
+export function lstmBackward(a: LstmBackwardArrays, copy = true): LstmBackwardResult {
+  return useWasm(a.units, a.features) ? lstmWasmBackward(a, copy) : lstmBackwardJs(a);
+}
+
+/**
+ * Stacked LSTM layers over a batch `x` [batch, steps, features], forward now and backward when
+ * asked (see LstmStackPass), by the engine in use: wasm-SIMD where it takes every layer's sizes,
+ * its arrays in one memory (lstmWasmStack), else JS on arrays passed from layer to layer.
+ */
+export function lstmStack(
+  layers: LstmLayerWeights[],
+  x: Float32Array,
+  [batch, steps, features]: readonly number[],
+): LstmStackPass {
+  const widths = [features, ...layers.map((l) => l.units)];
+  if (layers.every((l, i) => useWasm(l.units, widths[i]))) return lstmWasmStack(layers, x, batch, steps, features);
+  const passes: { a: LstmForwardArrays; r: LstmForwardResult }[] = [];
+  layers.forEach((l, i) => {
+    const a: LstmForwardArrays = { ...l, x: i ? passes[i - 1].r.h : x, batch, steps, features: widths[i] };
+    passes.push({ a, r: lstmForwardKeepingJs(a) });
+  });
+  return {
+    h: passes[passes.length - 1].r.h,
+    backward(dh) {
+      const grads: Omit<LstmBackwardResult, 'dx'>[] = [];
+      for (let i = passes.length - 1; i >= 0; i--) {
+        const { dx, ...g } = lstmBackwardJs({ ...passes[i].a, ...passes[i].r, dh });
+        grads.unshift(g);
+        dh = dx;
+      }
+      return grads;
+    },
+  };
+}
+
 // wasm's makeOutput copies kernel outputs into its heap, so views of our module's memory do there
 const outputsAreCopied = () => tf.getBackend() === 'wasm';
 
@@ -264,11 +319,11 @@ export const lstmForwardKernel: JsKernel = {
   compute({ x, kernel, recurrentKernel, bias }, attrs) {
     const a = layerArrays(x, kernel, recurrentKernel, bias);
     const { batch, steps, units } = a;
-    const wasm = useWasm(units, a.features);
     if (!attrs.keep) {
+      const wasm = useWasm(units, a.features);
       return f32Array([batch, steps, units], wasm ? lstmWasmForward(a, !outputsAreCopied()) : lstmForwardJs(a));
     }
-    const r = wasm ? lstmWasmForwardKeeping(a, !outputsAreCopied()) : lstmForwardKeepingJs(a);
+    const r = lstmForwardKeeping(a, !outputsAreCopied());
     return [
       f32Array([batch, steps, units], r.h),
       f32Array([batch, steps, 4 * units], r.gates),
@@ -285,7 +340,7 @@ function checkDh(name: string, dh: KernelArray, a: LstmForwardArrays): Float32Ar
 }
 
 function backward(args: LstmBackwardArrays, shapes: number[][]): KernelArray[] {
-  const r = useWasm(args.units, args.features) ? lstmWasmBackward(args, !outputsAreCopied()) : lstmBackwardJs(args);
+  const r = lstmBackward(args, !outputsAreCopied());
   return [r.dx, r.dKernel, r.dRecurrentKernel, r.dBias].map((values, i) => f32Array(shapes[i].slice(), values));
 }
 
@@ -446,7 +501,8 @@ function backwardInHeap(
     const ut = scratch;
     const dz = ut + 4 * g4 * n;
     const gradsAt = dz + 4 * g4;
-    const sample = gradsAt + 4 * (features + n + 1) * g4; // a sample's h, gates and cell, recomputed
+    const totalAt = gradsAt + 4 * (features + n + 1) * g4;
+    const sample = totalAt + 8 * (features + n + 1) * g4; // a sample's h, gates and cell, recomputed
     grads = lstmWasmBackwardAt(
       heap.memory,
       a,
@@ -464,6 +520,7 @@ function backwardInHeap(
         ut,
         dz,
         grads: gradsAt,
+        total: totalAt,
       },
       kept,
     );

@@ -41,6 +41,7 @@ const i32Bytes = (values: number[]): number[] => Array.from(new Uint8Array(new I
 const SIMD = {
   load: 0x00,
   load32Splat: 0x09,
+  load64Splat: 0x0a,
   store: 0x0b,
   const: 0x0c,
   f32x4Splat: 0x13,
@@ -61,6 +62,8 @@ const SIMD = {
   f32x4Min: 0xe8,
   f32x4Max: 0xe9,
   i32x4TruncSatF32x4S: 0xf8,
+  f64x2PromoteLowF32x4: 0x5f,
+  f64x2Add: 0xf0,
 } as const;
 
 /** The body of one function: locals and instructions, written as method calls. */
@@ -157,6 +160,18 @@ export class FunctionBuilder {
   /** Loads one f32 and splats it to all four lanes. */
   loadSplat(offset = 0): this {
     return this.simd(SIMD.load32Splat, 2, ...uleb(offset));
+  }
+  /** Loads two f32 (8 bytes) into lanes 0–1 and again into 2–3. */
+  loadPairSplat(offset = 0): this {
+    return this.simd(SIMD.load64Splat, 3, ...uleb(offset));
+  }
+  /** f64x2.promote_low_f32x4: lanes 0 and 1 as two f64. */
+  promoteLow(): this {
+    return this.simd(SIMD.f64x2PromoteLowF32x4);
+  }
+  /** f64x2.add. */
+  f64x2Add(): this {
+    return this.simd(SIMD.f64x2Add);
   }
   /** f32x4.extract_lane: one lane as an f32. */
   extractLane(lane: number): this {

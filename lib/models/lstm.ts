@@ -1,13 +1,16 @@
 /**
  * Stacked LSTMs for pixel-by-pixel and row-by-row MNIST: a classifier that reads the last step,
- * a per-step twin that classifies after every step, and the weight transfer between them.
+ * a per-step twin that classifies after every step, and the weight transfer between them. The
+ * classifier carries its own gradient (lib/models/lstm-gradients.ts).
  * The LSTM layer is our own (FusedLSTM): Keras's LSTM maths, run by the fused recurrence of
  * lib/kernels/lstm.ts instead of a dozen small ops per time step.
  */
 import * as tf from '@tensorflow/tfjs';
 import { optionalSeed, positiveInteger } from '../checks';
 import { lstmSequence } from '../kernels/lstm';
+import { withOwnGradients } from '../own-gradients';
 import { InitializerBase } from '../tfjs-internals';
+import { stackedLstmGradients } from './lstm-gradients';
 import { checkInitializer, Initializer, InitializerName, INITIALIZERS, makeInitializer } from './initializers';
 
 /** Initialisers the layer accepts, by tfjs name (Keras: glorot_uniform, orthogonal, zeros, …). */
@@ -237,7 +240,11 @@ function stacked(o: StackedLstmOptions, perStep: boolean, name: string): tf.Laye
  * @see notebooks/05-lstm-pixel-row.ipynb
  */
 export function buildStackedLstm(options: StackedLstmOptions): tf.LayersModel {
-  return stacked(options, false, 'stacked_lstm');
+  const model = stacked(options, false, 'stacked_lstm');
+  const { units, layers } = checkStacked(options);
+  const widths = Array<number>(layers).fill(units);
+  // its training step on arrays (lib/models/lstm-gradients.ts), equal to the tape's up to float rounding
+  return withOwnGradients(model, (x, y, loss) => stackedLstmGradients(model, widths, x, y, loss));
 }
 
 /**

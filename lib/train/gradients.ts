@@ -2,9 +2,10 @@
  * What one gradient computation needs, on the main thread and in gradient worker threads alike:
  * the losses (by name, so that a worker can be told which), the variables an optimiser updates,
  * a batch's gradients, and global-norm clipping. Imports nothing of the library but the tfjs
- * internals, so that a worker loads little.
+ * internals and the hook of a model's own gradient, so that a worker loads little.
  */
 import * as tf from '@tensorflow/tfjs';
+import { ownGradientsOf, type OwnGradientsResult } from '../own-gradients';
 import { variableOf } from '../tfjs-internals';
 
 /** A loss of (model outputs, integer labels) → scalar mean over the batch. */
@@ -55,14 +56,27 @@ export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
 
 /**
  * Gradients of `loss` for a batch on this thread, in trainableVariables' order; the caller disposes
- * `grads`. The loss and the count of correct predictions come back to the CPU in one read.
+ * `grads`. The loss and the count of correct predictions come back to the CPU in one read. A model
+ * that carries its own gradient (lib/own-gradients.ts) computes it where it applies.
  */
 export async function localGradients(
   model: tf.LayersModel,
   x: tf.Tensor,
   y: tf.Tensor,
   loss: LossFn,
-): Promise<{ value: number; grads: tf.Tensor[]; correct: number }> {
+): Promise<OwnGradientsResult> {
+  const name = (Object.keys(losses) as LossName[]).find((k) => losses[k] === loss);
+  const own = name === undefined ? undefined : ownGradientsOf(model)?.(x, y, name);
+  return own ?? tapeGradients(model, x, y, loss);
+}
+
+/** localGradients through tfjs's gradient tape, whatever the model carries. */
+export async function tapeGradients(
+  model: tf.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  loss: LossFn,
+): Promise<OwnGradientsResult> {
   const vars = trainableVariables(model);
   let correct: tf.Tensor | undefined;
   const { value, grads } = tf.variableGrads(() => {
