@@ -20,6 +20,8 @@
  * - renameWeight / resetDropoutMasks: the LMU names its hidden cell's weights apart from its own,
  *   and redraws the cell's dropout masks for each sequence, as tfjs's RNN layers do.
  * - InitializerBase: the base class of initialisers of our own, which tfjs does not export.
+ * - rmspropSlots: tf.RMSPropOptimizer's state, which lib/train/rmsprop.ts's ArrayRMSProp updates on
+ *   arrays in its place (tfjs keeps it in private fields), so that checkpoints stay tfjs's.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { DataType, KernelBackend, TensorInfo } from '@tensorflow/tfjs';
@@ -219,6 +221,18 @@ export function activeGradientTape(): readonly TapeNodeOutputs[] | undefined {
 export function isOnGradientTape(x: tf.Tensor): boolean {
   const tape = activeGradientTape();
   return tape != null && tape.some((node) => node.outputs.some((o) => o.id === x.id));
+}
+
+/** tf.RMSPropOptimizer's private state (tfjs-core 4.22, optimizers/rmsprop_optimizer.ts), by position. */
+export interface RmspropSlots {
+  centered: boolean;
+  accumulatedMeanSquares: ({ originalName: string; variable: tf.Variable } | undefined)[];
+  accumulatedMoments: ({ originalName: string; variable: tf.Variable } | undefined)[];
+}
+
+/** The state of a tf.RMSPropOptimizer: its slots are created at its first update of a variable. */
+export function rmspropSlots(optimizer: tf.RMSPropOptimizer): RmspropSlots {
+  return optimizer as unknown as RmspropSlots;
 }
 
 // ---- layers' own state (lib/models) -------------------------------------------------------------

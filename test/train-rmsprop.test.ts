@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../lib/backend';
-import { RMSprop } from '../lib/train/rmsprop';
+import { ArrayRMSProp, RMSprop } from '../lib/train/rmsprop';
 
 const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, '../../test/fixtures/eurnn-torch.json'), 'utf8'))
   .rmsprop as {
@@ -82,4 +82,62 @@ test('RMSprop rejects bad options with the value', () => {
     () => new RMSprop({ learningRate: 1e-4, epsilon: -1 }),
     /epsilon must be a non-negative number \(got -1\)/,
   );
+});
+
+test("ArrayRMSProp takes tf.train.rmsprop's steps byte for byte (wasm, cpu), keeps its state, and leaves momentum to tfjs", async () => {
+  for (const backend of ['wasm', 'cpu']) {
+    await useBackend(backend, { quiet: true });
+    // gradients over many magnitudes (and zeros), a learning rate changed midway as ReduceLROnPlateau does;
+    // seeds from 1: tfjs draws seed 0 unseeded
+    const shapes = [[14, 32], [32], [8, 10]];
+    const draws = (step: number) =>
+      shapes.map((s, i) =>
+        tf.tidy(() =>
+          tf.mul(
+            tf.randomNormal(s, 0, 1, 'float32', 10 * step + i + 1),
+            tf.pow(10, tf.randomUniform(s, -6, 1, 'float32', 7 * step + i + 1)),
+          ),
+        ),
+      );
+    const states = [] as Float32Array[][];
+    for (const make of [
+      () => tf.train.rmsprop(1e-2, 0.9, 0, 1e-7, false),
+      () => new ArrayRMSProp(1e-2, 0.9, 0, 1e-7, false),
+    ]) {
+      const opt = make();
+      const vars = shapes.map((s, i) =>
+        tf.variable(tf.randomNormal(s, 0, 0.5, 'float32', 100 + i), true, `w${i}_${states.length}_${backend}`),
+      );
+      for (let step = 0; step < 12; step++) {
+        if (step === 6) (opt as unknown as { learningRate: number }).learningRate = 2e-3;
+        const g = draws(step);
+        opt.applyGradients(
+          vars.map((v, i) => ({ name: v.name, tensor: i === 1 && step === 3 ? tf.zerosLike(g[i]) : g[i] })),
+        );
+        tf.dispose(g);
+      }
+      // copies: a wasm read may be a view of memory the next run reuses
+      const saved = (await opt.getWeights()).map((w) => (w.tensor.dataSync() as Float32Array).slice());
+      states.push([...vars.map((v) => (v.dataSync() as Float32Array).slice()), ...saved]);
+      tf.dispose(vars);
+      opt.dispose();
+    }
+    const [tfjs, arrays] = states;
+    assert.equal(arrays.length, tfjs.length);
+    tfjs.forEach((a, i) =>
+      assert.deepEqual(
+        Buffer.from(arrays[i].buffer, arrays[i].byteOffset, arrays[i].byteLength),
+        Buffer.from(a.buffer, a.byteOffset, a.byteLength),
+        `${backend}: array ${i}`,
+      ),
+    );
+  }
+  // with momentum tfjs's own update runs (and the two agree, trivially)
+  const withMomentum = new ArrayRMSProp(1e-2, 0.9, 0.5, 1e-7, false);
+  const v = tf.variable(tf.ones([3]), true, 'momentum_check');
+  withMomentum.applyGradients({ [v.name]: tf.ones([3]) });
+  withMomentum.applyGradients({ [v.name]: tf.ones([3]) });
+  assert.ok(Array.from(v.dataSync()).every((x) => x < 1));
+  tf.dispose(v);
+  withMomentum.dispose();
 });

@@ -43,23 +43,62 @@ export interface WorkerStart {
   engines: { lstm: FusedEngine; tanhRnn: FusedEngine };
 }
 
-/** One step's share of the batch, at the main thread's weights, with the loss to take. */
+/**
+ * One step's share of the batch, at the main thread's weights, with the loss to take. The arrays
+ * travel in a buffer shared with the worker (see jobLayout), sent when it is new: a step posts a
+ * few numbers each way, and no thread gets arrays to collect (a worker that received its arrays
+ * by copy needed a full collection of its heap, 12–15 ms, every twenty lstm-row steps).
+ */
 export interface WorkerJob {
-  weights: Float32Array[];
-  x: Float32Array;
+  /** The worker's shared buffer, when it is new (the first job, or a larger share). */
+  shared?: SharedArrayBuffer;
   xShape: number[];
-  y: Int32Array;
   loss: LossName;
   /** The main thread's random-stream positions and this share's first sample (lib/data/random-stream.ts). */
   streams: { positions: number[]; offset: number };
 }
 
-/** A worker's answer: the gradients of its share (in trainableVariables' order), or the error. */
+/** A worker's answer: its share's mean loss and correct count (the gradients are in the shared buffer), or the error. */
 export interface WorkerReply {
-  grads: Float32Array[];
   loss: number;
   correct: number;
   error?: string;
+}
+
+/** Where a job's arrays lie in its shared buffer, as offsets in 4-byte elements. */
+export interface JobLayout {
+  /** The model's weights (model.weights' order), in. */
+  weights: number[];
+  /** The share's inputs, in (float32). */
+  x: number;
+  /** Its labels, in (int32). */
+  y: number;
+  /** The gradients (trainable weights' order), out. */
+  grads: number[];
+  /** Elements in all. */
+  size: number;
+}
+
+/** The layout of a job: weights of these sizes, `samples` inputs of `perSample` floats and their labels, gradients of these sizes. */
+export function jobLayout(weightSizes: number[], samples: number, perSample: number, gradSizes: number[]): JobLayout {
+  let at = 0;
+  const next = (size: number) => ((at += size), at - size);
+  const weights = weightSizes.map(next);
+  const x = next(samples * perSample);
+  const y = next(samples);
+  const grads = gradSizes.map(next);
+  return { weights, x, y, grads, size: at };
+}
+
+/** The arrays of `layout` in `buffer`: float32 views but the labels' int32. */
+export function jobArrays(buffer: SharedArrayBuffer, layout: JobLayout, weightSizes: number[], gradSizes: number[]) {
+  const f32 = (at: number, size: number) => new Float32Array(buffer, 4 * at, size);
+  return {
+    weights: layout.weights.map((at, k) => f32(at, weightSizes[k])),
+    x: f32(layout.x, layout.y - layout.x),
+    y: new Int32Array(buffer, 4 * layout.y, (layout.grads[0] ?? layout.size) - layout.y),
+    grads: layout.grads.map((at, k) => f32(at, gradSizes[k])),
+  };
 }
 
 /**
@@ -89,6 +128,9 @@ export function trainingThreads(): number {
  * @see notebooks/04-tcn-smnist.ipynb
  */
 export class GradientWorkers {
+  /** Each worker's shared buffer (see WorkerJob), made at its first job and again when a share outgrows it. */
+  private readonly buffers: (SharedArrayBuffer | undefined)[] = [];
+
   private constructor(private readonly workers: Worker[]) {}
 
   /** Threads taking part in a step, the main thread included. */
@@ -133,37 +175,45 @@ export class GradientWorkers {
     const parts = Math.min(this.threads, n);
     const bounds = [...Array(parts + 1).keys()].map((i) => Math.round((i * n) / parts));
     const weights = model.weights.map((w) => w.read().dataSync() as Float32Array);
+    const vars = trainableVariables(model);
+    const weightSizes = weights.map((w) => w.length);
+    const gradSizes = vars.map((v) => v.size);
     const xs = x.dataSync() as Float32Array;
     const ys = y.dataSync() as Int32Array;
     const per = xs.length / n;
     const positions = randomStreamPositions(model); // before this thread's pass advances them
-    const pending = this.workers.slice(0, parts - 1).map((w, i) => {
+    const shared = this.workers.slice(0, parts - 1).map((w, i) => {
       const [a, b] = [bounds[i + 1], bounds[i + 2]];
-      return new Promise<WorkerReply>((resolve, reject) => {
+      const layout = jobLayout(weightSizes, b - a, per, gradSizes);
+      const fresh = !this.buffers[i] || this.buffers[i]!.byteLength < 4 * layout.size;
+      if (fresh) this.buffers[i] = new SharedArrayBuffer(4 * layout.size);
+      const arrays = jobArrays(this.buffers[i]!, layout, weightSizes, gradSizes);
+      weights.forEach((v, k) => arrays.weights[k].set(v));
+      arrays.x.set(xs.subarray(a * per, b * per));
+      arrays.y.set(ys.subarray(a, b));
+      const reply = new Promise<WorkerReply>((resolve, reject) => {
         w.once('message', (m: WorkerReply) =>
           m.error ? reject(new Error(`gradient worker: ${m.error}`)) : resolve(m),
         );
         const job: WorkerJob = {
-          weights,
-          x: xs.slice(a * per, b * per),
+          shared: fresh ? this.buffers[i] : undefined,
           xShape: [b - a, ...x.shape.slice(1)],
-          y: ys.slice(a, b),
           loss: name,
           streams: { positions, offset: a },
         };
         w.postMessage(job);
       });
+      return { reply, grads: arrays.grads };
     });
     const mine = tf.tidy(() => x.slice(0, bounds[1]));
     const myY = tf.tidy(() => y.slice(0, bounds[1]));
     const local = await localGradients(model, mine, myY, loss);
     tf.dispose([mine, myY]);
-    const replies = await Promise.all(pending);
-    const vars = trainableVariables(model);
+    const replies = await Promise.all(shared.map((s) => s.reply));
     const shares = bounds.slice(1).map((b, i) => (b - bounds[i]) / n);
     const grads: tf.NamedTensorMap = {};
     vars.forEach((v, j) => {
-      const parts = [local.grads[j].dataSync() as Float32Array, ...replies.map((r) => r.grads[j])];
+      const parts = [local.grads[j].dataSync() as Float32Array, ...shared.map((s) => s.grads[j])];
       grads[v.name] = tf.tensor(weightedSum(parts, shares), v.shape);
     });
     tf.dispose(local.grads);

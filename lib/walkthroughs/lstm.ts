@@ -22,6 +22,7 @@ import { EarlyStopping, getLearningRate, ReduceLROnPlateau, setLearningRate } fr
 import { Checkpoint, checkResumeConfig, startTraining } from '../train/checkpoint';
 import { losses } from '../train/gradients';
 import { Callback, evaluate, fit } from '../train/loop';
+import { ArrayRMSProp } from '../train/rmsprop';
 import { GradientWorkers, ModelRecipe, trainingThreads } from '../train/parallel';
 import { loadWeightsInto, readTrainingState, TrainingState } from '../train/saving';
 import { epochBudget, OwnBudget } from './budget';
@@ -149,11 +150,12 @@ function lstmConfig(name: string, overrides: Partial<LstmConfig> = {}): LstmConf
  * Porting note: tf.train.rmsprop updates p ← p − lr·g/√(v + ε), as tf.keras 2.11+ (whose default
  * RMSprop is the new optimizer: `lr * g * rsqrt(v + ε)`). tf.keras ≤ 2.10 (optimizer_v2, later
  * `keras.optimizers.legacy.RMSprop`) puts ε outside the root, p ← p − lr·g/(√v + ε); the two
- * differ only while v is below ~1e-6. lib/train/rmsprop.ts has that form.
+ * differ only while v is below ~1e-6. lib/train/rmsprop.ts has that form. ArrayRMSProp is
+ * tf.train.rmsprop with its update on arrays on the CPU backends (the same bytes, fewer dispatches).
  * @see notebooks/05-lstm-pixel-row.ipynb
  */
 export function kerasRmsprop(learningRate: number = DEFAULTS.learningRate): tf.Optimizer {
-  return tf.train.rmsprop(positiveNumber('learningRate', learningRate), 0.9, 0, 1e-7, false);
+  return new ArrayRMSProp(positiveNumber('learningRate', learningRate), 0.9, 0, 1e-7, false);
 }
 
 /**
