@@ -67,7 +67,7 @@ export interface BenchResult {
   samplesPerSecond: number;
   /**
    * The process's peak resident memory during the timed steps, MiB (worker threads included: they
-   * share the process). On Linux the kernel's high-water mark, reset after the warm-up step.
+   * share the process). On Linux the kernel's high-water mark, reset after the warm-up.
    */
   peakRssMiB: number;
   torchPeer?: string;
@@ -95,10 +95,14 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** The warm-up before the timed steps: at least this many steps, and at least this long. */
+export const WARM_UP_STEPS = 2;
+export const WARM_UP_MS = 3000;
+
 /**
  * Milliseconds of each of `reps` training steps of a walkthrough at its defaults (its model,
- * optimiser, loss, batch size and threads) after one warm-up step, on random data, and the
- * process's peak resident memory during them.
+ * optimiser, loss, batch size and threads) after a warm-up (WARM_UP_STEPS steps and WARM_UP_MS),
+ * on random data, and the process's peak resident memory during them.
  */
 export async function timeSteps(w: AnyWalkthrough, reps: number): Promise<StepTimes> {
   const config = w.config();
@@ -111,13 +115,19 @@ export async function timeSteps(w: AnyWalkthrough, reps: number): Promise<StepTi
   const x = tf.randomUniform([config.batchSize, steps, featuresPerStep], 0, 1, 'float32', 1);
   const y = tf.randomUniform([config.batchSize], 0, 10, 'int32', 2);
   try {
-    const times: number[] = [];
-    for (let i = 0; i <= reps; i++) {
+    const step = async (): Promise<number> => {
       const t0 = process.hrtime.bigint();
       await trainStep(model, { x, y }, { optimizer, loss: w.loss, workers });
-      if (i > 0) times.push(Number(process.hrtime.bigint() - t0) / 1e6); // step 0 warms up: compilation, first allocations
-      if (i === 0) resetPeakRss();
-    }
+      return Number(process.hrtime.bigint() - t0) / 1e6;
+    };
+    // the warm-up: compilation, first allocations, and V8 moving the WebAssembly kernels from its
+    // baseline compiler to its optimising one on every thread (lstm-row's first 20 steps took
+    // 11–35 ms, its later ones 5–7)
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < WARM_UP_STEPS || Number(process.hrtime.bigint() - start) / 1e6 < WARM_UP_MS; i++) await step();
+    resetPeakRss();
+    const times: number[] = [];
+    for (let i = 0; i < reps; i++) times.push(await step());
     return { times, peakRssMiB: peakRssMiB() };
   } finally {
     await workers?.terminate();

@@ -40,22 +40,23 @@ export function stackedLstmGradientArrays(
   labels: Int32Array,
 ): StackedLstmGradientArrays {
   const stack = lstmStack(w.lstm, x, [batch, steps, features]);
-  const input = stack.h; // [batch, steps, units] of the top layer
+  const top = stack.h; // [batch, steps, units] of the top layer
   const n = w.lstm[w.lstm.length - 1].units;
   const { kernel: wd, bias: bd, classes } = w.dense;
   const last = (b: number) => (b * steps + steps - 1) * n; // the last step's h of sample b
 
-  // the head: logits, softmax, clipped cross-entropy and its gradient at the logits
+  // the head: logits, softmax, clipped cross-entropy and its gradient dz at the logits
+  const h = new Float64Array(batch * n); // the top layer's last step
+  for (let b = 0; b < batch; b++) for (let k = 0; k < n; k++) h[b * n + k] = top[last(b) + k];
   const dz = new Float64Array(batch * classes);
   const p = new Float32Array(classes);
   let loss = 0;
   let correct = 0;
   for (let b = 0; b < batch; b++) {
-    const at = last(b);
     let max = -Infinity;
     for (let c = 0; c < classes; c++) {
       let z = bd[c];
-      for (let k = 0; k < n; k++) z += input[at + k] * wd[k * classes + c];
+      for (let k = 0; k < n; k++) z += h[b * n + k] * wd[k * classes + c];
       p[c] = z;
       max = Math.max(max, p[c]);
     }
@@ -79,22 +80,15 @@ export function stackedLstmGradientArrays(
   }
 
   // the Dense layer's backward; dh is zero but at the last step
-  const dWd = new Float32Array(n * classes);
-  const dbd = new Float32Array(classes);
+  const dWd = new Float64Array(n * classes);
+  const dbd = new Float64Array(classes);
   const dh = new Float32Array(batch * steps * n);
-  for (let k = 0; k < n; k++) {
-    for (let c = 0; c < classes; c++) {
-      let s = 0;
-      for (let b = 0; b < batch; b++) s += input[last(b) + k] * dz[b * classes + c];
-      dWd[k * classes + c] = s;
-    }
-  }
-  for (let c = 0; c < classes; c++) {
-    let s = 0;
-    for (let b = 0; b < batch; b++) s += dz[b * classes + c];
-    dbd[c] = s;
-  }
   for (let b = 0; b < batch; b++) {
+    for (let c = 0; c < classes; c++) {
+      const g = dz[b * classes + c];
+      dbd[c] += g;
+      for (let k = 0; k < n; k++) dWd[k * classes + c] += h[b * n + k] * g;
+    }
     for (let k = 0; k < n; k++) {
       let s = 0;
       for (let c = 0; c < classes; c++) s += dz[b * classes + c] * wd[k * classes + c];
@@ -104,14 +98,14 @@ export function stackedLstmGradientArrays(
 
   // the LSTM layers' backward, top to bottom
   const grads = stack.backward(dh).flatMap((g) => [g.dKernel, g.dRecurrentKernel, g.dBias]);
-  grads.push(dWd, dbd);
+  grads.push(Float32Array.from(dWd), Float32Array.from(dbd));
   return { grads, loss: loss / batch, correct };
 }
 
 /**
  * The classifier's gradient as localGradients takes it (lib/own-gradients.ts): on the CPU backends,
  * for the clipped sparse cross-entropy on softmax probabilities (the walkthroughs' loss), with every
- * weight trainable; undefined otherwise. `lstmLayers` are the model's LSTM layers' units in order.
+ * weight trainable; undefined otherwise. `units` are the model's LSTM layers' sizes, bottom first.
  */
 export function stackedLstmGradients(
   model: tf.LayersModel,
