@@ -96,7 +96,7 @@ function median(xs: number[]): number {
 }
 
 /** The warm-up before the timed steps: at least this many steps, and at least this long. */
-export const WARM_UP_STEPS = 2;
+export const WARM_UP_STEPS = 1;
 export const WARM_UP_MS = 3000;
 
 /**
