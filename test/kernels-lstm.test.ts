@@ -7,10 +7,14 @@ import {
   LSTM_SEQUENCE,
   LSTM_SEQUENCE_GRAD,
   LSTM_SEQUENCE_GRAD_KEPT,
-  LstmEngine,
+  lstmBackward,
   lstmBackwardJs,
+  LstmEngine,
+  type LstmForwardArrays,
   lstmForwardJs,
+  lstmForwardKeeping,
   lstmSequence,
+  lstmStack,
   setLstmEngine,
 } from '../lib/kernels/lstm';
 import { lstmWasmBackward, lstmWasmForward, lstmWasmSupports } from '../lib/kernels/lstm-wasm';
@@ -258,4 +262,45 @@ test('lstmSequence checks shapes and names them', () => {
       ),
     /kernel must be \[5, 4·units\] for 5 input features \(got \[4,32\]\)/,
   );
+});
+
+test('a stack of layers in one memory (lstmStack) gives the bytes of the layers run one by one, on both engines, and refuses a late backward', () => {
+  const [batch, steps, features] = [5, 7, 3];
+  const units = [8, 4, 8];
+  const layers = units.map((n, i) => ({
+    kernel: values((i ? units[i - 1] : features) * 4 * n, 10 + i, 0.5),
+    recurrentKernel: values(n * 4 * n, 20 + i, 0.5),
+    bias: values(4 * n, 30 + i, 0.5),
+    units: n,
+  }));
+  const x = values(batch * steps * features, 1);
+  const dh = values(batch * steps * units[2], 2);
+  try {
+    for (const engine of ['wasm-simd', 'js'] as const) {
+      setLstmEngine(engine);
+      // one by one: each layer's forward keeping its states, then the backwards top down
+      const passes: { a: LstmForwardArrays; r: ReturnType<typeof lstmForwardKeeping> }[] = [];
+      layers.forEach((l, i) => {
+        const a = { ...l, x: i ? passes[i - 1].r.h : x, batch, steps, features: i ? units[i - 1] : features };
+        passes.push({ a, r: lstmForwardKeeping(a) });
+      });
+      const alone: Float32Array[] = [];
+      let d = dh;
+      for (let i = passes.length - 1; i >= 0; i--) {
+        const g = lstmBackward({ ...passes[i].a, ...passes[i].r, dh: d });
+        alone.unshift(g.dKernel, g.dRecurrentKernel, g.dBias);
+        d = g.dx;
+      }
+      const stack = lstmStack(layers, x, [batch, steps, features]);
+      assert.deepEqual(Array.from(stack.h), Array.from(passes[2].r.h), `${engine}: h`);
+      const together = stack.backward(dh).flatMap((g) => [g.dKernel, g.dRecurrentKernel, g.dBias]);
+      together.forEach((g, i) => assert.deepEqual(Array.from(g), Array.from(alone[i]), `${engine}: gradient ${i}`));
+    }
+    setLstmEngine('wasm-simd');
+    const first = lstmStack(layers, x, [batch, steps, features]);
+    lstmStack(layers, x, [batch, steps, features]);
+    assert.throws(() => first.backward(dh), /another stack ran forward since/);
+  } finally {
+    setLstmEngine('wasm-simd');
+  }
 });

@@ -664,12 +664,15 @@ export interface LstmStackPass {
 }
 
 let stackMemory: WebAssembly.Memory | undefined;
+/** Stack passes begun: a pass's backward must come before the next pass's forward, which reuses the memory. */
+let stackPasses = 0;
 
 /**
  * lstmWasmForwardKeeping and lstmWasmBackward for stacked layers, with every array in one memory
  * of the stack's own: each layer reads the hidden states of the one below where they are and the
  * backward passes dx down in place, so nothing is copied between the layers (lstm-pixel keeps
- * 16 MB of states per layer). `h` is a view of that memory, valid until the next stack's forward.
+ * 16 MB of states per layer). `h` is a view of that memory, and `backward` reads the states
+ * there: both hold until the next stack's forward (a late backward is refused).
  */
 export function lstmWasmStack(
   layers: LstmLayerWeights[],
@@ -696,11 +699,12 @@ export function lstmWasmStack(
   }
   const { offsets, buffer } = layout(sizes, mem);
   const [xAt, dhAt, dxAt, scratchAt] = offsets;
-  const at = dims.map((d, i): LstmForwardAt => {
+  const at: LstmForwardAt[] = [];
+  dims.forEach((_, i) => {
     const [kernel, recurrentKernel, bias, h, gates, cell] = offsets.slice(4 + 6 * i, 10 + 6 * i);
-    return { x: i ? 0 : xAt, kernel, recurrentKernel, bias, h, gates, cell };
+    at.push({ x: i ? at[i - 1].h : xAt, kernel, recurrentKernel, bias, h, gates, cell }); // the layer below's h
   });
-  at.forEach((a, i) => (a.x = i ? at[i - 1].h : xAt));
+  const pass = ++stackPasses;
   new Float32Array(buffer, xAt, x.length).set(x);
   layers.forEach((l, i) => {
     new Float32Array(buffer, at[i].kernel, l.kernel.length).set(l.kernel);
@@ -712,6 +716,8 @@ export function lstmWasmStack(
   return {
     h: new Float32Array(buffer, at[at.length - 1].h, top.units * cells),
     backward(dh: Float32Array): Omit<LstmBackwardResult, 'dx'>[] {
+      if (pass !== stackPasses)
+        throw new Error('LSTM stack backward: another stack ran forward since, over its states');
       if (dh.length !== top.units * cells) {
         throw new Error(`LSTM stack backward: dh must be [${batch}, ${steps}, ${top.units}] (got ${dh.length} floats)`);
       }
@@ -722,9 +728,9 @@ export function lstmWasmStack(
         const g4 = 4 * dims[i].units;
         const ut = scratchAt;
         const dz = ut + 4 * g4 * dims[i].units;
-        // the bias enters only a recomputed forward: the kept gates have it already
         const grads = dz + 4 * g4;
         const total = grads + 4 * (dims[i].features + dims[i].units + 1) * g4;
+        // the bias enters only a recomputed forward: the kept gates have it already
         const where = { ...at[i], bias: 0, dh: from, dx: to, ut, dz, grads, total };
         out.unshift(backwardAt(modules[i], mem, dims[i], where, true));
         [from, to] = [to, from];
