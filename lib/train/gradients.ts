@@ -40,13 +40,18 @@ export type LossName = keyof typeof losses;
  * take); any other function is an error, since a worker cannot be sent a function.
  */
 export function lossName(loss: LossFn): LossName {
-  const name = (Object.keys(losses) as LossName[]).find((k) => losses[k] === loss);
+  const name = lossNameOf(loss);
   if (!name) {
     throw new Error(
       `a loss split over worker threads must be one of losses (${Object.keys(losses).join(', ')}), not a function of its own`,
     );
   }
   return name;
+}
+
+/** The name under which `loss` is one of `losses`, if it is. */
+function lossNameOf(loss: LossFn): LossName | undefined {
+  return (Object.keys(losses) as LossName[]).find((k) => losses[k] === loss);
 }
 
 /** The variables behind a model's trainable weights (what the optimiser updates). */
@@ -65,7 +70,7 @@ export async function localGradients(
   y: tf.Tensor,
   loss: LossFn,
 ): Promise<OwnGradientsResult> {
-  const name = (Object.keys(losses) as LossName[]).find((k) => losses[k] === loss);
+  const name = lossNameOf(loss);
   const own = name === undefined ? undefined : ownGradientsOf(model)?.(x, y, name);
   return own ?? tapeGradients(model, x, y, loss);
 }
