@@ -7,7 +7,8 @@ import { useBackend } from '../lib/backend';
 import { loadMnist } from '../lib/data/mnist';
 import { scaleImages } from '../lib/data/transforms';
 import { localGradients, losses } from '../lib/train/gradients';
-import { GradientWorkers, trainingThreads } from '../lib/train/parallel';
+import { GradientWorkers, trainingThreads, weightedSum } from '../lib/train/parallel';
+import { seededValues as values } from './helpers/arrays';
 import { tinyModel } from './helpers/models';
 
 test('gradients split over a worker thread equal the one-thread gradients of the whole batch', async () => {
@@ -72,5 +73,19 @@ test('trainingThreads: SEQMNIST_THREADS when set, else one per core on the CPU b
   } finally {
     if (saved === undefined) delete process.env.SEQMNIST_THREADS;
     else process.env.SEQMNIST_THREADS = saved;
+  }
+});
+
+test("weightedSum gives the bytes of tfjs's mul-by-share then add, on wasm and cpu", async () => {
+  const parts = [values(1000, 1, 3), values(1000, 2, 1e-3), values(1000, 3, 50)];
+  const shares = [187 / 512, 256 / 512, 69 / 512];
+  for (const backend of ['wasm', 'cpu']) {
+    await useBackend(backend, { quiet: true });
+    const ops = tf.tidy(() => {
+      let g = tf.mul(tf.tensor(parts[0]), shares[0]);
+      parts.slice(1).forEach((p, i) => (g = tf.add(g, tf.mul(tf.tensor(p), shares[i + 1]))));
+      return g.dataSync().slice();
+    });
+    assert.deepEqual(Array.from(weightedSum(parts, shares)), Array.from(ops), backend);
   }
 });

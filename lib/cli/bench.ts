@@ -121,8 +121,8 @@ export async function timeSteps(w: AnyWalkthrough, reps: number): Promise<StepTi
       return Number(process.hrtime.bigint() - t0) / 1e6;
     };
     // the warm-up: compilation, first allocations, and V8 moving the WebAssembly kernels from its
-    // baseline compiler to its optimising one on every thread (lstm-row's first 20 steps took
-    // 11–35 ms, its later ones 5–7)
+    // baseline compiler to its optimising one on every thread (lstm-row's first ~20 steps took up to
+    // three times as long as its later ones)
     const start = process.hrtime.bigint();
     for (let i = 0; i < WARM_UP_STEPS || Number(process.hrtime.bigint() - start) / 1e6 < WARM_UP_MS; i++) await step();
     resetPeakRss();
